@@ -1,0 +1,50 @@
+# Two commands: `make run` (serve the embedded SQLite app with demo data) and `make test`.
+PY ?= python3
+VENV := .venv
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+UV_VERSION := 0.13.9
+BIN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell command -v $(PY))
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test lint format bench i18n clean
+
+$(UV):
+	$(PY) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: uv.lock pyproject.toml | $(UV)
+	$(UV) sync --frozen
+	@touch $@
+
+setup: $(VENV)/.synced  ## create the environment from the lock file
+
+run: setup  ## migrate the SQLite database, load demo data if empty, serve on :8000
+	$(BIN)/aftersales db upgrade
+	$(BIN)/aftersales demo --if-empty
+	$(BIN)/aftersales serve --host $(HOST) --port $(PORT)
+
+test: setup  ## run every test (SQLite and PostgreSQL)
+	$(BIN)/pytest
+
+lint: setup  ## ruff on everything, mypy --strict on domain/ and services/
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy --strict src/aftersales/domain src/aftersales/services
+
+format: setup
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+i18n: setup  ## refresh the message catalog after adding text shown to people
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -k gettext -k translate --no-location \
+		--sort-output --project aftersales -o src/aftersales/locale/messages.pot src/
+	$(BIN)/pybabel update -i src/aftersales/locale/messages.pot -d src/aftersales/locale \
+		-D messages --no-fuzzy-matching --ignore-obsolete
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

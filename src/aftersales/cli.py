@@ -1,0 +1,276 @@
+"""Command line (Typer): database, worker, server, demo data and case inspection."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aftersales.domain.i18n import N_
+from aftersales.i18n import gettext, normalise_locale, translate
+from aftersales.services.context import Context
+from aftersales.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, help="aftersales: after-sales and dispute resolution.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+case_app = typer.Typer(no_args_is_help=True, help="Inspect cases.")
+app.add_typer(db_app, name="db")
+app.add_typer(case_app, name="case")
+console = Console()
+
+Lang = Annotated[str | None, typer.Option("--lang", help="zh_CN or en (default: settings)")]
+
+
+def _ctx() -> Context:
+    return Context.from_settings(Settings())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations (SQLite or PostgreSQL, from AFTERSALES_DATABASE_URL)."""
+    from aftersales.store.migrate import current, upgrade
+
+    ctx = _ctx()
+    upgrade(ctx.db)
+    console.print(f"database at revision {current(ctx.db)} ({ctx.db.dialect})")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the applied migration revision."""
+    from aftersales.store.migrate import current
+
+    console.print(current(_ctx().db) or "empty")
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Fire what is due now, then exit.")] = False,
+    batch: Annotated[int | None, typer.Option(help="Deadlines per transaction.")] = None,
+    name: Annotated[str | None, typer.Option(help="Worker name in the timeline.")] = None,
+) -> None:
+    """Fire due deadlines (R5.1, R5.3, R5.4 ...). Run several on PostgreSQL to share work."""
+    from aftersales.jobs.deadlines import DeadlineWorker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    w = DeadlineWorker(_ctx(), name, batch=batch)
+    if once:
+        res = w.run_until_idle()
+        console.print(f"fired {res.fired}, stale {res.stale}, failed {res.failed}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    w.run_forever(stop)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="Web processes (production shape).")] = 1,
+    embedded_worker: Annotated[
+        bool | None, typer.Option(help="Run the deadline worker in-process.")
+    ] = None,
+) -> None:
+    """Serve the API (and, in the embedded shape, the deadline worker)."""
+    import os
+
+    import uvicorn
+
+    if embedded_worker is not None:
+        os.environ["AFTERSALES_EMBEDDED_WORKER"] = "true" if embedded_worker else "false"
+    uvicorn.run(
+        "aftersales.api.app:create_app", factory=True, host=host, port=port, workers=workers
+    )
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[bool, typer.Option(help="Only when the database has no shops.")] = False,
+) -> None:
+    """Load a demo marketplace: shops, products, buyers, orders, cases in every state."""
+    from aftersales.demo import load_demo
+
+    summary = load_demo(_ctx(), if_empty=if_empty)
+    console.print(str(summary))
+
+
+@app.command()
+def diagram() -> None:
+    """Print the case state machine as Mermaid (the block in docs/architecture.md)."""
+    from aftersales.domain.diagram import mermaid
+
+    typer.echo(mermaid(), nl=False)
+
+
+def _fmt_time(value: object, tz: str) -> str:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    return "-"
+
+
+@case_app.command("show")
+def case_show(number: str, lang: Lang = None) -> None:
+    """Show a case and its whole timeline."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.services import cases as svc
+    from aftersales.services.actors import Actor
+    from aftersales.store import repo
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    try:
+        view = svc.get_case(ctx, Actor.platform("cli"), number)
+    except DomainError as err:
+        console.print(f"[red]{translate(err.message, loc, **err.params)}[/red]")
+        raise typer.Exit(1) from None
+    c = view.case
+    with ctx.db.read() as conn:
+        shop = repo.get_shop(conn, c.shop_id)
+    tz = shop.timezone if shop else "UTC"
+    t = lambda s: gettext(s, loc)  # noqa: E731
+    first_label = t("first reason")
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    rows = [
+        (t("Case"), c.number),
+        (t("Type"), t(_TYPE_LABELS[c.type.value])),
+        (t("State"), t(_STATE_LABELS[c.state.value])),
+        (t("Order"), view.order_number),
+        (t("Shop"), view.shop_name),
+        (t("Buyer"), view.buyer_name),
+        (
+            t("Reason"),
+            f"{t(_reason_label(c.reason))} ({first_label}: {t(_reason_label(c.first_reason))})",
+        ),
+        (t("Requested"), c.requested.format()),
+        (t("Agreed"), c.agreed.format() if c.agreed else "-"),
+        (t("Policy"), f"{c.profile_id} v{c.profile_version}"),
+        (
+            t("Deadline"),
+            f"{c.deadline_kind.value if c.deadline_kind else '-'} {_fmt_time(c.deadline_at, tz)}",
+        ),
+        (t("Version"), str(c.version)),
+    ]
+    for k, v in rows:
+        head.add_row(k, v)
+    console.print(head)
+    console.print()
+    timeline_label, strategy_label, note_label = t("Timeline"), t("strategy"), t("note")
+    console.print(f"[bold]{timeline_label}[/bold]")
+    for e in view.timeline:
+        who = e.actor_kind + (f" ({e.actor_id})" if e.actor_id else "")
+        if e.strategy:
+            who += f" [{strategy_label}: {e.strategy}]"
+        rule = f" [cyan]{e.rule}[/cyan]" if e.rule else ""
+        label = t(_ACTION_LABELS.get(e.action, e.action))
+        console.print(
+            f"[bold]{e.seq:>2}[/bold] {_fmt_time(e.at, tz)}  {label}{rule}  "
+            f"[dim]{e.from_state or '-'} → {e.to_state}[/dim]  · {who}",
+            highlight=False,
+        )
+        for key, change in (e.changes or {}).items():
+            if key in _QUIET_FIELDS:
+                continue
+            before, after = _short(change.get("before")), _short(change.get("after"))
+            text = after if change.get("before") is None else f"{before} → {after}"
+            console.print(f"     {key}: {text}", highlight=False)
+        if e.note:
+            console.print(f"     {note_label}: {e.note}", highlight=False)
+    for r in view.refunds:
+        console.print(
+            f"{t('Refund decision')}: {r.amount / 100:.2f} {r.currency} "
+            f"({r.rule}, {r.decided_by_kind})"
+        )
+
+
+_QUIET_FIELDS = frozenset({"state", "deadline_at", "deadline_kind", "closed_at", "close_reason"})
+
+
+def _short(value: object) -> str:
+    if isinstance(value, dict) and "amount" in value and "currency" in value:
+        return f"{value['amount'] / 100:.2f} {value['currency']}"
+    if isinstance(value, dict) and "tracking_number" in value:
+        return f"{value.get('carrier')} {value['tracking_number']}"
+    if isinstance(value, list):
+        return "; ".join(_short(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_short(v)}" for k, v in value.items())
+    return "-" if value is None else str(value)
+
+
+@case_app.command("list")
+def case_list(
+    shop: Annotated[str | None, typer.Option(help="Shop code")] = None,
+    state: Annotated[str | None, typer.Option(help="State")] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    lang: Lang = None,
+) -> None:
+    """List recent cases."""
+    from aftersales.store import repo
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    with ctx.db.read() as conn:
+        shop_id = None
+        if shop:
+            s = repo.get_shop_by_code(conn, shop)
+            if s is None:
+                message = translate(N_("Shop {code} not found."), loc, code=shop)
+                console.print(f"[red]{message}[/red]")
+                raise typer.Exit(1)
+            shop_id = s.id
+        rows = repo.list_cases(conn, shop_id=shop_id, state=state, limit=limit)
+    table = Table()
+    columns = (
+        N_("Case"),
+        N_("Shop"),
+        N_("Order"),
+        N_("Type"),
+        N_("State"),
+        N_("Reason"),
+        N_("Requested"),
+    )
+    for col in columns:
+        table.add_column(gettext(col, loc))
+    for r in rows:
+        table.add_row(
+            r.number,
+            r.code,
+            r.order_number,
+            gettext(_TYPE_LABELS[r.type], loc),
+            gettext(_STATE_LABELS[r.state], loc),
+            gettext(_reason_label(r.reason), loc),
+            f"{r.requested / 100:.2f} {r.currency}",
+        )
+    console.print(table)
+
+
+def _reason_label(code: str) -> str:
+    from aftersales.domain.reasons import REASONS
+
+    r = REASONS.get(code)
+    return r.label if r else code
+
+
+from aftersales.labels import ACTION_LABELS as _ACTION_LABELS  # noqa: E402
+from aftersales.labels import STATE_LABELS as _STATE_LABELS  # noqa: E402
+from aftersales.labels import TYPE_LABELS as _TYPE_LABELS  # noqa: E402
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

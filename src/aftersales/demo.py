@@ -1,0 +1,376 @@
+"""A demo marketplace, built through the real services (and the real deadline worker).
+
+Three shops (two on ``douyin``, one on ``tiktok``), a product for every category flag,
+buyers, orders in every stage, and cases in every reachable state of every request type.
+Each case's story is replayed on a clock that ends just before now, so waiting cases keep
+their deadlines in the future and the timeline reads like real handling.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from aftersales.domain.case_types import CaseType
+from aftersales.domain.policy import EvidenceKind, ProductFlag
+from aftersales.jobs.deadlines import DeadlineWorker
+from aftersales.services import cases as svc
+from aftersales.services import catalog
+from aftersales.services.actors import Actor
+from aftersales.services.context import Context
+from aftersales.store.schema import shops
+
+T = CaseType
+Step = tuple[str, Callable[..., object] | None, dict[str, object], float]
+# (who, service or None for "let the deadline fire", kwargs, hours to wait before the step)
+
+
+@dataclass
+class _Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class DemoSummary:
+    shops: int = 0
+    buyers: int = 0
+    products: int = 0
+    orders: int = 0
+    cases: dict[str, dict[str, int]] = field(default_factory=dict)
+    sample: str = ""
+
+    def __str__(self) -> str:
+        lines = [
+            f"demo: {self.shops} shops, {self.buyers} buyers, {self.products} products, "
+            f"{self.orders} orders"
+        ]
+        for t, states in sorted(self.cases.items()):
+            lines.append(f"  {t}: " + ", ".join(f"{s}={n}" for s, n in sorted(states.items())))
+        if self.sample:
+            lines.append(f"try: aftersales case show {self.sample}")
+        return "\n".join(lines)
+
+
+_tracking = itertools.count(1)
+
+
+def _sf() -> dict[str, object]:
+    return {"carrier": "SF", "tracking_number": f"SF{7_000_000_000_000 + next(_tracking)}"}
+
+
+def _stories() -> list[tuple[CaseType, str, str, list[Step]]]:
+    """(type, reason, order stage, steps) — one story per target state."""
+    m, b, c = "merchant", "buyer", "carrier"
+    proof = {"evidence": [EvidenceKind.CARRIER_PROOF, EvidenceKind.UNBOXING_VIDEO]}
+    back = [
+        (m, svc.approve_return, {}, 1),
+        (b, svc.ship_return, "SF", 5),
+        (c, svc.return_delivered, {}, 30),
+    ]
+    stories: list[tuple[CaseType, str, str, list[Step]]] = [
+        # refund before shipment (R2.1)
+        (T.REFUND_UNSHIPPED, "ordered_by_mistake", "paid", []),
+        (
+            T.REFUND_UNSHIPPED,
+            "ordered_by_mistake",
+            "paid",
+            [(m, svc.counter_offer, {"amount": 5_000, "note": "keep the gift wrap fee"}, 2)],
+        ),
+        (T.REFUND_UNSHIPPED, "no_longer_needed", "paid", [(m, svc.approve_refund, {}, 0.2)]),
+        (T.REFUND_UNSHIPPED, "changed_mind", "paid", [("deadline", None, {}, 48.1)]),
+        (
+            T.REFUND_UNSHIPPED,
+            "changed_mind",
+            "paid",
+            [
+                (
+                    m,
+                    svc.reject,
+                    {
+                        "refusal_code": "already_shipped_intercept_failed",
+                        "evidence": [EvidenceKind.CARRIER_PROOF],
+                    },
+                    3,
+                )
+            ],
+        ),
+        (T.REFUND_UNSHIPPED, "ordered_by_mistake", "paid", [(b, svc.cancel, {}, 0.5)]),
+        # refund only, shipped (R2.2)
+        (T.REFUND_ONLY, "not_received", "shipped", []),
+        (
+            T.REFUND_ONLY,
+            "stuck_in_transit",
+            "shipped",
+            [(m, svc.counter_offer, {"amount": 6_000}, 4)],
+        ),
+        (
+            T.REFUND_ONLY,
+            "stuck_in_transit",
+            "shipped",
+            [(m, svc.counter_offer, {"amount": 8_000}, 4), (b, svc.accept_offer, {}, 2)],
+        ),
+        (
+            T.REFUND_ONLY,
+            "not_received",
+            "shipped",
+            [(m, svc.counter_offer, {"amount": 7_000}, 4), ("deadline", None, {}, 48.1)],
+        ),
+        (
+            T.REFUND_ONLY,
+            "defect",
+            "signed",
+            [
+                (
+                    m,
+                    svc.reject,
+                    {"refusal_code": "no_quality_issue", "evidence": [EvidenceKind.QC_RECORD]},
+                    6,
+                )
+            ],
+        ),
+        # return and refund (R2.3, R5)
+        (T.RETURN_REFUND, "changed_mind", "signed", []),
+        (
+            T.RETURN_REFUND,
+            "size_colour_mismatch",
+            "signed",
+            [(m, svc.counter_offer, {"amount": 9_000, "return_required": True}, 3)],
+        ),
+        (T.RETURN_REFUND, "changed_mind", "signed", [(m, svc.approve_return, {}, 1)]),
+        (
+            T.RETURN_REFUND,
+            "changed_mind",
+            "signed",
+            [(m, svc.approve_return, {}, 1), (b, svc.ship_return, "SF", 20)],
+        ),
+        (T.RETURN_REFUND, "defect", "signed", back),
+        (T.RETURN_REFUND, "defect", "signed", [*back, (m, svc.confirm_receipt, {}, 3)]),
+        (
+            T.RETURN_REFUND,
+            "not_as_described",
+            "signed",
+            [*back, (m, svc.confirm_receipt, {}, 3), (m, svc.refund, {}, 0.5)],
+        ),
+        (T.RETURN_REFUND, "changed_mind", "signed", [*back, ("deadline", None, {}, 48.1)]),
+        (
+            T.RETURN_REFUND,
+            "changed_mind",
+            "signed",
+            [*back, (m, svc.refuse_refund, {"refusal_code": "returned_goods_damaged", **proof}, 5)],
+        ),
+        (
+            T.RETURN_REFUND,
+            "changed_mind",
+            "signed",
+            [
+                (
+                    m,
+                    svc.reject,
+                    {"refusal_code": "outside_no_reason_scope", "evidence": [EvidenceKind.PHOTO]},
+                    2,
+                ),
+                (b, svc.resubmit, {"reason": "defect", "description": "stitching came apart"}, 5),
+            ],
+        ),
+        (
+            T.RETURN_REFUND,
+            "changed_mind",
+            "signed",
+            [(m, svc.approve_return, {}, 1), ("deadline", None, {}, 24 * 7 + 0.1)],
+        ),
+        # exchange (R2.4)
+        (T.EXCHANGE, "size_colour_mismatch", "signed", []),
+        (T.EXCHANGE, "size_colour_mismatch", "signed", [(m, svc.approve_return, {}, 2)]),
+        (T.EXCHANGE, "size_colour_mismatch", "signed", back[:2]),
+        (T.EXCHANGE, "defect", "signed", [*back, (m, svc.confirm_receipt, {}, 2)]),
+        (
+            T.EXCHANGE,
+            "defect",
+            "signed",
+            [*back, (m, svc.confirm_receipt, {}, 2), (m, svc.ship_replacement, "SF", 4)],
+        ),
+        (
+            T.EXCHANGE,
+            "defect",
+            "signed",
+            [
+                *back,
+                (m, svc.confirm_receipt, {}, 2),
+                (m, svc.ship_replacement, "SF", 4),
+                (b, svc.confirm_replacement, {}, 50),
+            ],
+        ),
+        (T.EXCHANGE, "size_colour_mismatch", "signed", [*back, ("deadline", None, {}, 48.1)]),
+        # reship (R2.5)
+        (T.RESHIP, "missing_item", "signed", []),
+        (T.RESHIP, "missing_item", "signed", [(m, svc.approve_reship, {}, 1)]),
+        (
+            T.RESHIP,
+            "missing_item",
+            "signed",
+            [(m, svc.approve_reship, {}, 1), (m, svc.ship_replacement, "SF", 6)],
+        ),
+        (
+            T.RESHIP,
+            "missing_item",
+            "signed",
+            [
+                (m, svc.approve_reship, {}, 1),
+                (m, svc.ship_replacement, "SF", 6),
+                ("deadline", None, {}, 24 * 7 + 0.1),
+            ],
+        ),
+        (T.RESHIP, "wrong_item", "signed", [(b, svc.cancel, {}, 1)]),
+    ]
+    return stories
+
+
+def _has_data(ctx: Context) -> bool:
+    with ctx.db.read() as conn:
+        return bool(conn.execute(select(func.count()).select_from(shops)).scalar_one())
+
+
+def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
+    summary = DemoSummary()
+    if if_empty and _has_data(ctx):
+        summary.sample = "(demo data already present)"
+        return summary
+    real_now = ctx.now()
+    clock = _Clock(real_now - timedelta(days=30))
+    dctx = Context(ctx.db, ctx.profiles, ctx.settings, clock)
+    stamp = real_now.strftime("%m%d%H%M%S")
+    shop_specs = [
+        ("douyin", "Asia/Shanghai", "CNY", "潮流服饰旗舰店 Trend Apparel"),
+        ("douyin", "Asia/Shanghai", "CNY", "鲜享生活馆 Fresh Living"),
+        ("tiktok", "Asia/Singapore", "USD", "Gadget Hub SG"),
+    ]
+    shop_ids: list[tuple[int, str]] = []
+    products: dict[int, dict[str, int]] = {}
+    for i, (profile, tz, cur, name) in enumerate(shop_specs, 1):
+        sid = catalog.create_shop(
+            dctx,
+            code=f"DEMO{i}-{stamp}",
+            name=name,
+            timezone=tz,
+            profile_id=profile,
+            return_address=f"退货仓 {i} 号, 杭州市余杭区 Returns Dock {i}",
+        )
+        shop_ids.append((sid, cur))
+        products[sid] = {
+            "plain": catalog.create_product(
+                dctx, shop_id=sid, sku="TEE-01", title="纯棉T恤 Cotton tee"
+            )
+        }
+        for flag in ProductFlag:
+            products[sid][flag.value] = catalog.create_product(
+                dctx,
+                shop_id=sid,
+                sku=f"{flag.value.upper()}-01",
+                title=f"{flag.value.replace('_', ' ')} item",
+                flags=[flag],
+                declared_no_reason_days=3 if flag is ProductFlag.SECOND_HAND else None,
+            )
+        summary.shops += 1
+        summary.products += len(products[sid])
+    buyer_names = [
+        ("张伟", "13800000001"),
+        ("李娜", "13800000002"),
+        ("王芳", "13800000003"),
+        ("Tan Wei Ming", "6591234567"),
+        ("刘洋", "13800000005"),
+        ("陈静", "13800000006"),
+    ]
+    buyer_ids = [
+        catalog.create_buyer(
+            dctx, name=n, phone=p, created_at=real_now - timedelta(days=300 + 10 * k)
+        )
+        for k, (n, p) in enumerate(buyer_names)
+    ]
+    summary.buyers = len(buyer_ids)
+    order_seq = itertools.count(1)
+    worker = DeadlineWorker(dctx, "deadline-worker")
+
+    def new_order(
+        shop: tuple[int, str], buyer: int, stage: str, start: datetime, product: str = "plain"
+    ) -> str:
+        number = f"DO{stamp}{next(order_seq):04d}"
+        paid = start - timedelta(days=3)
+        catalog.create_order(
+            dctx,
+            number=number,
+            shop_id=shop[0],
+            buyer_id=buyer,
+            currency=shop[1],
+            freight=1_000,
+            paid_at=paid,
+            ship_by=paid + timedelta(days=2),
+            shipped_at=paid + timedelta(days=1) if stage != "paid" else None,
+            signed_at=paid + timedelta(days=2, hours=3) if stage == "signed" else None,
+            shipping_insurance=next(order_seq) % 2 == 0,
+            lines=[catalog.NewOrderLine(products[shop[0]][product], 2, 6_000, 12_000)],
+        )
+        summary.orders += 1
+        return number
+
+    # Orders with no case at all, in every stage (and items of every category flag).
+    for k, flag in enumerate(["plain", *[f.value for f in ProductFlag]]):
+        clock.now = real_now - timedelta(days=2, hours=k)
+        new_order(
+            shop_ids[k % 2],
+            buyer_ids[k % len(buyer_ids)],
+            ("paid", "shipped", "signed")[k % 3],
+            clock.now,
+            flag,
+        )
+
+    for k, (ctype, reason, stage, steps) in enumerate(_stories()):
+        shop = shop_ids[k % len(shop_ids)]
+        buyer = buyer_ids[k % len(buyer_ids)]
+        duration = sum(s[3] for s in steps) + 0.5
+        clock.now = real_now - timedelta(hours=duration, minutes=10 + k)
+        order = new_order(shop, buyer, stage, clock.now)
+        buyer_actor = Actor.buyer(buyer)
+        merchant = Actor.merchant(shop[0], "客服小美")
+        amount = 0 if ctype in (T.EXCHANGE, T.RESHIP) else 12_000
+        with dctx.db.read() as conn:
+            from aftersales.store import repo
+
+            oid = repo.order_id_by_number(conn, order)
+            assert oid is not None
+            loaded = repo.load_order(conn, oid)
+            assert loaded is not None
+            line_id = loaded.lines[0].id
+        case = svc.open_case(
+            dctx,
+            buyer_actor,
+            order_number=order,
+            type=ctype,
+            lines=[svc.LineRequest(line_id, 2)],
+            reason=reason,
+            amount=amount,
+            description="演示售后申请 demo request",
+            evidence=[EvidenceKind.PHOTO],
+        )
+        for who, fn, kwargs, wait in steps:
+            clock.now = clock.now + timedelta(hours=wait)
+            if fn is None:
+                worker.run_until_idle()
+                continue
+            actor = {"merchant": merchant, "buyer": buyer_actor, "carrier": Actor.carrier("SF")}[
+                who
+            ]
+            args = _sf() if kwargs == "SF" else dict(kwargs)
+            fn(dctx, actor, case.number, **args)
+        view = svc.get_case(dctx, Actor.platform("demo"), case.number)
+        per_type = summary.cases.setdefault(ctype.value, {})
+        per_type[view.case.state.value] = per_type.get(view.case.state.value, 0) + 1
+        if ctype is T.RETURN_REFUND and view.case.state.value == "refunded" and not summary.sample:
+            summary.sample = case.number
+    return summary

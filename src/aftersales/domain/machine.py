@@ -1,0 +1,958 @@
+"""The case state machine: ONE transition table for all five request types (R2, R5).
+
+Each row is ``(state, action, types) -> targets`` with the actor allowed to take it, the
+rule that defines the move, named guards that may refuse it, and an effect that updates
+the case. An illegal move raises :class:`IllegalTransition` naming the rule. The table is
+rendered into ``docs/architecture.md`` (a test keeps the two identical) and is asked by
+interfaces which actions to offer, so the UI and the model never disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aftersales.domain.case import (
+    Case,
+    CaseLine,
+    Command,
+    CounterOffer,
+    DeadlinePlan,
+    Facts,
+    Outcome,
+    RefundDecision,
+    Shipment,
+)
+from aftersales.domain.case_types import Action, ActorKind, CaseType, DeadlineKind, State
+from aftersales.domain.catalog import Order
+from aftersales.domain.errors import Forbidden, IllegalTransition, ValidationFailed
+from aftersales.domain.i18n import N_
+from aftersales.domain.logistics import validate_tracking
+from aftersales.domain.money import Money
+from aftersales.domain.policy import Profile
+from aftersales.domain.reasons import ReasonGroup, reason
+from aftersales.domain.windows import check_window
+
+S = State
+A = Action
+T = CaseType
+ALL_TYPES = frozenset(CaseType)
+REFUND_TYPES = frozenset({T.REFUND_UNSHIPPED, T.REFUND_ONLY})
+RETURN_TYPES = frozenset({T.RETURN_REFUND, T.EXCHANGE})
+
+Guard = Callable[[Case, Command, Facts, Profile, datetime], None]
+Effect = Callable[[Case, Command, Facts, Profile, datetime], "State | None"]
+
+
+# --------------------------------------------------------------------------- money
+def max_refundable(
+    order: Order,
+    lines: tuple[CaseLine, ...],
+    case_type: CaseType,
+    reason_code: str,
+    profile: Profile,
+    already_refunded: Money,
+) -> Money:
+    """R5.2: what was paid for the lines, plus freight where refundable, less refunds made."""
+    total = Money.zero(order.currency)
+    whole_order = True
+    for ol in order.lines:
+        qty = next((cl.quantity for cl in lines if cl.order_line_id == ol.id), 0)
+        if qty:
+            total = total + ol.paid_for(qty)
+        if qty < ol.quantity:
+            whole_order = False
+    group = reason(reason_code).group
+    freight_ok = (
+        profile.handling.freight_refundable
+        and whole_order
+        and (case_type is T.REFUND_UNSHIPPED or profile.is_merchant_side(group))
+    )
+    if freight_ok:
+        total = total + order.freight
+    remaining = order.total_paid - already_refunded
+    return total if total <= remaining else remaining
+
+
+def _cap(case: Case, facts: Facts, profile: Profile) -> Money:
+    return max_refundable(
+        facts.order, case.lines, case.type, case.reason, profile, facts.already_refunded
+    )
+
+
+# --------------------------------------------------------------------------- guards
+def guard_amount_within_paid(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R5.2: a refund never exceeds what was paid for the lines (plus refundable freight)."""
+    amount = cmd.amount if cmd.amount is not None else (case.agreed or case.requested)
+    if amount.currency != facts.order.currency:
+        raise ValidationFailed(
+            "amount.currency",
+            N_("The amount must be in {currency}."),
+            rule="R5.2",
+            field="amount",
+            currency=facts.order.currency,
+        )
+    if amount.amount <= 0 and case.type not in (T.EXCHANGE, T.RESHIP):
+        raise ValidationFailed(
+            "amount.not_positive", N_("The amount must be positive."), rule="R5.2", field="amount"
+        )
+    if amount.amount < 0:
+        raise ValidationFailed(
+            "amount.negative", N_("The amount cannot be negative."), rule="R5.2", field="amount"
+        )
+    cap = _cap(case, facts, profile)
+    if amount > cap:
+        raise IllegalTransition(
+            "amount.exceeds_paid",
+            N_("{amount} exceeds the {cap} paid for these lines."),
+            rule="R5.2",
+            amount=amount.format(),
+            cap=cap.format(),
+        )
+
+
+def guard_refund_positive(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R5.2: a refund moves a positive amount no larger than what was paid."""
+    amount = _refund_amount(case, cmd, facts, profile)
+    if amount.amount <= 0:
+        raise ValidationFailed(
+            "amount.not_positive", N_("The amount must be positive."), rule="R5.2", field="amount"
+        )
+    guard_amount_within_paid(case, dataclasses.replace(cmd, amount=amount), facts, profile, now)
+
+
+def guard_offer_valid(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R5.2: a counter-offer names a positive amount within what was paid."""
+    if cmd.amount is None:
+        raise ValidationFailed(
+            "offer.amount_missing",
+            N_("A counter-offer needs an amount."),
+            rule="R5.2",
+            field="amount",
+        )
+    if cmd.return_required and case.type is T.REFUND_UNSHIPPED:
+        raise IllegalTransition(
+            "offer.return_unshipped",
+            N_("Nothing was shipped, so nothing can be returned."),
+            rule="R5.2",
+        )
+    guard_refund_positive(case, cmd, facts, profile, now)
+
+
+def guard_edit_limit(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R5.6: a request may be edited at most ``max_buyer_edits`` times (tiktok: twice)."""
+    limit = profile.handling.max_buyer_edits
+    if limit is not None and case.edits >= limit:
+        raise IllegalTransition(
+            "request.edit_limit",
+            N_("This request has already been edited {limit} times."),
+            rule="R5.6",
+            limit=limit,
+        )
+
+
+def guard_edit_valid(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R5.2/R4: the edited request is still within its window and what was paid."""
+    guard_edit_limit(case, cmd, facts, profile, now)
+    new_reason = cmd.reason or case.reason
+    reason(new_reason)
+    check_window(
+        facts.order,
+        [line for line, _ in facts.lines_of(case.lines)],
+        new_reason,
+        case.type,
+        profile,
+        now,
+    )
+    if cmd.amount is not None and case.type not in (T.EXCHANGE, T.RESHIP):
+        probe = dataclasses.replace(case, reason=new_reason)
+        guard_amount_within_paid(probe, cmd, facts, profile, now)
+
+
+def guard_resubmit_window(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R5.6: after a refusal the buyer may resubmit within the profile's window."""
+    assert case.rejected_at is not None
+    closes = case.rejected_at + timedelta(hours=profile.handling.resubmit_window_hours)
+    if now >= closes:
+        raise IllegalTransition(
+            "request.resubmit_window_closed",
+            N_("The window to submit a new request closed at {closes}."),
+            rule="R5.6",
+            closes=closes.isoformat(),
+        )
+    guard_edit_valid(case, cmd, facts, profile, now)
+
+
+def _guard_refusal(stage: str) -> Guard:
+    def guard(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime) -> None:
+        rule = "R5.5"
+        if not cmd.refusal_code:
+            raise ValidationFailed(
+                "refusal.code_missing",
+                N_("A refusal needs a reason code."),
+                rule=rule,
+                field="refusal_code",
+            )
+        code = profile.refusal_code(cmd.refusal_code)
+        if code is None or stage not in code.stages:
+            raise ValidationFailed(
+                "refusal.code_unknown",
+                N_("{code} is not a refusal reason at this stage."),
+                rule=rule,
+                field="refusal_code",
+                code=cmd.refusal_code,
+            )
+        if not code.allowed:
+            raise IllegalTransition(
+                "refusal.ground_not_allowed",
+                N_("{code} is not a ground for refusing this request."),
+                rule=code.rule,
+                code=code.code,
+            )
+        group = reason(case.reason).group
+        if code.reason_groups and group not in code.reason_groups:
+            raise IllegalTransition(
+                "refusal.code_not_for_reason",
+                N_("{code} cannot refuse a request with this reason."),
+                rule=code.rule,
+                code=code.code,
+            )
+        if code.requires_product_flag is not None:
+            flagged = any(
+                code.requires_product_flag in line.product.flags
+                for line, _ in facts.lines_of(case.lines)
+            )
+            if not flagged:
+                raise IllegalTransition(
+                    "refusal.product_flag_missing",
+                    N_("{code} applies only to {flag} goods."),
+                    rule=code.rule,
+                    code=code.code,
+                    flag=code.requires_product_flag.value,
+                )
+        if code.evidence_required:
+            matching = [kind for kind in cmd.evidence if kind in code.evidence_kinds]
+            if len(matching) < code.min_evidence:
+                raise IllegalTransition(
+                    "refusal.evidence_missing",
+                    N_("{code} needs evidence of kind: {kinds}."),
+                    rule=rule,
+                    code=code.code,
+                    kinds=", ".join(k.value for k in code.evidence_kinds),
+                )
+
+    guard.__name__ = f"guard_refusal_{stage}"
+    guard.__doc__ = f"R5.5: refusal at stage {stage!r} names a valid code with its evidence."
+    return guard
+
+
+guard_refusal_review = _guard_refusal("review")
+guard_refusal_after_receipt = _guard_refusal("after_receipt")
+
+
+def guard_tracking_valid(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R5.3: carrier format valid and the number not used on another case."""
+    if not cmd.carrier or not cmd.tracking_number:
+        raise ValidationFailed(
+            "tracking.missing",
+            N_("Carrier and tracking number are required."),
+            rule="R5.3",
+            field="tracking_number",
+        )
+    validate_tracking(cmd.carrier, cmd.tracking_number)
+    if facts.tracking_in_use:
+        raise IllegalTransition(
+            "tracking.reused",
+            N_("Tracking number {number} is already used on another case."),
+            rule="R5.3",
+            number=cmd.tracking_number,
+        )
+
+
+def guard_return_address(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R5.1: approving a return sends a return address to the buyer."""
+    if not (cmd.return_address or facts.shop_return_address):
+        raise ValidationFailed(
+            "return.address_missing",
+            N_("The shop has no return address."),
+            rule="R5.1",
+            field="return_address",
+        )
+
+
+# --------------------------------------------------------------------------- effects
+def _refund_amount(case: Case, cmd: Command, facts: Facts, profile: Profile) -> Money:
+    if cmd.amount is not None:
+        return cmd.amount
+    if case.agreed is not None:
+        return case.agreed
+    if case.type in (T.EXCHANGE, T.RESHIP) or case.requested.amount == 0:
+        return _cap(case, facts, profile)  # a refund instead of goods: what was paid
+    return case.requested
+
+
+def effect_refund(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime) -> None:
+    case.agreed = _refund_amount(case, cmd, facts, profile)
+
+
+def effect_approve_return(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    case.return_address = cmd.return_address or facts.shop_return_address
+
+
+def effect_counter_offer(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    assert cmd.amount is not None
+    case.offer = CounterOffer(cmd.amount, cmd.return_required, cmd.note)
+
+
+def effect_accept_offer(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> State:
+    assert case.offer is not None
+    case.agreed = case.offer.amount
+    if case.offer.return_required:
+        case.return_address = facts.shop_return_address or case.return_address
+        return S.AWAITING_RETURN
+    return S.REFUNDED
+
+
+def effect_edit(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime) -> None:
+    case.edits += 1
+    if cmd.reason:
+        case.reason = cmd.reason  # R3.3: first_reason stays frozen
+    if cmd.amount is not None:
+        case.requested = cmd.amount
+    if cmd.description is not None:
+        case.description = cmd.description
+    case.offer = None
+
+
+def effect_resubmit(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    effect_edit(case, cmd, facts, profile, now)
+    case.refusal_code = None
+    case.refusal_note = None
+    case.rejected_at = None
+
+
+def effect_reject(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime) -> None:
+    case.refusal_code = cmd.refusal_code
+    case.refusal_note = cmd.note or None
+    case.rejected_at = now
+    case.offer = None
+
+
+def effect_ship_return(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    assert cmd.carrier and cmd.tracking_number
+    carrier, number = validate_tracking(cmd.carrier, cmd.tracking_number)
+    case.return_shipment = Shipment(carrier, number, now)
+
+
+def effect_ship_replacement(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    assert cmd.carrier and cmd.tracking_number
+    carrier, number = validate_tracking(cmd.carrier, cmd.tracking_number)
+    case.replacement_shipment = Shipment(carrier, number, now)
+
+
+def effect_none(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime) -> None:
+    return None
+
+
+# --------------------------------------------------------------------------- the table
+@dataclass(frozen=True, slots=True)
+class Transition:
+    state: State
+    action: Action
+    types: frozenset[CaseType]
+    targets: tuple[State, ...]  # more than one: the effect routes (e.g. accept_offer)
+    actor: ActorKind
+    rule: str
+    guards: tuple[Guard, ...] = ()
+    effect: Effect = effect_none
+
+
+def _t(
+    state: State,
+    action: Action,
+    types: Iterable[CaseType],
+    targets: State | tuple[State, ...],
+    actor: ActorKind,
+    rule: str,
+    guards: tuple[Guard, ...] = (),
+    effect: Effect = effect_none,
+) -> Transition:
+    tgt = targets if isinstance(targets, tuple) else (targets,)
+    return Transition(state, action, frozenset(types), tgt, actor, rule, guards, effect)
+
+
+BUYER, MERCHANT, CARRIER, SYSTEM = (
+    ActorKind.BUYER,
+    ActorKind.MERCHANT,
+    ActorKind.CARRIER,
+    ActorKind.SYSTEM,
+)
+_REFUND_OK = (guard_refund_positive,)
+
+TRANSITIONS: tuple[Transition, ...] = (
+    # --- a new request waits for the merchant (R5.1) --------------------------------
+    _t(
+        S.AWAITING_MERCHANT,
+        A.APPROVE_REFUND,
+        REFUND_TYPES | {T.RETURN_REFUND},
+        S.REFUNDED,
+        MERCHANT,
+        "R5.2",
+        _REFUND_OK,
+        effect_refund,
+    ),
+    _t(
+        S.AWAITING_MERCHANT,
+        A.APPROVE_RETURN,
+        RETURN_TYPES,
+        S.AWAITING_RETURN,
+        MERCHANT,
+        "R5.1",
+        (guard_return_address,),
+        effect_approve_return,
+    ),
+    _t(S.AWAITING_MERCHANT, A.APPROVE_RESHIP, {T.RESHIP}, S.AWAITING_RESHIP, MERCHANT, "R2.5"),
+    _t(
+        S.AWAITING_MERCHANT,
+        A.COUNTER_OFFER,
+        ALL_TYPES,
+        S.AWAITING_BUYER,
+        MERCHANT,
+        "R5.2",
+        (guard_offer_valid,),
+        effect_counter_offer,
+    ),
+    _t(
+        S.AWAITING_MERCHANT,
+        A.REJECT,
+        ALL_TYPES,
+        S.REJECTED,
+        MERCHANT,
+        "R5.5",
+        (guard_refusal_review,),
+        effect_reject,
+    ),
+    _t(
+        S.AWAITING_MERCHANT,
+        A.EDIT_REQUEST,
+        ALL_TYPES,
+        S.AWAITING_MERCHANT,
+        BUYER,
+        "R5.2",
+        (guard_edit_valid,),
+        effect_edit,
+    ),
+    _t(S.AWAITING_MERCHANT, A.CANCEL, ALL_TYPES, S.CLOSED, BUYER, "R2"),
+    _t(
+        S.AWAITING_MERCHANT,
+        A.MERCHANT_TIMEOUT,
+        REFUND_TYPES,
+        S.REFUNDED,
+        SYSTEM,
+        "R5.1",
+        _REFUND_OK,
+        effect_refund,
+    ),
+    _t(
+        S.AWAITING_MERCHANT,
+        A.MERCHANT_TIMEOUT,
+        RETURN_TYPES,
+        S.AWAITING_RETURN,
+        SYSTEM,
+        "R5.1",
+        (guard_return_address,),
+        effect_approve_return,
+    ),
+    _t(S.AWAITING_MERCHANT, A.MERCHANT_TIMEOUT, {T.RESHIP}, S.AWAITING_RESHIP, SYSTEM, "R5.1"),
+    # --- counter-offer: the buyer accepts, edits and resubmits, or lets it lapse (R5.2)
+    _t(
+        S.AWAITING_BUYER,
+        A.ACCEPT_OFFER,
+        ALL_TYPES,
+        (S.REFUNDED, S.AWAITING_RETURN),
+        BUYER,
+        "R5.2",
+        _REFUND_OK,
+        effect_accept_offer,
+    ),
+    _t(
+        S.AWAITING_BUYER,
+        A.EDIT_REQUEST,
+        ALL_TYPES,
+        S.AWAITING_MERCHANT,
+        BUYER,
+        "R5.2",
+        (guard_edit_valid,),
+        effect_edit,
+    ),
+    _t(S.AWAITING_BUYER, A.CANCEL, ALL_TYPES, S.CLOSED, BUYER, "R2"),
+    _t(S.AWAITING_BUYER, A.BUYER_OFFER_TIMEOUT, ALL_TYPES, S.CLOSED, SYSTEM, "R5.2"),
+    # --- the buyer ships the return (R5.3) ------------------------------------------
+    _t(
+        S.AWAITING_RETURN,
+        A.SHIP_RETURN,
+        ALL_TYPES,
+        S.RETURN_SHIPPED,
+        BUYER,
+        "R5.3",
+        (guard_tracking_valid,),
+        effect_ship_return,
+    ),
+    _t(
+        S.AWAITING_RETURN,
+        A.APPROVE_REFUND,
+        {T.RETURN_REFUND, T.REFUND_ONLY},
+        S.REFUNDED,
+        MERCHANT,
+        "R8.1",
+        _REFUND_OK,
+        effect_refund,
+    ),
+    _t(S.AWAITING_RETURN, A.CANCEL, ALL_TYPES, S.CLOSED, BUYER, "R2"),
+    _t(S.AWAITING_RETURN, A.RETURN_SHIP_TIMEOUT, ALL_TYPES, S.CLOSED, SYSTEM, "R5.3"),
+    # --- the return travels and arrives (R5.4) --------------------------------------
+    _t(S.RETURN_SHIPPED, A.RETURN_DELIVERED, ALL_TYPES, S.RETURN_DELIVERED, CARRIER, "R5.4"),
+    _t(S.RETURN_SHIPPED, A.CONFIRM_RECEIPT, ALL_TYPES, S.RETURN_RECEIVED, MERCHANT, "R5.4"),
+    _t(
+        S.RETURN_SHIPPED,
+        A.REFUND,
+        ALL_TYPES,
+        S.REFUNDED,
+        MERCHANT,
+        "R5.4",
+        _REFUND_OK,
+        effect_refund,
+    ),
+    _t(S.RETURN_DELIVERED, A.CONFIRM_RECEIPT, ALL_TYPES, S.RETURN_RECEIVED, MERCHANT, "R5.4"),
+    _t(
+        S.RETURN_DELIVERED,
+        A.REFUND,
+        ALL_TYPES,
+        S.REFUNDED,
+        MERCHANT,
+        "R5.4",
+        _REFUND_OK,
+        effect_refund,
+    ),
+    _t(
+        S.RETURN_DELIVERED,
+        A.REFUSE_REFUND,
+        ALL_TYPES,
+        S.REJECTED,
+        MERCHANT,
+        "R5.5",
+        (guard_refusal_after_receipt,),
+        effect_reject,
+    ),
+    _t(
+        S.RETURN_DELIVERED,
+        A.RECEIPT_TIMEOUT,
+        ALL_TYPES,
+        S.REFUNDED,
+        SYSTEM,
+        "R5.4",
+        _REFUND_OK,
+        effect_refund,
+    ),
+    _t(
+        S.RETURN_RECEIVED,
+        A.REFUND,
+        ALL_TYPES,
+        S.REFUNDED,
+        MERCHANT,
+        "R5.4",
+        _REFUND_OK,
+        effect_refund,
+    ),
+    _t(
+        S.RETURN_RECEIVED,
+        A.REFUSE_REFUND,
+        ALL_TYPES,
+        S.REJECTED,
+        MERCHANT,
+        "R5.5",
+        (guard_refusal_after_receipt,),
+        effect_reject,
+    ),
+    _t(
+        S.RETURN_RECEIVED,
+        A.SHIP_REPLACEMENT,
+        {T.EXCHANGE},
+        S.REPLACEMENT_SHIPPED,
+        MERCHANT,
+        "R2.4",
+        (guard_tracking_valid,),
+        effect_ship_replacement,
+    ),
+    _t(
+        S.RETURN_RECEIVED,
+        A.RECEIPT_TIMEOUT,
+        ALL_TYPES,
+        S.REFUNDED,
+        SYSTEM,
+        "R5.4",
+        _REFUND_OK,
+        effect_refund,
+    ),
+    # --- exchange and reship: the merchant sends goods (R2.4, R2.5) -----------------
+    _t(
+        S.AWAITING_RESHIP,
+        A.SHIP_REPLACEMENT,
+        {T.RESHIP},
+        S.REPLACEMENT_SHIPPED,
+        MERCHANT,
+        "R2.5",
+        (guard_tracking_valid,),
+        effect_ship_replacement,
+    ),
+    _t(
+        S.AWAITING_RESHIP,
+        A.REFUND,
+        {T.RESHIP},
+        S.REFUNDED,
+        MERCHANT,
+        "R2.5",
+        _REFUND_OK,
+        effect_refund,
+    ),
+    _t(S.AWAITING_RESHIP, A.CANCEL, {T.RESHIP}, S.CLOSED, BUYER, "R2"),
+    _t(
+        S.REPLACEMENT_SHIPPED,
+        A.CONFIRM_REPLACEMENT,
+        {T.EXCHANGE, T.RESHIP},
+        S.COMPLETED,
+        BUYER,
+        "R2.4",
+    ),
+    _t(
+        S.REPLACEMENT_SHIPPED,
+        A.REPLACEMENT_CONFIRM_TIMEOUT,
+        {T.EXCHANGE, T.RESHIP},
+        S.COMPLETED,
+        SYSTEM,
+        "R2.4",
+    ),
+    # --- after a refusal: a new request for the same lines, or it lapses (R5.6) -----
+    _t(
+        S.REJECTED,
+        A.RESUBMIT,
+        ALL_TYPES,
+        S.AWAITING_MERCHANT,
+        BUYER,
+        "R5.6",
+        (guard_resubmit_window,),
+        effect_resubmit,
+    ),
+    _t(S.REJECTED, A.CANCEL, ALL_TYPES, S.CLOSED, BUYER, "R2"),
+    _t(S.REJECTED, A.RESUBMIT_TIMEOUT, ALL_TYPES, S.CLOSED, SYSTEM, "R5.6"),
+)
+
+_INDEX: dict[tuple[State, Action, CaseType], Transition] = {}
+for _row in TRANSITIONS:
+    for _type in _row.types:
+        _key = (_row.state, _row.action, _type)
+        if _key in _INDEX:  # pragma: no cover - a table bug, caught at import
+            raise RuntimeError(f"duplicate transition {_key}")
+        _INDEX[_key] = _row
+
+# Which deadline each state holds, and which rule sets it (R5.1, R5.2, R5.3, R5.4, R5.6).
+STATE_DEADLINES: dict[State, DeadlineKind] = {
+    S.AWAITING_MERCHANT: DeadlineKind.MERCHANT_RESPONSE,
+    S.AWAITING_BUYER: DeadlineKind.BUYER_OFFER_RESPONSE,
+    S.AWAITING_RETURN: DeadlineKind.RETURN_SHIPMENT,
+    S.RETURN_DELIVERED: DeadlineKind.MERCHANT_RECEIPT,
+    S.RETURN_RECEIVED: DeadlineKind.MERCHANT_RECEIPT,
+    S.REPLACEMENT_SHIPPED: DeadlineKind.REPLACEMENT_CONFIRM,
+    S.REJECTED: DeadlineKind.RESUBMIT_WINDOW,
+}
+
+DEADLINE_ACTIONS: dict[DeadlineKind, Action] = {
+    DeadlineKind.MERCHANT_RESPONSE: A.MERCHANT_TIMEOUT,
+    DeadlineKind.BUYER_OFFER_RESPONSE: A.BUYER_OFFER_TIMEOUT,
+    DeadlineKind.RETURN_SHIPMENT: A.RETURN_SHIP_TIMEOUT,
+    DeadlineKind.MERCHANT_RECEIPT: A.RECEIPT_TIMEOUT,
+    DeadlineKind.REPLACEMENT_CONFIRM: A.REPLACEMENT_CONFIRM_TIMEOUT,
+    DeadlineKind.RESUBMIT_WINDOW: A.RESUBMIT_TIMEOUT,
+}
+
+
+def deadline_delay(kind: DeadlineKind, profile: Profile) -> timedelta:
+    h = profile.handling
+    return {
+        DeadlineKind.MERCHANT_RESPONSE: timedelta(hours=h.merchant_response_hours),
+        DeadlineKind.BUYER_OFFER_RESPONSE: timedelta(hours=h.buyer_offer_response_hours),
+        DeadlineKind.RETURN_SHIPMENT: timedelta(days=h.buyer_ship_return_days),
+        DeadlineKind.MERCHANT_RECEIPT: timedelta(hours=h.merchant_receipt_hours),
+        DeadlineKind.REPLACEMENT_CONFIRM: timedelta(days=h.replacement_auto_confirm_days),
+        DeadlineKind.RESUBMIT_WINDOW: timedelta(hours=h.resubmit_window_hours),
+    }[kind]
+
+
+def transition_for(state: State, action: Action, case_type: CaseType) -> Transition | None:
+    return _INDEX.get((state, action, case_type))
+
+
+def available_actions(case: Case, actor: ActorKind) -> list[Action]:
+    """Actions the table offers this actor on this case (what the UI shows as buttons)."""
+    return [
+        row.action
+        for row in TRANSITIONS
+        if row.state is case.state and case.type in row.types and row.actor is actor
+    ]
+
+
+def _rule_for_illegal(state: State, action: Action, case_type: CaseType) -> str:
+    """The rule that explains why no row exists: the rule of the action elsewhere."""
+    for row in TRANSITIONS:
+        if row.action is action and case_type in row.types:
+            return row.rule
+    for row in TRANSITIONS:
+        if row.action is action:
+            return row.rule
+    return "R2"
+
+
+def _snapshot(case: Case) -> dict[str, object]:
+    return {f.name: getattr(case, f.name) for f in dataclasses.fields(case)}
+
+
+def apply(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime) -> Outcome:
+    """Take one move. Returns the case after it; never mutates the case passed in."""
+    row = transition_for(case.state, cmd.action, case.type)
+    if row is None:
+        rule = _rule_for_illegal(case.state, cmd.action, case.type)
+        raise IllegalTransition(
+            "transition.illegal",
+            N_("A {type} request in state {state} cannot take action {action}."),
+            rule=rule,
+            type=case.type.value,
+            state=case.state.value,
+            action=cmd.action.value,
+        )
+    if cmd.actor is not row.actor:
+        raise Forbidden(
+            "transition.wrong_actor",
+            N_("Only the {expected} may take action {action}."),
+            rule=row.rule if row.actor is not ActorKind.MERCHANT else "R1.2",
+            expected=row.actor.value,
+            action=cmd.action.value,
+        )
+    for guard in row.guards:
+        guard(case, cmd, facts, profile, now)
+    after = dataclasses.replace(case)
+    routed = row.effect(after, cmd, facts, profile, now)
+    target = routed or row.targets[0]
+    assert target in row.targets, f"effect routed {row.action} to {target} outside the table"
+    before_snapshot = _snapshot(case)
+    after.state = target
+    after.updated_at = now
+    if target.terminal:
+        after.closed_at = now
+        after.close_reason = cmd.action.value
+    refund = None
+    if target is S.REFUNDED:
+        if after.agreed is None:
+            after.agreed = _refund_amount(case, cmd, facts, profile)
+        refund = RefundDecision(after.lines, after.agreed, after.reason, row.rule, now)
+    deadline, keep = _plan_deadline(case, after, profile, now)
+    after.deadline_kind = deadline.kind if deadline else None
+    after.deadline_at = deadline.due_at if deadline else None
+    changes = {
+        k: (v, getattr(after, k))
+        for k, v in before_snapshot.items()
+        if getattr(after, k) != v and k not in ("updated_at", "version")
+    }
+    return Outcome(after, cmd.action, row.rule, case.state, target, changes, refund, deadline, keep)
+
+
+def _plan_deadline(
+    before: Case, after: Case, profile: Profile, now: datetime
+) -> tuple[DeadlinePlan | None, bool]:
+    kind = STATE_DEADLINES.get(after.state)
+    if kind is None:
+        return None, False
+    if (
+        before.deadline_kind is kind
+        and before.deadline_at is not None
+        and before.state is not after.state
+    ):
+        return DeadlinePlan(kind, before.deadline_at), True  # R5.4: the clock keeps running
+    return DeadlinePlan(kind, now + deadline_delay(kind, profile)), False
+
+
+# --------------------------------------------------------------------------- opening
+@dataclass(frozen=True, slots=True)
+class OpenRequest:
+    """R2: a request names order lines, quantities, type, reason, amount and description."""
+
+    type: CaseType
+    lines: tuple[CaseLine, ...]
+    reason: str
+    requested: Money
+    description: str = ""
+
+
+def open_case(
+    req: OpenRequest,
+    facts: Facts,
+    claimed: dict[int, int],
+    profile: Profile,
+    now: datetime,
+    number: str,
+    shop_id: int,
+    buyer_id: int,
+) -> Outcome:
+    """Validate and open a request (R2, R3, R4, R5.2). ``claimed``: units per order line
+    already on other live cases."""
+    order = facts.order
+    if not req.lines:
+        raise ValidationFailed(
+            "request.no_lines",
+            N_("A request names at least one order line."),
+            rule="R2",
+            field="lines",
+        )
+    seen: set[int] = set()
+    for cl in req.lines:
+        line = order.line(cl.order_line_id)
+        if line is None:
+            raise ValidationFailed(
+                "request.unknown_line",
+                N_("Order line {line} is not on order {order}."),
+                rule="R2",
+                field="lines",
+                line=cl.order_line_id,
+                order=order.number,
+            )
+        if cl.order_line_id in seen:
+            raise ValidationFailed(
+                "request.duplicate_line",
+                N_("Order line {line} is named twice."),
+                rule="R2",
+                field="lines",
+                line=cl.order_line_id,
+            )
+        seen.add(cl.order_line_id)
+        free = line.quantity - claimed.get(line.id, 0)
+        if cl.quantity <= 0 or cl.quantity > free:
+            raise ValidationFailed(
+                "request.bad_quantity",
+                N_("Quantity {quantity} for order line {line}: {free} units can be requested."),
+                rule="R2",
+                field="lines",
+                quantity=cl.quantity,
+                line=cl.order_line_id,
+                free=free,
+            )
+    rsn = reason(req.reason)
+    check_window(
+        order, [ln for ln, _ in facts.lines_of(req.lines)], req.reason, req.type, profile, now
+    )
+    if req.requested.currency != order.currency:
+        raise ValidationFailed(
+            "amount.currency",
+            N_("The amount must be in {currency}."),
+            rule="R5.2",
+            field="amount",
+            currency=order.currency,
+        )
+    if req.type in (T.EXCHANGE, T.RESHIP):
+        if req.requested.amount != 0:
+            raise ValidationFailed(
+                "amount.goods_only",
+                N_("An exchange or reship moves goods, not money: the amount must be 0."),
+                rule="R2",
+                field="amount",
+            )
+    else:
+        cap = max_refundable(
+            order, req.lines, req.type, req.reason, profile, facts.already_refunded
+        )
+        if req.requested.amount <= 0:
+            raise ValidationFailed(
+                "amount.not_positive",
+                N_("The amount must be positive."),
+                rule="R5.2",
+                field="amount",
+            )
+        if req.requested > cap:
+            raise IllegalTransition(
+                "amount.exceeds_paid",
+                N_("{amount} exceeds the {cap} paid for these lines."),
+                rule="R5.2",
+                amount=req.requested.format(),
+                cap=cap.format(),
+            )
+    kind = DeadlineKind.MERCHANT_RESPONSE
+    due = now + deadline_delay(kind, profile)
+    case = Case(
+        id=None,
+        number=number,
+        shop_id=shop_id,
+        buyer_id=buyer_id,
+        order_id=order.id,
+        type=req.type,
+        state=S.AWAITING_MERCHANT,
+        lines=req.lines,
+        first_reason=rsn.code,
+        reason=rsn.code,
+        description=req.description,
+        requested=req.requested,
+        profile_id=profile.id,
+        profile_version=profile.version,
+        created_at=now,
+        updated_at=now,
+        deadline_kind=kind,
+        deadline_at=due,
+    )
+    return Outcome(case, A.OPEN, "R2", None, S.AWAITING_MERCHANT, {}, None, DeadlinePlan(kind, due))
+
+
+def merchant_side(reason_code: str, profile: Profile) -> bool:
+    """R3.2: only merchant-side groups can hurt the shop's scores."""
+    return profile.is_merchant_side(reason(reason_code).group)
+
+
+__all__ = [
+    "DEADLINE_ACTIONS",
+    "STATE_DEADLINES",
+    "TRANSITIONS",
+    "OpenRequest",
+    "ReasonGroup",
+    "Transition",
+    "apply",
+    "available_actions",
+    "max_refundable",
+    "open_case",
+    "transition_for",
+]

@@ -1,0 +1,122 @@
+"""Policy profiles: every number of the rulebook lives here, never in code.
+
+A profile is validated data (TOML on disk, loaded by ``aftersales.profiles``). Each case
+records the profile id and version it was opened under and keeps using that version.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from aftersales.domain.reasons import ReasonGroup
+
+
+class EvidenceKind(StrEnum):
+    PHOTO = "photo"
+    VIDEO = "video"
+    UNBOXING_VIDEO = "unboxing_video"
+    CARRIER_PROOF = "carrier_proof"
+    QC_RECORD = "qc_record"
+    CHAT_LOG = "chat_log"
+    DOCUMENT = "document"
+
+
+class ProductFlag(StrEnum):
+    CUSTOM_MADE = "custom_made"
+    PERISHABLE = "perishable"
+    SEAL_SENSITIVE = "seal_sensitive"
+    DIGITAL = "digital"
+    SECOND_HAND = "second_hand"
+    NON_RETURNABLE = "non_returnable"
+    PERIODICAL = "periodical"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Windows(_Strict):
+    """R4: request windows, in calendar days counted in the profile's time zone."""
+
+    no_reason_days: int = Field(ge=0)
+    # R4.1: counting starts the day after signing (the statutory reading of "seven days").
+    count_from_next_day: bool
+    guarantee_days: int = Field(ge=0)  # R4.2
+    legal_cap_days: int = Field(ge=0)  # R4.2 statutory right for genuine quality defects
+    statutory_groups: tuple[ReasonGroup, ...]  # groups accepted up to the legal cap
+    # R4.3: flags that exclude the no-reason right (digital only once downloaded).
+    no_reason_excluded_flags: tuple[ProductFlag, ...]
+    # R4.3: a second-hand product may declare a shorter window, never shorter than this.
+    second_hand_min_no_reason_days: int = Field(ge=0)
+
+
+class Handling(_Strict):
+    """R5: merchant handling and timeouts."""
+
+    merchant_response_hours: int = Field(gt=0)  # R5.1
+    buyer_offer_response_hours: int = Field(gt=0)  # R5.2 (buyer silent on a counter-offer)
+    buyer_ship_return_days: int = Field(gt=0)  # R5.3
+    merchant_receipt_hours: int = Field(gt=0)  # R5.4
+    resubmit_window_hours: int = Field(gt=0)  # R5.6
+    max_buyer_edits: int | None = Field(default=None, ge=0)  # R5.6 (tiktok: 2)
+    replacement_auto_confirm_days: int = Field(gt=0)  # exchange/reship receipt
+    first_contact_target_minutes: int = Field(gt=0)  # R5.7
+    message_reply_hours: int = Field(gt=0)  # R5.7
+    # R5.2: freight is refundable when the request covers the whole order and either the
+    # order was not shipped or the reason is merchant-side.
+    freight_refundable: bool
+
+
+class RefusalCode(_Strict):
+    """R5.5: a reject-reason code and the evidence it requires."""
+
+    code: str
+    label_en: str
+    label_zh_CN: str
+    stages: tuple[Literal["review", "after_receipt"], ...]
+    evidence_required: bool
+    evidence_kinds: tuple[EvidenceKind, ...] = ()
+    min_evidence: int = Field(default=1, ge=0)
+    # Usable only against requests whose reason is in these groups (empty: any group).
+    reason_groups: tuple[ReasonGroup, ...] = ()
+    # Usable only when a product on the case carries this flag (R4.4 seal-sensitive).
+    requires_product_flag: ProductFlag | None = None
+    # False: refusing on this ground is itself refused (R4.4 opened package, activation).
+    allowed: bool = True
+    rule: str
+
+    @model_validator(mode="after")
+    def _evidence_kinds_when_required(self) -> RefusalCode:
+        if self.evidence_required and not self.evidence_kinds:
+            raise ValueError(f"refusal code {self.code}: evidence_required needs evidence_kinds")
+        return self
+
+
+class Profile(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    version: int = Field(ge=1)
+    name_en: str
+    name_zh_CN: str
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    timezone: str
+    calendar: Literal["cn_statutory", "weekdays"]
+    merchant_side_groups: tuple[ReasonGroup, ...]  # R3.2
+    windows: Windows
+    handling: Handling
+    refusal_codes: tuple[RefusalCode, ...]
+
+    @model_validator(mode="after")
+    def _unique_codes(self) -> Profile:
+        codes = [c.code for c in self.refusal_codes]
+        if len(codes) != len(set(codes)):
+            raise ValueError("refusal codes must be unique")
+        return self
+
+    def refusal_code(self, code: str) -> RefusalCode | None:
+        return next((c for c in self.refusal_codes if c.code == code), None)
+
+    def is_merchant_side(self, group: ReasonGroup) -> bool:
+        return group in self.merchant_side_groups

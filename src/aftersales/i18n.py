@@ -1,0 +1,53 @@
+"""Translation for interfaces: Babel catalogs in ``aftersales/locale`` (zh_CN and en).
+
+The English message ids are the ``en`` text. The zh_CN catalog is read from its ``.po``
+file with Babel at first use, so no compile step can be forgotten.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from babel.messages.pofile import read_po
+
+from aftersales.domain.errors import DomainError
+
+LOCALES = ("zh_CN", "en")
+DOMAIN = "messages"
+
+
+def normalise_locale(value: str | None, default: str = "zh_CN") -> str:
+    """Map 'zh', 'zh-CN', 'zh_CN.UTF-8', 'en-US'... onto a supported locale."""
+    if not value:
+        return default
+    v = value.split(".")[0].replace("-", "_").lower()
+    if v.startswith("zh"):
+        return "zh_CN"
+    if v.startswith("en"):
+        return "en"
+    return default
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    if locale == "en":
+        return {}
+    path = resources.files("aftersales") / "locale" / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with path.open("rb") as fh:
+        cat = read_po(fh, locale=locale)
+    return {str(m.id): str(m.string) for m in cat if m.id and m.string and not m.fuzzy}
+
+
+def gettext(message: str, locale: str) -> str:
+    return catalog(normalise_locale(locale)).get(message, message)
+
+
+def translate(message: str, locale: str, **params: Any) -> str:
+    text = gettext(message, locale)
+    return text.format(**params) if params else text
+
+
+def error_message(err: DomainError, locale: str) -> str:
+    return translate(err.message, locale, **err.params)

@@ -1,0 +1,1 @@
+"""Background jobs: the deadline sweeper (and, later, the outbox dispatcher)."""

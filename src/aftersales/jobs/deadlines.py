@@ -1,0 +1,142 @@
+"""The deadline sweeper (R5.1, R5.2, R5.3, R5.4, R5.6).
+
+Deadlines are rows, not timers: a restart loses none. A worker claims a batch of due rows
+in one transaction (PostgreSQL: ``FOR UPDATE SKIP LOCKED``, so several workers split the
+work; SQLite: the ``BEGIN IMMEDIATE`` write lock), fires each inside a savepoint together
+with the case change it causes, and commits. A deadline fires at most once because the
+status flip (compare-and-set from ``pending``) and the case change commit together; a
+worker killed mid-batch commits nothing and the rows stay due for the next worker. A
+deadline whose action fails is pushed back with exponential backoff, not retried in a loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection
+
+from aftersales.domain import machine
+from aftersales.domain.case import Command
+from aftersales.domain.case_types import ActorKind, DeadlineKind
+from aftersales.services.actors import Actor
+from aftersales.services.cases import act_in
+from aftersales.services.context import Context
+from aftersales.store import repo
+
+log = logging.getLogger(__name__)
+
+
+def default_worker_name() -> str:
+    return f"worker@{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class BatchResult:
+    fired: int = 0
+    stale: int = 0
+    failed: int = 0
+
+    @property
+    def handled(self) -> int:
+        return self.fired + self.stale + self.failed
+
+
+class DeadlineWorker:
+    def __init__(self, ctx: Context, name: str | None = None, *, batch: int | None = None):
+        self.ctx = ctx
+        self.name = name or default_worker_name()
+        self.batch = batch or ctx.settings.worker_batch
+        self.actor = Actor(ActorKind.SYSTEM, self.name)
+
+    def backoff(self, attempts: int) -> timedelta:
+        s = self.ctx.settings
+        seconds = min(s.worker_retry_base_seconds * (2**attempts), s.worker_retry_max_seconds)
+        return timedelta(seconds=seconds)
+
+    def run_once(self) -> BatchResult:
+        """Claim and fire one batch of due deadlines in one transaction."""
+        now = self.ctx.now()
+        result = BatchResult()
+        with self.ctx.db.write() as conn:
+            failures: list[tuple[Any, Exception]] = []
+            for row in repo.claim_due(conn, now, self.batch):
+                try:
+                    with conn.begin_nested():
+                        if self._fire(conn, row, now):
+                            result.fired += 1
+                        else:
+                            result.stale += 1
+                except Exception as exc:  # any failure is retried later, with backoff
+                    failures.append((row, exc))
+            for row, exc in failures:
+                result.failed += 1
+                log.warning("deadline %s (%s) failed: %s", row.id, row.kind, exc)
+                repo.postpone_deadline(
+                    conn,
+                    row.id,
+                    run_at=now + self.backoff(row.attempts),
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+        return result
+
+    def _fire(self, conn: Connection, row: Any, now: datetime) -> bool:
+        """Fire one deadline; False when it no longer applies (the case moved on)."""
+        if not repo.mark_deadline(conn, row.id, "fired", now=now, worker=self.name):
+            return False  # someone else already fired or cancelled it
+        case = repo.load_case_by_id(conn, row.case_id)
+        kind = DeadlineKind(row.kind)
+        action = machine.DEADLINE_ACTIONS[kind]
+        if (
+            case is None
+            or case.deadline_kind is not kind
+            or machine.transition_for(case.state, action, case.type) is None
+        ):
+            repo.set_deadline_status(conn, row.id, "stale")
+            return False
+        act_in(self.ctx, conn, self.actor, case, Command(action, ActorKind.SYSTEM), None, now)
+        return True
+
+    def run_until_idle(self, max_batches: int | None = None) -> BatchResult:
+        """Fire everything due now (used by ``aftersales worker --once`` and tests)."""
+        total = BatchResult()
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            res = self.run_once()
+            batches += 1
+            total.fired += res.fired
+            total.stale += res.stale
+            total.failed += res.failed
+            if res.handled < self.batch or res.fired + res.stale == 0:
+                break
+        return total
+
+    def run_forever(self, stop: threading.Event) -> None:
+        poll = self.ctx.settings.worker_poll_seconds
+        log.info("deadline worker %s started", self.name)
+        while not stop.is_set():
+            try:
+                res = self.run_once()
+            except Exception:  # keep the loop alive (e.g. the database restarts)
+                log.exception("deadline batch failed")
+                stop.wait(poll * 5)
+                continue
+            if res.handled < self.batch:
+                stop.wait(poll)
+        log.info("deadline worker %s stopped", self.name)
+
+
+def start_in_thread(ctx: Context) -> tuple[threading.Thread, threading.Event]:
+    """The embedded shape: the worker runs inside the server process."""
+    stop = threading.Event()
+    worker = DeadlineWorker(ctx)
+    thread = threading.Thread(
+        target=worker.run_forever, args=(stop,), name="deadlines", daemon=True
+    )
+    thread.start()
+    return thread, stop

@@ -1,0 +1,54 @@
+"""Labels (English message ids, translated through the catalog) for types, states, actions."""
+
+from __future__ import annotations
+
+from aftersales.domain.i18n import N_
+
+TYPE_LABELS: dict[str, str] = {
+    "refund_unshipped": N_("Refund before shipment"),
+    "refund_only": N_("Refund only"),
+    "return_refund": N_("Return and refund"),
+    "exchange": N_("Exchange"),
+    "reship": N_("Reship missing item"),
+}
+
+STATE_LABELS: dict[str, str] = {
+    "awaiting_merchant": N_("Awaiting merchant"),
+    "awaiting_buyer": N_("Awaiting buyer (counter-offer)"),
+    "awaiting_return": N_("Awaiting return shipment"),
+    "return_shipped": N_("Return in transit"),
+    "return_delivered": N_("Return delivered"),
+    "return_received": N_("Return received"),
+    "awaiting_reship": N_("Awaiting reship"),
+    "replacement_shipped": N_("Replacement shipped"),
+    "rejected": N_("Rejected"),
+    "refunded": N_("Refunded"),
+    "completed": N_("Completed"),
+    "closed": N_("Closed"),
+}
+
+ACTION_LABELS: dict[str, str] = {
+    "open": N_("Request opened"),
+    "edit_request": N_("Request edited"),
+    "accept_offer": N_("Counter-offer accepted"),
+    "ship_return": N_("Return shipped"),
+    "resubmit": N_("Request resubmitted"),
+    "cancel": N_("Request withdrawn"),
+    "confirm_replacement": N_("Replacement received"),
+    "approve_refund": N_("Refund approved"),
+    "approve_return": N_("Return approved"),
+    "approve_reship": N_("Reship approved"),
+    "counter_offer": N_("Counter-offer made"),
+    "reject": N_("Request rejected"),
+    "confirm_receipt": N_("Return receipt confirmed"),
+    "refund": N_("Refunded"),
+    "refuse_refund": N_("Refund refused after receipt"),
+    "ship_replacement": N_("Replacement shipped"),
+    "return_delivered": N_("Return delivered by carrier"),
+    "merchant_timeout": N_("Merchant did not respond in time"),
+    "buyer_offer_timeout": N_("Buyer did not answer the counter-offer"),
+    "return_ship_timeout": N_("Buyer did not ship the return in time"),
+    "receipt_timeout": N_("Merchant did not handle the return in time"),
+    "replacement_confirm_timeout": N_("Replacement receipt confirmed automatically"),
+    "resubmit_timeout": N_("Window for a new request lapsed"),
+}

@@ -1,0 +1,96 @@
+"""What every service needs: the database, the clock and the policy profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection
+
+from aftersales.domain.errors import ValidationFailed
+from aftersales.domain.i18n import N_
+from aftersales.domain.policy import Profile
+from aftersales.profiles import load_profiles, profile_digest
+from aftersales.settings import Settings
+from aftersales.store import repo
+from aftersales.store.db import Database
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class ProfileChanged(RuntimeError):
+    """A profile's body changed on disk without a version bump."""
+
+
+@dataclass
+class ProfileStore:
+    """Current profiles from disk; every (id, version) a case used is frozen in the DB."""
+
+    current: dict[str, Profile]
+    _frozen: dict[tuple[str, int], Profile] = field(default_factory=dict)
+
+    def current_for(self, conn: Connection, profile_id: str, now: datetime) -> Profile:
+        profile = self.current.get(profile_id)
+        if profile is None:
+            raise ValidationFailed(
+                "profile.unknown",
+                N_("Unknown policy profile {profile}."),
+                field="profile",
+                profile=profile_id,
+            )
+        key = (profile.id, profile.version)
+        if key not in self._frozen:
+            digest = profile_digest(profile)
+            row = repo.stored_profile(conn, profile.id, profile.version)
+            if row is None:
+                repo.store_profile(
+                    conn, profile.id, profile.version, digest, profile.model_dump(mode="json"), now
+                )
+            elif row.digest != digest:
+                raise ProfileChanged(
+                    f"profile {profile.id} v{profile.version} differs from the stored copy: "
+                    "bump its version"
+                )
+            self._frozen[key] = profile
+        return profile
+
+    def for_case(self, conn: Connection, profile_id: str, version: int) -> Profile:
+        """The profile version the case was opened under (R2–R5 keep applying it)."""
+        key = (profile_id, version)
+        if key not in self._frozen:
+            row = repo.stored_profile(conn, profile_id, version)
+            if row is None:  # pragma: no cover - a case always stores its profile first
+                raise RuntimeError(f"profile {profile_id} v{version} is not stored")
+            self._frozen[key] = Profile.model_validate(row.body)
+        return self._frozen[key]
+
+
+@dataclass
+class Context:
+    db: Database
+    profiles: ProfileStore
+    settings: Settings
+    clock: Clock = system_clock
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings | None = None,
+        *,
+        clock: Clock = system_clock,
+        database: Database | None = None,
+    ) -> Context:
+        settings = settings or Settings()
+        db = database or Database(settings.database_url)
+        return cls(db, ProfileStore(load_profiles(settings.profile_dir)), settings, clock)
+
+    def now(self) -> datetime:
+        moment = self.clock()
+        if moment.tzinfo is None:
+            raise ValueError("the clock must return aware datetimes")
+        return moment.astimezone(UTC)

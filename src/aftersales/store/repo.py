@@ -1,0 +1,685 @@
+"""Repositories: rows <-> domain objects. Every function takes an open connection; the
+service that calls it owns the transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from aftersales.domain.case import Case, CaseLine, CounterOffer, RefundDecision, Shipment
+from aftersales.domain.case_types import ActorKind, CaseType, DeadlineKind, State
+from aftersales.domain.catalog import Buyer, Order, OrderLine, Product, Shop
+from aftersales.domain.money import Money
+from aftersales.domain.policy import ProductFlag
+from aftersales.store.schema import (
+    buyers,
+    case_events,
+    case_lines,
+    cases,
+    deadlines,
+    number_sequences,
+    order_lines,
+    orders,
+    policy_profiles,
+    products,
+    refund_decisions,
+    shipments,
+    shops,
+)
+
+
+# --------------------------------------------------------------------------- numbers
+def next_sequence(conn: Connection, name: str) -> int:
+    """Atomically increment and return a named counter (upsert ... RETURNING)."""
+    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = ins(number_sequences).values(name=name, value=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[number_sequences.c.name],
+        set_={"value": number_sequences.c.value + 1},
+    ).returning(number_sequences.c.value)
+    return int(conn.execute(stmt).scalar_one())
+
+
+# --------------------------------------------------------------------------- catalog
+def insert_shop(
+    conn: Connection,
+    *,
+    code: str,
+    name: str,
+    timezone: str,
+    return_address: str,
+    profile_id: str,
+    now: datetime,
+) -> int:
+    return int(
+        conn.execute(
+            insert(shops)
+            .values(
+                code=code,
+                name=name,
+                timezone=timezone,
+                return_address=return_address,
+                profile_id=profile_id,
+                created_at=now,
+            )
+            .returning(shops.c.id)
+        ).scalar_one()
+    )
+
+
+def _shop(row: Any) -> Shop:
+    return Shop(row.id, row.code, row.name, row.timezone, row.return_address, row.profile_id)
+
+
+def get_shop(conn: Connection, shop_id: int) -> Shop | None:
+    row = conn.execute(select(shops).where(shops.c.id == shop_id)).first()
+    return _shop(row) if row else None
+
+
+def get_shop_by_code(conn: Connection, code: str) -> Shop | None:
+    row = conn.execute(select(shops).where(shops.c.code == code)).first()
+    return _shop(row) if row else None
+
+
+def insert_buyer(conn: Connection, *, name: str, phone: str, now: datetime) -> int:
+    return int(
+        conn.execute(
+            insert(buyers).values(name=name, phone=phone, created_at=now).returning(buyers.c.id)
+        ).scalar_one()
+    )
+
+
+def get_buyer(conn: Connection, buyer_id: int) -> Buyer | None:
+    row = conn.execute(select(buyers).where(buyers.c.id == buyer_id)).first()
+    return Buyer(row.id, row.name, row.phone, row.created_at) if row else None
+
+
+def insert_product(
+    conn: Connection,
+    *,
+    shop_id: int,
+    sku: str,
+    title: str,
+    flags: Iterable[ProductFlag],
+    declared_no_reason_days: int | None,
+) -> int:
+    return int(
+        conn.execute(
+            insert(products)
+            .values(
+                shop_id=shop_id,
+                sku=sku,
+                title=title,
+                flags=sorted(f.value for f in flags),
+                declared_no_reason_days=declared_no_reason_days,
+            )
+            .returning(products.c.id)
+        ).scalar_one()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrderLine:
+    product_id: int
+    quantity: int
+    unit_price: int
+    paid: int
+    downloaded: bool = False
+
+
+def insert_order(
+    conn: Connection,
+    *,
+    number: str,
+    shop_id: int,
+    buyer_id: int,
+    currency: str,
+    freight: int,
+    shipping_insurance: bool,
+    paid_at: datetime,
+    ship_by: datetime | None,
+    shipped_at: datetime | None,
+    signed_at: datetime | None,
+    lines: Sequence[NewOrderLine],
+    now: datetime,
+) -> int:
+    order_id = int(
+        conn.execute(
+            insert(orders)
+            .values(
+                number=number,
+                shop_id=shop_id,
+                buyer_id=buyer_id,
+                currency=currency,
+                freight=freight,
+                shipping_insurance=shipping_insurance,
+                paid_at=paid_at,
+                ship_by=ship_by,
+                shipped_at=shipped_at,
+                signed_at=signed_at,
+                created_at=now,
+            )
+            .returning(orders.c.id)
+        ).scalar_one()
+    )
+    conn.execute(
+        insert(order_lines),
+        [
+            {
+                "order_id": order_id,
+                "product_id": ln.product_id,
+                "quantity": ln.quantity,
+                "unit_price": ln.unit_price,
+                "paid": ln.paid,
+                "downloaded": ln.downloaded,
+            }
+            for ln in lines
+        ],
+    )
+    return order_id
+
+
+def load_order(conn: Connection, order_id: int) -> Order | None:
+    row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
+    if row is None:
+        return None
+    cur = row.currency
+    order = Order(
+        id=row.id,
+        number=row.number,
+        shop_id=row.shop_id,
+        buyer_id=row.buyer_id,
+        currency=cur,
+        paid_at=row.paid_at,
+        freight=Money(row.freight, cur),
+        shipping_insurance=row.shipping_insurance,
+        ship_by=row.ship_by,
+        shipped_at=row.shipped_at,
+        signed_at=row.signed_at,
+    )
+    q = (
+        select(
+            order_lines,
+            products.c.shop_id,
+            products.c.sku,
+            products.c.title,
+            products.c.flags,
+            products.c.declared_no_reason_days,
+        )
+        .join(products, products.c.id == order_lines.c.product_id)
+        .where(order_lines.c.order_id == order_id)
+        .order_by(order_lines.c.id)
+    )
+    for ln in conn.execute(q):
+        product = Product(
+            ln.product_id,
+            ln.shop_id,
+            ln.sku,
+            ln.title,
+            frozenset(ProductFlag(f) for f in ln.flags),
+            ln.declared_no_reason_days,
+        )
+        order.lines.append(
+            OrderLine(
+                ln.id,
+                product,
+                ln.quantity,
+                Money(ln.unit_price, cur),
+                Money(ln.paid, cur),
+                ln.downloaded,
+            )
+        )
+    return order
+
+
+def order_id_by_number(conn: Connection, number: str) -> int | None:
+    return conn.execute(select(orders.c.id).where(orders.c.number == number)).scalar()
+
+
+def set_order_dates(conn: Connection, order_id: int, **dates: datetime | None) -> None:
+    conn.execute(update(orders).where(orders.c.id == order_id).values(**dates))
+
+
+# --------------------------------------------------------------------------- cases
+def _case_row(case: Case) -> dict[str, Any]:
+    offer = case.offer
+    return {
+        "number": case.number,
+        "shop_id": case.shop_id,
+        "buyer_id": case.buyer_id,
+        "order_id": case.order_id,
+        "type": case.type.value,
+        "state": case.state.value,
+        "first_reason": case.first_reason,
+        "reason": case.reason,
+        "description": case.description,
+        "currency": case.requested.currency,
+        "requested": case.requested.amount,
+        "agreed": case.agreed.amount if case.agreed else None,
+        "offer_amount": offer.amount.amount if offer else None,
+        "offer_return_required": offer.return_required if offer else None,
+        "offer_note": offer.note if offer else None,
+        "return_address": case.return_address,
+        "refusal_code": case.refusal_code,
+        "refusal_note": case.refusal_note,
+        "rejected_at": case.rejected_at,
+        "edits": case.edits,
+        "profile_id": case.profile_id,
+        "profile_version": case.profile_version,
+        "version": case.version,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "closed_at": case.closed_at,
+        "close_reason": case.close_reason,
+        "deadline_kind": case.deadline_kind.value if case.deadline_kind else None,
+        "deadline_at": case.deadline_at,
+    }
+
+
+def insert_case(conn: Connection, case: Case) -> int:
+    case_id = int(
+        conn.execute(insert(cases).values(**_case_row(case)).returning(cases.c.id)).scalar_one()
+    )
+    conn.execute(
+        insert(case_lines),
+        [
+            {"case_id": case_id, "order_line_id": cl.order_line_id, "quantity": cl.quantity}
+            for cl in case.lines
+        ],
+    )
+    return case_id
+
+
+def update_case(conn: Connection, case: Case, expected_version: int) -> bool:
+    """Compare-and-set on ``version``: False when someone else wrote first."""
+    assert case.id is not None
+    values = _case_row(case)
+    values["version"] = expected_version + 1
+    res = conn.execute(
+        update(cases)
+        .where(and_(cases.c.id == case.id, cases.c.version == expected_version))
+        .values(**values)
+    )
+    if res.rowcount == 1:
+        case.version = expected_version + 1
+        return True
+    return False
+
+
+def _shipment(conn: Connection, case_id: int, direction: str) -> Shipment | None:
+    row = conn.execute(
+        select(shipments)
+        .where(and_(shipments.c.case_id == case_id, shipments.c.direction == direction))
+        .order_by(shipments.c.id.desc())
+        .limit(1)
+    ).first()
+    return Shipment(row.carrier, row.tracking_number, row.shipped_at) if row else None
+
+
+def _case(conn: Connection, row: Any) -> Case:
+    cur = row.currency
+    lines = tuple(
+        CaseLine(r.order_line_id, r.quantity)
+        for r in conn.execute(
+            select(case_lines).where(case_lines.c.case_id == row.id).order_by(case_lines.c.id)
+        )
+    )
+    offer = (
+        CounterOffer(
+            Money(row.offer_amount, cur), bool(row.offer_return_required), row.offer_note or ""
+        )
+        if row.offer_amount is not None
+        else None
+    )
+    return Case(
+        id=row.id,
+        number=row.number,
+        shop_id=row.shop_id,
+        buyer_id=row.buyer_id,
+        order_id=row.order_id,
+        type=CaseType(row.type),
+        state=State(row.state),
+        lines=lines,
+        first_reason=row.first_reason,
+        reason=row.reason,
+        description=row.description,
+        requested=Money(row.requested, cur),
+        profile_id=row.profile_id,
+        profile_version=row.profile_version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+        agreed=Money(row.agreed, cur) if row.agreed is not None else None,
+        offer=offer,
+        return_address=row.return_address,
+        return_shipment=_shipment(conn, row.id, "return"),
+        replacement_shipment=_shipment(conn, row.id, "replacement"),
+        refusal_code=row.refusal_code,
+        refusal_note=row.refusal_note,
+        rejected_at=row.rejected_at,
+        edits=row.edits,
+        closed_at=row.closed_at,
+        close_reason=row.close_reason,
+        deadline_kind=DeadlineKind(row.deadline_kind) if row.deadline_kind else None,
+        deadline_at=row.deadline_at,
+    )
+
+
+def load_case(conn: Connection, number: str) -> Case | None:
+    row = conn.execute(select(cases).where(cases.c.number == number)).first()
+    return _case(conn, row) if row else None
+
+
+def load_case_by_id(conn: Connection, case_id: int) -> Case | None:
+    row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
+    return _case(conn, row) if row else None
+
+
+def list_cases(
+    conn: Connection, *, shop_id: int | None = None, state: str | None = None, limit: int = 50
+) -> list[Any]:
+    q = (
+        select(
+            cases.c.number,
+            cases.c.type,
+            cases.c.state,
+            cases.c.reason,
+            cases.c.requested,
+            cases.c.currency,
+            cases.c.created_at,
+            cases.c.deadline_at,
+            shops.c.code,
+            orders.c.number.label("order_number"),
+        )
+        .join(shops, shops.c.id == cases.c.shop_id)
+        .join(orders, orders.c.id == cases.c.order_id)
+    )
+    if shop_id is not None:
+        q = q.where(cases.c.shop_id == shop_id)
+    if state is not None:
+        q = q.where(cases.c.state == state)
+    return list(conn.execute(q.order_by(cases.c.created_at.desc(), cases.c.id.desc()).limit(limit)))
+
+
+def already_refunded(conn: Connection, order_id: int, exclude_case: int | None) -> int:
+    q = select(func.coalesce(func.sum(refund_decisions.c.amount), 0)).where(
+        refund_decisions.c.order_id == order_id
+    )
+    if exclude_case is not None:
+        q = q.where(refund_decisions.c.case_id != exclude_case)
+    return int(conn.execute(q).scalar_one())
+
+
+def claimed_quantities(conn: Connection, order_id: int) -> dict[int, int]:
+    """Units per order line on live (not closed) cases of this order."""
+    q = (
+        select(case_lines.c.order_line_id, func.sum(case_lines.c.quantity))
+        .join(cases, cases.c.id == case_lines.c.case_id)
+        .where(and_(cases.c.order_id == order_id, cases.c.state != State.CLOSED.value))
+        .group_by(case_lines.c.order_line_id)
+    )
+    return {int(k): int(v) for k, v in conn.execute(q)}
+
+
+def tracking_in_use(conn: Connection, carrier: str, number: str, case_id: int) -> bool:
+    q = (
+        select(shipments.c.id)
+        .where(
+            and_(
+                shipments.c.carrier == carrier,
+                shipments.c.tracking_number == number,
+                shipments.c.case_id != case_id,
+            )
+        )
+        .limit(1)
+    )
+    return conn.execute(q).first() is not None
+
+
+def insert_shipment(conn: Connection, case_id: int, direction: str, shipment: Shipment) -> None:
+    conn.execute(
+        insert(shipments).values(
+            case_id=case_id,
+            direction=direction,
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            shipped_at=shipment.shipped_at,
+        )
+    )
+
+
+# --------------------------------------------------------------------------- timeline
+def append_event(
+    conn: Connection,
+    case_id: int,
+    *,
+    at: datetime,
+    actor_kind: ActorKind,
+    actor_id: str | None,
+    action: str,
+    rule: str | None,
+    strategy: str | None,
+    from_state: State | None,
+    to_state: State,
+    changes: dict[str, Any],
+    note: str | None,
+) -> int:
+    seq = conn.execute(
+        select(func.coalesce(func.max(case_events.c.seq), 0) + 1).where(
+            case_events.c.case_id == case_id
+        )
+    ).scalar_one()
+    conn.execute(
+        insert(case_events).values(
+            case_id=case_id,
+            seq=seq,
+            at=at,
+            actor_kind=actor_kind.value,
+            actor_id=actor_id,
+            action=action,
+            rule=rule,
+            strategy=strategy,
+            from_state=from_state.value if from_state else None,
+            to_state=to_state.value,
+            changes=changes,
+            note=note,
+        )
+    )
+    return int(seq)
+
+
+def events(conn: Connection, case_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.seq)
+        )
+    )
+
+
+def insert_refund_decision(
+    conn: Connection,
+    case_id: int,
+    order_id: int,
+    decision: RefundDecision,
+    actor_kind: ActorKind,
+    actor_id: str | None,
+) -> int:
+    return int(
+        conn.execute(
+            insert(refund_decisions)
+            .values(
+                case_id=case_id,
+                order_id=order_id,
+                currency=decision.amount.currency,
+                amount=decision.amount.amount,
+                reason=decision.reason,
+                rule=decision.rule,
+                lines=[
+                    {"order_line_id": cl.order_line_id, "quantity": cl.quantity}
+                    for cl in decision.lines
+                ],
+                decided_by_kind=actor_kind.value,
+                decided_by_id=actor_id,
+                decided_at=decision.decided_at,
+            )
+            .returning(refund_decisions.c.id)
+        ).scalar_one()
+    )
+
+
+def refund_decisions_of(conn: Connection, case_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(refund_decisions)
+            .where(refund_decisions.c.case_id == case_id)
+            .order_by(refund_decisions.c.id)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- deadlines
+def schedule_deadline(
+    conn: Connection, case_id: int, kind: DeadlineKind, due_at: datetime, now: datetime
+) -> None:
+    conn.execute(
+        insert(deadlines).values(
+            case_id=case_id,
+            kind=kind.value,
+            due_at=due_at,
+            run_at=due_at,
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+    )
+
+
+def cancel_deadlines(
+    conn: Connection,
+    case_id: int,
+    *,
+    keep_kind: DeadlineKind | None = None,
+    except_id: int | None = None,
+) -> None:
+    cond = and_(deadlines.c.case_id == case_id, deadlines.c.status == "pending")
+    if keep_kind is not None:
+        cond = and_(cond, deadlines.c.kind != keep_kind.value)
+    if except_id is not None:
+        cond = and_(cond, deadlines.c.id != except_id)
+    conn.execute(update(deadlines).where(cond).values(status="cancelled"))
+
+
+def claim_due(conn: Connection, now: datetime, limit: int) -> list[Any]:
+    """Lock up to ``limit`` due pending deadlines. PostgreSQL: FOR UPDATE SKIP LOCKED, so
+    workers never wait on each other. SQLite: the IMMEDIATE transaction is the lock."""
+    q = (
+        select(deadlines)
+        .where(and_(deadlines.c.status == "pending", deadlines.c.run_at <= now))
+        .order_by(deadlines.c.run_at, deadlines.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return list(conn.execute(q))
+
+
+def lock_deadline(conn: Connection, deadline_id: int) -> Any:
+    q = select(deadlines).where(deadlines.c.id == deadline_id)
+    if conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    return conn.execute(q).first()
+
+
+def mark_deadline(
+    conn: Connection,
+    deadline_id: int,
+    status: str,
+    *,
+    now: datetime,
+    worker: str,
+    error: str | None = None,
+) -> bool:
+    """Compare-and-set from pending: True only for the one caller that changed it."""
+    res = conn.execute(
+        update(deadlines)
+        .where(and_(deadlines.c.id == deadline_id, deadlines.c.status == "pending"))
+        .values(status=status, fired_at=now, fired_by=worker, last_error=error)
+    )
+    return res.rowcount == 1
+
+
+def set_deadline_status(conn: Connection, deadline_id: int, status: str) -> None:
+    conn.execute(update(deadlines).where(deadlines.c.id == deadline_id).values(status=status))
+
+
+def postpone_deadline(conn: Connection, deadline_id: int, *, run_at: datetime, error: str) -> None:
+    conn.execute(
+        update(deadlines)
+        .where(and_(deadlines.c.id == deadline_id, deadlines.c.status == "pending"))
+        .values(run_at=run_at, attempts=deadlines.c.attempts + 1, last_error=error[:2000])
+    )
+
+
+def deadline_rows(conn: Connection, case_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(deadlines).where(deadlines.c.case_id == case_id).order_by(deadlines.c.id)
+        )
+    )
+
+
+def pending_count(conn: Connection, now: datetime | None = None) -> int:
+    cond = deadlines.c.status == "pending"
+    if now is not None:
+        cond = and_(cond, deadlines.c.run_at <= now)
+    return int(conn.execute(select(func.count()).select_from(deadlines).where(cond)).scalar_one())
+
+
+# --------------------------------------------------------------------------- profiles
+def stored_profile(conn: Connection, profile_id: str, version: int) -> Any:
+    return conn.execute(
+        select(policy_profiles).where(
+            and_(policy_profiles.c.profile_id == profile_id, policy_profiles.c.version == version)
+        )
+    ).first()
+
+
+def store_profile(
+    conn: Connection,
+    profile_id: str,
+    version: int,
+    digest: str,
+    body: dict[str, Any],
+    now: datetime,
+) -> None:
+    conn.execute(
+        insert(policy_profiles).values(
+            profile_id=profile_id, version=version, digest=digest, body=body, created_at=now
+        )
+    )
+
+
+def search_cases_text(conn: Connection, text: str, limit: int = 50) -> list[Any]:
+    """Workbench search: case number, order number, buyer phone or name."""
+    q = (
+        select(cases.c.number)
+        .join(orders, orders.c.id == cases.c.order_id)
+        .join(buyers, buyers.c.id == cases.c.buyer_id)
+        .where(
+            or_(
+                cases.c.number == text,
+                orders.c.number == text,
+                buyers.c.phone == text,
+                buyers.c.name == text,
+            )
+        )
+        .order_by(cases.c.created_at.desc())
+        .limit(limit)
+    )
+    return [r.number for r in conn.execute(q)]

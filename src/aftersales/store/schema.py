@@ -1,0 +1,262 @@
+"""Tables. Money is BIGINT minor units plus a currency column; times are stored in UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on SQLite (naive text) and PostgreSQL (timestamptz)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to storage; use aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id() -> Column[int]:
+    return Column("id", Integer, primary_key=True, autoincrement=True)
+
+
+policy_profiles = Table(
+    "policy_profiles",
+    metadata,
+    _id(),
+    Column("profile_id", String(40), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("profile_id", "version"),
+)
+
+shops = Table(
+    "shops",
+    metadata,
+    _id(),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("return_address", Text, nullable=False),
+    Column("profile_id", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+buyers = Table(
+    "buyers",
+    metadata,
+    _id(),
+    Column("name", String(200), nullable=False, index=True),
+    Column("phone", String(40), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+products = Table(
+    "products",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("sku", String(80), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("flags", JSON, nullable=False),
+    Column("declared_no_reason_days", Integer),
+    UniqueConstraint("shop_id", "sku"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    _id(),
+    Column("number", String(64), nullable=False, unique=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("buyer_id", ForeignKey("buyers.id"), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("freight", BigInteger, nullable=False),
+    Column("shipping_insurance", Boolean, nullable=False),
+    Column("paid_at", UTCDateTime, nullable=False),
+    Column("ship_by", UTCDateTime),
+    Column("shipped_at", UTCDateTime),
+    Column("signed_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_orders_shop_paid", "shop_id", "paid_at"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    _id(),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("product_id", ForeignKey("products.id"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("paid", BigInteger, nullable=False),
+    Column("downloaded", Boolean, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    CheckConstraint("paid >= 0", name="paid_not_negative"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    _id(),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("buyer_id", ForeignKey("buyers.id"), nullable=False, index=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("type", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("first_reason", String(40), nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("requested", BigInteger, nullable=False),
+    Column("agreed", BigInteger),
+    Column("offer_amount", BigInteger),
+    Column("offer_return_required", Boolean),
+    Column("offer_note", Text),
+    Column("return_address", Text),
+    Column("refusal_code", String(64)),
+    Column("refusal_note", Text),
+    Column("rejected_at", UTCDateTime),
+    Column("edits", Integer, nullable=False),
+    Column("profile_id", String(40), nullable=False),
+    Column("profile_version", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("close_reason", String(40)),
+    Column("deadline_kind", String(40)),
+    Column("deadline_at", UTCDateTime),
+    Index("ix_cases_shop_state_created", "shop_id", "state", "created_at"),
+    Index("ix_cases_shop_created", "shop_id", "created_at"),
+)
+
+case_lines = Table(
+    "case_lines",
+    metadata,
+    _id(),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("order_line_id", ForeignKey("order_lines.id"), nullable=False, index=True),
+    Column("quantity", Integer, nullable=False),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+# Append-only: UPDATE and DELETE are refused by triggers (see the migration).
+case_events = Table(
+    "case_events",
+    metadata,
+    _id(),
+    Column("case_id", ForeignKey("cases.id"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(64)),
+    Column("action", String(40), nullable=False),
+    Column("rule", String(16)),
+    Column("strategy", String(64)),
+    Column("from_state", String(32)),
+    Column("to_state", String(32), nullable=False),
+    Column("changes", JSON, nullable=False),
+    Column("note", Text),
+    UniqueConstraint("case_id", "seq"),
+)
+
+# The refund *decision*; money moves in the ledger (a later issue) keyed by this id.
+refund_decisions = Table(
+    "refund_decisions",
+    metadata,
+    _id(),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", String(40), nullable=False),
+    Column("rule", String(16), nullable=False),
+    Column("lines", JSON, nullable=False),
+    Column("decided_by_kind", String(16), nullable=False),
+    Column("decided_by_id", String(64)),
+    Column("decided_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount >= 0", name="amount_not_negative"),
+)
+
+# R5.3: one tracking number, one case. The unique key makes the check race-proof.
+shipments = Table(
+    "shipments",
+    metadata,
+    _id(),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("direction", String(16), nullable=False),  # return | replacement
+    Column("carrier", String(16), nullable=False),
+    Column("tracking_number", String(40), nullable=False),
+    Column("shipped_at", UTCDateTime, nullable=False),
+    UniqueConstraint("carrier", "tracking_number"),
+)
+
+deadlines = Table(
+    "deadlines",
+    metadata,
+    _id(),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("run_at", UTCDateTime, nullable=False),  # due_at, pushed back after a failure
+    Column("status", String(16), nullable=False),  # pending | fired | cancelled | stale
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text),
+    Column("fired_at", UTCDateTime),
+    Column("fired_by", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_deadlines_status_run_at", "status", "run_at"),
+)
+
+number_sequences = Table(
+    "number_sequences",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+APPEND_ONLY_TABLES = ("case_events", "refund_decisions")

@@ -1,0 +1,129 @@
+"""Shared fixtures. Storage tests run on SQLite and PostgreSQL through one parametrised
+``db`` fixture. Under ``CI=true`` a missing PostgreSQL fails the run instead of skipping."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from aftersales.profiles import load_profiles
+from aftersales.services.context import Context, ProfileStore
+from aftersales.settings import Settings
+from aftersales.store.db import Database, normalise_url
+from aftersales.store.migrate import upgrade
+from aftersales.store.schema import metadata
+
+PG_URL = os.environ.get("AFTERSALES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@dataclass
+class FakeClock:
+    """A clock tests move by hand; the domain never reads the real one."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> datetime:
+        self.now = self.now + timedelta(**kw)
+        return self.now
+
+
+def _pg_admin_url() -> str:
+    return normalise_url(PG_URL)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A fresh migrated PostgreSQL database for this test session, dropped at the end."""
+    admin = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        admin.dispose()
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI=true and is not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    name = f"aftersales_test_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(_pg_admin_url()).set(database=name).render_as_string(hide_password=False)
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()
+    return path
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(normalise_url(url))
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+def make_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    if kind == "sqlite":
+        path = tmp_path / "aftersales.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return Database(f"sqlite:///{path}")
+    url = request.getfixturevalue("pg_url")
+    _truncate_all(url)
+    return Database(url, pool_size=10)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    database = make_database(request.param, request, tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def pg_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    database = make_database("postgresql", request, tmp_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+
+
+def make_context(database: Database, clock: FakeClock) -> Context:
+    settings = Settings(database_url=database.url, worker_retry_base_seconds=30)
+    return Context(database, ProfileStore(load_profiles()), settings, clock)
+
+
+@pytest.fixture
+def ctx(db: Database, clock: FakeClock) -> Context:
+    return make_context(db, clock)

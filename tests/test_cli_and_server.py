@@ -1,0 +1,117 @@
+"""The real interfaces: the CLI as a process, and `aftersales serve` over real HTTP with the
+deadline worker running inside it (the embedded shape)."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+from aftersales.domain.case_types import CaseType, State
+from aftersales.services import cases as svc
+from aftersales.services.actors import Actor
+from aftersales.store.db import Database
+from aftersales.store.migrate import upgrade
+from tests.conftest import FakeClock, make_context
+from tests.factories import make_world
+
+CLI = [sys.executable, "-m", "aftersales.cli"]
+
+
+def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def _env(url: str, **extra: str) -> dict[str, str]:
+    return {**os.environ, "AFTERSALES_DATABASE_URL": url, "COLUMNS": "160", **extra}
+
+
+def test_demo_then_case_show_prints_a_full_timeline(tmp_path: Path) -> None:
+    env = _env(f"sqlite:///{tmp_path / 'demo.db'}")
+    assert _run(["db", "upgrade"], env).returncode == 0
+    demo = _run(["demo"], env)
+    assert demo.returncode == 0, demo.stderr
+    number = re.search(r"case show (AS\d+)", demo.stdout)
+    assert number, demo.stdout
+    for t in CaseType:
+        assert t.value in demo.stdout
+    shown = _run(["case", "show", number.group(1), "--lang", "en"], env)
+    assert shown.returncode == 0, shown.stderr
+    for step in ("Request opened", "Return approved", "Return shipped", "Refunded", "R5.4"):
+        assert step in shown.stdout
+    zh = _run(["case", "show", number.group(1), "--lang", "zh_CN"], env)
+    assert "Request opened" not in zh.stdout and number.group(1) in zh.stdout
+    again = _run(["demo", "--if-empty"], env)
+    assert "already present" in again.stdout
+
+
+def test_case_show_of_an_unknown_case_says_so_and_fails(tmp_path: Path) -> None:
+    env = _env(f"sqlite:///{tmp_path / 'x.db'}")
+    _run(["db", "upgrade"], env)
+    res = _run(["case", "show", "AS00000000000000", "--lang", "en"], env)
+    assert res.returncode == 1
+    assert "AS00000000000000 not found" in res.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_R5_1_serve_answers_health_and_its_embedded_worker_fires_due_deadlines(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    db = Database(url)
+    upgrade(db)
+    # A refund request opened long enough ago that its R5.1 deadline is already due.
+    clock = FakeClock(datetime.now(UTC) - timedelta(days=10))
+    ctx = make_context(db, clock)
+    world = make_world(ctx)
+    number = world.open(type=CaseType.REFUND_ONLY, reason="not_received", signed_ago=None)
+    db.dispose()
+
+    port = _free_port()
+    env = _env(url, AFTERSALES_WORKER_POLL_SECONDS="0.2")
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        health = None
+        for _ in range(100):
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert health is not None and health.status_code == 200
+        assert health.json()["worker"] == "embedded"
+        assert health.json()["database"] == "sqlite"
+        check = make_context(Database(url), FakeClock(datetime.now(UTC)))
+        state = None
+        for _ in range(100):
+            state = svc.get_case(check, Actor.platform("test"), number).case.state
+            if state is State.REFUNDED:
+                break
+            time.sleep(0.2)
+        assert state is State.REFUNDED
+        timeline = svc.get_case(check, Actor.platform("test"), number).timeline
+        assert [e.action for e in timeline] == ["open", "merchant_timeout"]
+        assert timeline[-1].rule == "R5.1"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
