@@ -40,6 +40,9 @@ format: setup
 	$(BIN)/ruff check --fix src tests
 	$(BIN)/ruff format src tests
 
+bench: setup  ## speed and memory as ratios to a same-run baseline; writes docs/benchmarks.md
+	$(BIN)/python -m aftersales.sim.bench
+
 i18n: setup  ## refresh the message catalog after adding text shown to people
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k t -k gettext -k translate --no-location \
 		--sort-output --project aftersales -o src/aftersales/locale/messages.pot src/

@@ -164,8 +164,17 @@ def guard_edit_limit(
 def guard_edit_valid(
     case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
 ) -> None:
-    """R5.2/R4: the edited request is still within its window and what was paid."""
+    """R5.2/R5.6/R4: an edit within the edit limit; the edited request must still hold."""
     guard_edit_limit(case, cmd, facts, profile, now)
+    guard_request_still_valid(case, cmd, facts, profile, now)
+
+
+def guard_request_still_valid(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R2/R4/R5.2: with its new reason and amount, the request is still within its window,
+    within what was paid (the cap depends on the reason), and goods-only for exchange and
+    reship."""
     new_reason = cmd.reason or case.reason
     reason(new_reason)
     check_window(
@@ -176,9 +185,18 @@ def guard_edit_valid(
         profile,
         now,
     )
-    if cmd.amount is not None and case.type not in (T.EXCHANGE, T.RESHIP):
-        probe = dataclasses.replace(case, reason=new_reason)
-        guard_amount_within_paid(probe, cmd, facts, profile, now)
+    if case.type in (T.EXCHANGE, T.RESHIP):
+        if cmd.amount is not None and cmd.amount.amount != 0:
+            raise ValidationFailed(
+                "amount.goods_only",
+                N_("An exchange or reship moves goods, not money: the amount must be 0."),
+                rule="R2",
+                field="amount",
+            )
+        return
+    probe = dataclasses.replace(case, reason=new_reason, agreed=None)
+    amount = cmd.amount if cmd.amount is not None else case.requested
+    guard_amount_within_paid(probe, dataclasses.replace(cmd, amount=amount), facts, profile, now)
 
 
 def guard_resubmit_window(
@@ -194,7 +212,7 @@ def guard_resubmit_window(
             rule="R5.6",
             closes=closes.isoformat(),
         )
-    guard_edit_valid(case, cmd, facts, profile, now)
+    guard_request_still_valid(case, cmd, facts, profile, now)
 
 
 def _guard_refusal(stage: str) -> Guard:
@@ -300,6 +318,8 @@ def guard_return_address(
 
 # --------------------------------------------------------------------------- effects
 def _refund_amount(case: Case, cmd: Command, facts: Facts, profile: Profile) -> Money:
+    if cmd.action is A.ACCEPT_OFFER and case.offer is not None:
+        return case.offer.amount  # R5.2: the buyer accepts the offered amount
     if cmd.amount is not None:
         return cmd.amount
     if case.agreed is not None:
@@ -339,6 +359,10 @@ def effect_accept_offer(
 
 def effect_edit(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime) -> None:
     case.edits += 1
+    _apply_request_changes(case, cmd)
+
+
+def _apply_request_changes(case: Case, cmd: Command) -> None:
     if cmd.reason:
         case.reason = cmd.reason  # R3.3: first_reason stays frozen
     if cmd.amount is not None:
@@ -351,7 +375,8 @@ def effect_edit(case: Case, cmd: Command, facts: Facts, profile: Profile, now: d
 def effect_resubmit(
     case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
 ) -> None:
-    effect_edit(case, cmd, facts, profile, now)
+    """R5.6: a new request for the same lines (not an edit: the edit limit does not apply)."""
+    _apply_request_changes(case, cmd)
     case.refusal_code = None
     case.refusal_note = None
     case.rejected_at = None
@@ -706,6 +731,42 @@ DEADLINE_ACTIONS: dict[DeadlineKind, Action] = {
 }
 
 
+# Who must act before each deadline, and the rule that sets it. Once it has passed, that
+# party's actions are refused and the timeout decides (the worker fires it).
+DEADLINE_PARTY: dict[DeadlineKind, tuple[ActorKind, str]] = {
+    DeadlineKind.MERCHANT_RESPONSE: (ActorKind.MERCHANT, "R5.1"),
+    DeadlineKind.BUYER_OFFER_RESPONSE: (ActorKind.BUYER, "R5.2"),
+    DeadlineKind.RETURN_SHIPMENT: (ActorKind.BUYER, "R5.3"),
+    DeadlineKind.MERCHANT_RECEIPT: (ActorKind.MERCHANT, "R5.4"),
+    DeadlineKind.RESUBMIT_WINDOW: (ActorKind.BUYER, "R5.6"),
+}
+
+
+def guard_deadline(case: Case, cmd: Command, now: datetime) -> None:
+    """A timeout fires only once its deadline is due; after it, the late party may not act."""
+    kind, due = case.deadline_kind, case.deadline_at
+    is_timeout = cmd.action in DEADLINE_ACTIONS.values()
+    if is_timeout:
+        if kind is None or due is None or DEADLINE_ACTIONS[kind] is not cmd.action or now < due:
+            raise IllegalTransition(
+                "deadline.not_due",
+                N_("No {action} deadline is due on this case."),
+                rule=DEADLINE_PARTY.get(kind, (None, "R5"))[1] if kind else "R5",
+                action=cmd.action.value,
+            )
+        return
+    if kind is None or due is None or now < due or kind not in DEADLINE_PARTY:
+        return
+    party, rule = DEADLINE_PARTY[kind]
+    if cmd.actor is party:
+        raise IllegalTransition(
+            "deadline.passed",
+            N_("The time to act ran out at {due}; the system decides this step."),
+            rule=rule,
+            due=due.isoformat(),
+        )
+
+
 def deadline_delay(kind: DeadlineKind, profile: Profile) -> timedelta:
     h = profile.handling
     return {
@@ -767,6 +828,7 @@ def apply(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetim
             expected=row.actor.value,
             action=cmd.action.value,
         )
+    guard_deadline(case, cmd, now)
     for guard in row.guards:
         guard(case, cmd, facts, profile, now)
     after = dataclasses.replace(case)

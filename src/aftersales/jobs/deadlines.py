@@ -95,6 +95,7 @@ class DeadlineWorker:
         if (
             case is None
             or case.deadline_kind is not kind
+            or case.deadline_at != row.due_at
             or machine.transition_for(case.state, action, case.type) is None
         ):
             repo.set_deadline_status(conn, row.id, "stale")

@@ -19,7 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from aftersales.domain import machine
 from aftersales.domain.case import Case, CaseLine, Command, Facts, Outcome
 from aftersales.domain.case_types import Action, ActorKind, CaseType
-from aftersales.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from aftersales.domain.errors import (
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    ValidationFailed,
+)
 from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.money import Money
@@ -142,6 +148,7 @@ def _side_records(
 
 
 def _facts(conn: Connection, case: Case, cmd: Command) -> Facts:
+    repo.lock_order(conn, case.order_id)
     order = repo.load_order(conn, case.order_id)
     shop = repo.get_shop(conn, case.shop_id)
     assert order is not None and shop is not None
@@ -225,12 +232,12 @@ def open_case(
 ) -> Case:
     """R2: the buyer opens an after-sales request on one of their orders."""
     if actor.kind is not ActorKind.BUYER:
-        raise IllegalTransition(
-            "request.buyer_only", N_("Only the buyer opens a request."), rule="R2"
-        )
+        raise Forbidden("request.buyer_only", N_("Only the buyer opens a request."), rule="R2")
     now = ctx.now()
     with ctx.db.write() as conn:
         order_id = repo.order_id_by_number(conn, order_number)
+        if order_id is not None:
+            repo.lock_order(conn, order_id)
         order = repo.load_order(conn, order_id) if order_id is not None else None
         if order is None or order.buyer_id != actor.buyer_id:
             raise NotFound("order.not_found", N_("Order {number} not found."), number=order_number)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from aftersales.domain.errors import ValidationFailed
 from aftersales.domain.i18n import N_
@@ -44,14 +45,27 @@ class ProfileStore:
                 profile=profile_id,
             )
         key = (profile.id, profile.version)
-        if key not in self._frozen:
-            digest = profile_digest(profile)
-            row = repo.stored_profile(conn, profile.id, profile.version)
-            if row is None:
-                repo.store_profile(
-                    conn, profile.id, profile.version, digest, profile.model_dump(mode="json"), now
-                )
-            elif row.digest != digest:
+        if key in self._frozen:
+            return profile
+        digest = profile_digest(profile)
+        row = repo.stored_profile(conn, profile.id, profile.version)
+        if row is None:
+            # Stored inside the caller's transaction; cached only once seen committed, so a
+            # rolled-back first use cannot leave cases pointing at an unstored version.
+            try:
+                with conn.begin_nested():
+                    repo.store_profile(
+                        conn,
+                        profile.id,
+                        profile.version,
+                        digest,
+                        profile.model_dump(mode="json"),
+                        now,
+                    )
+            except IntegrityError:
+                row = repo.stored_profile(conn, profile.id, profile.version)
+        if row is not None:
+            if row.digest != digest:
                 raise ProfileChanged(
                     f"profile {profile.id} v{profile.version} differs from the stored copy: "
                     "bump its version"

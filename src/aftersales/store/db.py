@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
 
 
 def normalise_url(url: str) -> str:
@@ -30,8 +29,10 @@ class Database:
         self.dialect = make_url(self.url).get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.dialect == "sqlite":
+            # A small pool of connections that threads may share one at a time; the PRAGMAs
+            # run once per connection, not per transaction.
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
-            kwargs["poolclass"] = NullPool
+            kwargs["pool_size"] = pool_size
         else:
             kwargs["pool_size"] = pool_size
             kwargs["pool_pre_ping"] = True

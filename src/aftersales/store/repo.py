@@ -561,18 +561,25 @@ def schedule_deadline(
 
 
 def cancel_deadlines(
-    conn: Connection,
-    case_id: int,
-    *,
-    keep_kind: DeadlineKind | None = None,
-    except_id: int | None = None,
+    conn: Connection, case_id: int, *, keep_kind: DeadlineKind | None = None
 ) -> None:
+    """Cancel the case's pending deadlines. On PostgreSQL rows a worker holds right now are
+    skipped (never waited for, so a person and a worker cannot deadlock): that worker's case
+    write then conflicts, and the row is found stale on its next attempt."""
     cond = and_(deadlines.c.case_id == case_id, deadlines.c.status == "pending")
     if keep_kind is not None:
         cond = and_(cond, deadlines.c.kind != keep_kind.value)
-    if except_id is not None:
-        cond = and_(cond, deadlines.c.id != except_id)
+    if conn.dialect.name == "postgresql":
+        ids = select(deadlines.c.id).where(cond).with_for_update(skip_locked=True)
+        cond = deadlines.c.id.in_(ids.scalar_subquery())
     conn.execute(update(deadlines).where(cond).values(status="cancelled"))
+
+
+def lock_order(conn: Connection, order_id: int) -> None:
+    """Serialise actions on one order's cases (refund caps span cases). SQLite's
+    BEGIN IMMEDIATE already serialises every writer."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(orders.c.id).where(orders.c.id == order_id).with_for_update())
 
 
 def claim_due(conn: Connection, now: datetime, limit: int) -> list[Any]:
@@ -587,13 +594,6 @@ def claim_due(conn: Connection, now: datetime, limit: int) -> list[Any]:
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
     return list(conn.execute(q))
-
-
-def lock_deadline(conn: Connection, deadline_id: int) -> Any:
-    q = select(deadlines).where(deadlines.c.id == deadline_id)
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update()
-    return conn.execute(q).first()
 
 
 def mark_deadline(

@@ -1,0 +1,1 @@
+"""Marketplace simulation and benchmarks."""
