@@ -375,8 +375,10 @@ def _apply_request_changes(case: Case, cmd: Command) -> None:
 def effect_resubmit(
     case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
 ) -> None:
-    """R5.6: a new request for the same lines (not an edit: the edit limit does not apply)."""
+    """R5.6: a new request for the same lines: not an edit, and it starts its own edit count
+    (R5.6 limits the edits of one request)."""
     _apply_request_changes(case, cmd)
+    case.edits = 0
     case.refusal_code = None
     case.refusal_note = None
     case.rejected_at = None
@@ -742,8 +744,9 @@ DEADLINE_PARTY: dict[DeadlineKind, tuple[ActorKind, str]] = {
 }
 
 
-def guard_deadline(case: Case, cmd: Command, now: datetime) -> None:
-    """A timeout fires only once its deadline is due; after it, the late party may not act."""
+def guard_deadline(case: Case, cmd: Command, now: datetime, rule: str = "R5") -> None:
+    """A timeout fires only once its deadline is due; after it, the late party may not act.
+    ``rule`` is the rule of the table row, named when a timeout is not due."""
     kind, due = case.deadline_kind, case.deadline_at
     is_timeout = cmd.action in DEADLINE_ACTIONS.values()
     if is_timeout:
@@ -751,7 +754,7 @@ def guard_deadline(case: Case, cmd: Command, now: datetime) -> None:
             raise IllegalTransition(
                 "deadline.not_due",
                 N_("No {action} deadline is due on this case."),
-                rule=DEADLINE_PARTY.get(kind, (None, "R5"))[1] if kind else "R5",
+                rule=rule,
                 action=cmd.action.value,
             )
         return
@@ -783,13 +786,20 @@ def transition_for(state: State, action: Action, case_type: CaseType) -> Transit
     return _INDEX.get((state, action, case_type))
 
 
-def available_actions(case: Case, actor: ActorKind) -> list[Action]:
-    """Actions the table offers this actor on this case (what the UI shows as buttons)."""
-    return [
-        row.action
-        for row in TRANSITIONS
-        if row.state is case.state and case.type in row.types and row.actor is actor
-    ]
+def available_actions(case: Case, actor: ActorKind, now: datetime | None = None) -> list[Action]:
+    """Actions the table offers this actor on this case (what the UI shows as buttons).
+    With ``now``, the deadline guard applies too: a party whose time ran out gets none."""
+    offered = []
+    for row in TRANSITIONS:
+        if row.state is not case.state or case.type not in row.types or row.actor is not actor:
+            continue
+        if now is not None:
+            try:
+                guard_deadline(case, Command(row.action, actor), now)
+            except IllegalTransition:
+                continue
+        offered.append(row.action)
+    return offered
 
 
 def _rule_for_illegal(state: State, action: Action, case_type: CaseType) -> str:
@@ -828,7 +838,7 @@ def apply(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetim
             expected=row.actor.value,
             action=cmd.action.value,
         )
-    guard_deadline(case, cmd, now)
+    guard_deadline(case, cmd, now, row.rule)
     for guard in row.guards:
         guard(case, cmd, facts, profile, now)
     after = dataclasses.replace(case)

@@ -182,6 +182,10 @@ def act_in(
         )
     profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
     outcome = machine.apply(case, cmd, _facts(conn, case, cmd), profile, now)
+    if cmd.evidence:  # R5.5: the evidence a refusal code required, named in the timeline
+        changes = dict(outcome.changes)
+        changes["evidence"] = (None, tuple(cmd.evidence))
+        outcome = dataclasses.replace(outcome, changes=changes)
     return _persist(conn, now, actor, outcome, case.version, cmd.note)
 
 
@@ -520,7 +524,7 @@ def get_case(ctx: Context, actor: Actor, number: str) -> CaseView:
         buyer = repo.get_buyer(conn, case.buyer_id)
         assert order and shop and buyer
         offered = {
-            kind.value: [a.value for a in machine.available_actions(case, kind)]
+            kind.value: [a.value for a in machine.available_actions(case, kind, ctx.now())]
             for kind in (ActorKind.BUYER, ActorKind.MERCHANT)
         }
         return CaseView(
