@@ -28,7 +28,7 @@ def test_R3_3_first_reason_stays_frozen_through_edits(ctx):
     assert_timeline(
         v,
         [
-            ("buyer", "open", "R2", None, "awaiting_merchant"),
+            ("buyer", "open", "R4.1", None, "awaiting_merchant"),
             ("buyer", "edit_request", "R5.2", "awaiting_merchant", "awaiting_merchant"),
             ("buyer", "edit_request", "R5.2", "awaiting_merchant", "awaiting_merchant"),
         ],

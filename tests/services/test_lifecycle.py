@@ -121,7 +121,7 @@ def test_R2_3_return_refund_goes_back_and_is_refunded_after_receipt(ctx):
     assert_timeline(
         v,
         [
-            ("buyer", "open", "R2", None, "awaiting_merchant"),
+            ("buyer", "open", "R4.1", None, "awaiting_merchant"),
             ("merchant", "approve_return", "R5.1", "awaiting_merchant", "awaiting_return"),
             ("buyer", "ship_return", "R5.3", "awaiting_return", "return_shipped"),
             ("carrier", "return_delivered", "R5.4", "return_shipped", "return_delivered"),
@@ -164,7 +164,7 @@ def test_R2_4_exchange_returns_the_goods_and_completes_on_replacement_confirmed(
     assert_timeline(
         v,
         [
-            ("buyer", "open", "R2", None, "awaiting_merchant"),
+            ("buyer", "open", "R4.2", None, "awaiting_merchant"),
             ("merchant", "approve_return", "R5.1", "awaiting_merchant", "awaiting_return"),
             ("buyer", "ship_return", "R5.3", "awaiting_return", "return_shipped"),
             ("carrier", "return_delivered", "R5.4", "return_shipped", "return_delivered"),
@@ -191,7 +191,7 @@ def test_R2_5_reship_sends_the_missing_part_and_completes_without_money(ctx):
     assert_timeline(
         v,
         [
-            ("buyer", "open", "R2", None, "awaiting_merchant"),
+            ("buyer", "open", "R4.2", None, "awaiting_merchant"),
             ("merchant", "approve_reship", "R2.5", "awaiting_merchant", "awaiting_reship"),
             ("merchant", "ship_replacement", "R2.5", "awaiting_reship", "replacement_shipped"),
             ("buyer", "confirm_replacement", "R2.4", "replacement_shipped", "completed"),

@@ -32,7 +32,7 @@ from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.money import Money
 from aftersales.domain.policy import Profile
-from aftersales.domain.reasons import ReasonGroup, reason
+from aftersales.domain.reasons import reason
 from aftersales.domain.windows import check_window
 
 S = State
@@ -446,263 +446,90 @@ BUYER, MERCHANT, CARRIER, SYSTEM = (
 )
 _REFUND_OK = (guard_refund_positive,)
 
+# fmt: off
 TRANSITIONS: tuple[Transition, ...] = (
-    # --- a new request waits for the merchant (R5.1) --------------------------------
-    _t(
-        S.AWAITING_MERCHANT,
-        A.APPROVE_REFUND,
-        REFUND_TYPES | {T.RETURN_REFUND},
-        S.REFUNDED,
-        MERCHANT,
-        "R5.2",
-        _REFUND_OK,
-        effect_refund,
-    ),
-    _t(
-        S.AWAITING_MERCHANT,
-        A.APPROVE_RETURN,
-        RETURN_TYPES,
-        S.AWAITING_RETURN,
-        MERCHANT,
-        "R5.1",
-        (guard_return_address,),
-        effect_approve_return,
-    ),
-    _t(S.AWAITING_MERCHANT, A.APPROVE_RESHIP, {T.RESHIP}, S.AWAITING_RESHIP, MERCHANT, "R2.5"),
-    _t(
-        S.AWAITING_MERCHANT,
-        A.COUNTER_OFFER,
-        ALL_TYPES,
-        S.AWAITING_BUYER,
-        MERCHANT,
-        "R5.2",
-        (guard_offer_valid,),
-        effect_counter_offer,
-    ),
-    _t(
-        S.AWAITING_MERCHANT,
-        A.REJECT,
-        ALL_TYPES,
-        S.REJECTED,
-        MERCHANT,
-        "R5.5",
-        (guard_refusal_review,),
-        effect_reject,
-    ),
-    _t(
-        S.AWAITING_MERCHANT,
-        A.EDIT_REQUEST,
-        ALL_TYPES,
-        S.AWAITING_MERCHANT,
-        BUYER,
-        "R5.2",
-        (guard_edit_valid,),
-        effect_edit,
-    ),
-    _t(S.AWAITING_MERCHANT, A.CANCEL, ALL_TYPES, S.CLOSED, BUYER, "R2"),
-    _t(
-        S.AWAITING_MERCHANT,
-        A.MERCHANT_TIMEOUT,
-        REFUND_TYPES,
-        S.REFUNDED,
-        SYSTEM,
-        "R5.1",
-        _REFUND_OK,
-        effect_refund,
-    ),
-    _t(
-        S.AWAITING_MERCHANT,
-        A.MERCHANT_TIMEOUT,
-        RETURN_TYPES,
-        S.AWAITING_RETURN,
-        SYSTEM,
-        "R5.1",
-        (guard_return_address,),
-        effect_approve_return,
-    ),
-    _t(S.AWAITING_MERCHANT, A.MERCHANT_TIMEOUT, {T.RESHIP}, S.AWAITING_RESHIP, SYSTEM, "R5.1"),
-    # --- counter-offer: the buyer accepts, edits and resubmits, or lets it lapse (R5.2)
-    _t(
-        S.AWAITING_BUYER,
-        A.ACCEPT_OFFER,
-        ALL_TYPES,
-        (S.REFUNDED, S.AWAITING_RETURN),
-        BUYER,
-        "R5.2",
-        _REFUND_OK,
-        effect_accept_offer,
-    ),
-    _t(
-        S.AWAITING_BUYER,
-        A.EDIT_REQUEST,
-        ALL_TYPES,
-        S.AWAITING_MERCHANT,
-        BUYER,
-        "R5.2",
-        (guard_edit_valid,),
-        effect_edit,
-    ),
-    _t(S.AWAITING_BUYER, A.CANCEL, ALL_TYPES, S.CLOSED, BUYER, "R2"),
-    _t(S.AWAITING_BUYER, A.BUYER_OFFER_TIMEOUT, ALL_TYPES, S.CLOSED, SYSTEM, "R5.2"),
-    # --- the buyer ships the return (R5.3) ------------------------------------------
-    _t(
-        S.AWAITING_RETURN,
-        A.SHIP_RETURN,
-        ALL_TYPES,
-        S.RETURN_SHIPPED,
-        BUYER,
-        "R5.3",
-        (guard_tracking_valid,),
-        effect_ship_return,
-    ),
-    _t(
-        S.AWAITING_RETURN,
-        A.APPROVE_REFUND,
-        {T.RETURN_REFUND, T.REFUND_ONLY},
-        S.REFUNDED,
-        MERCHANT,
-        "R8.1",
-        _REFUND_OK,
-        effect_refund,
-    ),
-    _t(S.AWAITING_RETURN, A.CANCEL, ALL_TYPES, S.CLOSED, BUYER, "R2"),
-    _t(S.AWAITING_RETURN, A.RETURN_SHIP_TIMEOUT, ALL_TYPES, S.CLOSED, SYSTEM, "R5.3"),
-    # --- the return travels and arrives (R5.4) --------------------------------------
-    _t(S.RETURN_SHIPPED, A.RETURN_DELIVERED, ALL_TYPES, S.RETURN_DELIVERED, CARRIER, "R5.4"),
-    _t(S.RETURN_SHIPPED, A.CONFIRM_RECEIPT, ALL_TYPES, S.RETURN_RECEIVED, MERCHANT, "R5.4"),
-    _t(
-        S.RETURN_SHIPPED,
-        A.REFUND,
-        ALL_TYPES,
-        S.REFUNDED,
-        MERCHANT,
-        "R5.4",
-        _REFUND_OK,
-        effect_refund,
-    ),
-    _t(S.RETURN_DELIVERED, A.CONFIRM_RECEIPT, ALL_TYPES, S.RETURN_RECEIVED, MERCHANT, "R5.4"),
-    _t(
-        S.RETURN_DELIVERED,
-        A.REFUND,
-        ALL_TYPES,
-        S.REFUNDED,
-        MERCHANT,
-        "R5.4",
-        _REFUND_OK,
-        effect_refund,
-    ),
-    _t(
-        S.RETURN_DELIVERED,
-        A.REFUSE_REFUND,
-        ALL_TYPES,
-        S.REJECTED,
-        MERCHANT,
-        "R5.5",
-        (guard_refusal_after_receipt,),
-        effect_reject,
-    ),
-    _t(
-        S.RETURN_DELIVERED,
-        A.RECEIPT_TIMEOUT,
-        ALL_TYPES,
-        S.REFUNDED,
-        SYSTEM,
-        "R5.4",
-        _REFUND_OK,
-        effect_refund,
-    ),
-    _t(
-        S.RETURN_RECEIVED,
-        A.REFUND,
-        ALL_TYPES,
-        S.REFUNDED,
-        MERCHANT,
-        "R5.4",
-        _REFUND_OK,
-        effect_refund,
-    ),
-    _t(
-        S.RETURN_RECEIVED,
-        A.REFUSE_REFUND,
-        ALL_TYPES,
-        S.REJECTED,
-        MERCHANT,
-        "R5.5",
-        (guard_refusal_after_receipt,),
-        effect_reject,
-    ),
-    _t(
-        S.RETURN_RECEIVED,
-        A.SHIP_REPLACEMENT,
-        {T.EXCHANGE},
-        S.REPLACEMENT_SHIPPED,
-        MERCHANT,
-        "R2.4",
-        (guard_tracking_valid,),
-        effect_ship_replacement,
-    ),
-    _t(
-        S.RETURN_RECEIVED,
-        A.RECEIPT_TIMEOUT,
-        ALL_TYPES,
-        S.REFUNDED,
-        SYSTEM,
-        "R5.4",
-        _REFUND_OK,
-        effect_refund,
-    ),
-    # --- exchange and reship: the merchant sends goods (R2.4, R2.5) -----------------
-    _t(
-        S.AWAITING_RESHIP,
-        A.SHIP_REPLACEMENT,
-        {T.RESHIP},
-        S.REPLACEMENT_SHIPPED,
-        MERCHANT,
-        "R2.5",
-        (guard_tracking_valid,),
-        effect_ship_replacement,
-    ),
-    _t(
-        S.AWAITING_RESHIP,
-        A.REFUND,
-        {T.RESHIP},
-        S.REFUNDED,
-        MERCHANT,
-        "R2.5",
-        _REFUND_OK,
-        effect_refund,
-    ),
-    _t(S.AWAITING_RESHIP, A.CANCEL, {T.RESHIP}, S.CLOSED, BUYER, "R2"),
-    _t(
-        S.REPLACEMENT_SHIPPED,
-        A.CONFIRM_REPLACEMENT,
-        {T.EXCHANGE, T.RESHIP},
-        S.COMPLETED,
-        BUYER,
-        "R2.4",
-    ),
-    _t(
-        S.REPLACEMENT_SHIPPED,
-        A.REPLACEMENT_CONFIRM_TIMEOUT,
-        {T.EXCHANGE, T.RESHIP},
-        S.COMPLETED,
-        SYSTEM,
-        "R2.4",
-    ),
-    # --- after a refusal: a new request for the same lines, or it lapses (R5.6) -----
-    _t(
-        S.REJECTED,
-        A.RESUBMIT,
-        ALL_TYPES,
-        S.AWAITING_MERCHANT,
-        BUYER,
-        "R5.6",
-        (guard_resubmit_window,),
-        effect_resubmit,
-    ),
-    _t(S.REJECTED, A.CANCEL, ALL_TYPES, S.CLOSED, BUYER, "R2"),
-    _t(S.REJECTED, A.RESUBMIT_TIMEOUT, ALL_TYPES, S.CLOSED, SYSTEM, "R5.6"),
+    # --- a new request waits for the merchant (R5.1); the buyer may edit (R5.2) ---------
+    _t(S.AWAITING_MERCHANT, A.APPROVE_REFUND, REFUND_TYPES | {T.RETURN_REFUND}, S.REFUNDED,
+       MERCHANT, "R5.2", _REFUND_OK, effect_refund),
+    _t(S.AWAITING_MERCHANT, A.APPROVE_RETURN, RETURN_TYPES, S.AWAITING_RETURN,
+       MERCHANT, "R5.1", (guard_return_address,), effect_approve_return),
+    _t(S.AWAITING_MERCHANT, A.APPROVE_RESHIP, {T.RESHIP}, S.AWAITING_RESHIP,
+       MERCHANT, "R2.5"),
+    _t(S.AWAITING_MERCHANT, A.COUNTER_OFFER, ALL_TYPES, S.AWAITING_BUYER,
+       MERCHANT, "R5.2", (guard_offer_valid,), effect_counter_offer),
+    _t(S.AWAITING_MERCHANT, A.REJECT, ALL_TYPES, S.REJECTED,
+       MERCHANT, "R5.5", (guard_refusal_review,), effect_reject),
+    _t(S.AWAITING_MERCHANT, A.EDIT_REQUEST, ALL_TYPES, S.AWAITING_MERCHANT,
+       BUYER, "R5.2", (guard_edit_valid,), effect_edit),
+    _t(S.AWAITING_MERCHANT, A.CANCEL, ALL_TYPES, S.CLOSED,
+       BUYER, "R2"),
+    _t(S.AWAITING_MERCHANT, A.MERCHANT_TIMEOUT, REFUND_TYPES, S.REFUNDED,
+       SYSTEM, "R5.1", _REFUND_OK, effect_refund),
+    _t(S.AWAITING_MERCHANT, A.MERCHANT_TIMEOUT, RETURN_TYPES, S.AWAITING_RETURN,
+       SYSTEM, "R5.1", (guard_return_address,), effect_approve_return),
+    _t(S.AWAITING_MERCHANT, A.MERCHANT_TIMEOUT, {T.RESHIP}, S.AWAITING_RESHIP,
+       SYSTEM, "R5.1"),
+    # --- counter-offer: the buyer accepts, edits and resubmits, or lets it lapse (R5.2) --
+    _t(S.AWAITING_BUYER, A.ACCEPT_OFFER, ALL_TYPES, (S.REFUNDED, S.AWAITING_RETURN),
+       BUYER, "R5.2", _REFUND_OK, effect_accept_offer),
+    _t(S.AWAITING_BUYER, A.EDIT_REQUEST, ALL_TYPES, S.AWAITING_MERCHANT,
+       BUYER, "R5.2", (guard_edit_valid,), effect_edit),
+    _t(S.AWAITING_BUYER, A.CANCEL, ALL_TYPES, S.CLOSED,
+       BUYER, "R2"),
+    _t(S.AWAITING_BUYER, A.BUYER_OFFER_TIMEOUT, ALL_TYPES, S.CLOSED,
+       SYSTEM, "R5.2"),
+    # --- the buyer ships the return (R5.3) ---------------------------------------------
+    _t(S.AWAITING_RETURN, A.SHIP_RETURN, ALL_TYPES, S.RETURN_SHIPPED,
+       BUYER, "R5.3", (guard_tracking_valid,), effect_ship_return),
+    _t(S.AWAITING_RETURN, A.APPROVE_REFUND, {T.REFUND_ONLY, T.RETURN_REFUND}, S.REFUNDED,
+       MERCHANT, "R8.1", _REFUND_OK, effect_refund),
+    _t(S.AWAITING_RETURN, A.CANCEL, ALL_TYPES, S.CLOSED,
+       BUYER, "R2"),
+    _t(S.AWAITING_RETURN, A.RETURN_SHIP_TIMEOUT, ALL_TYPES, S.CLOSED,
+       SYSTEM, "R5.3"),
+    # --- the return travels, arrives and is received (R5.4, R5.5) ----------------------
+    _t(S.RETURN_SHIPPED, A.RETURN_DELIVERED, ALL_TYPES, S.RETURN_DELIVERED,
+       CARRIER, "R5.4"),
+    _t(S.RETURN_SHIPPED, A.CONFIRM_RECEIPT, ALL_TYPES, S.RETURN_RECEIVED,
+       MERCHANT, "R5.4"),
+    _t(S.RETURN_SHIPPED, A.REFUND, ALL_TYPES, S.REFUNDED,
+       MERCHANT, "R5.4", _REFUND_OK, effect_refund),
+    _t(S.RETURN_DELIVERED, A.CONFIRM_RECEIPT, ALL_TYPES, S.RETURN_RECEIVED,
+       MERCHANT, "R5.4"),
+    _t(S.RETURN_DELIVERED, A.REFUND, ALL_TYPES, S.REFUNDED,
+       MERCHANT, "R5.4", _REFUND_OK, effect_refund),
+    _t(S.RETURN_DELIVERED, A.REFUSE_REFUND, ALL_TYPES, S.REJECTED,
+       MERCHANT, "R5.5", (guard_refusal_after_receipt,), effect_reject),
+    _t(S.RETURN_DELIVERED, A.RECEIPT_TIMEOUT, ALL_TYPES, S.REFUNDED,
+       SYSTEM, "R5.4", _REFUND_OK, effect_refund),
+    _t(S.RETURN_RECEIVED, A.REFUND, ALL_TYPES, S.REFUNDED,
+       MERCHANT, "R5.4", _REFUND_OK, effect_refund),
+    _t(S.RETURN_RECEIVED, A.REFUSE_REFUND, ALL_TYPES, S.REJECTED,
+       MERCHANT, "R5.5", (guard_refusal_after_receipt,), effect_reject),
+    _t(S.RETURN_RECEIVED, A.SHIP_REPLACEMENT, {T.EXCHANGE}, S.REPLACEMENT_SHIPPED,
+       MERCHANT, "R2.4", (guard_tracking_valid,), effect_ship_replacement),
+    _t(S.RETURN_RECEIVED, A.RECEIPT_TIMEOUT, ALL_TYPES, S.REFUNDED,
+       SYSTEM, "R5.4", _REFUND_OK, effect_refund),
+    # --- exchange and reship: the merchant sends goods (R2.4, R2.5) --------------------
+    _t(S.AWAITING_RESHIP, A.SHIP_REPLACEMENT, {T.RESHIP}, S.REPLACEMENT_SHIPPED,
+       MERCHANT, "R2.5", (guard_tracking_valid,), effect_ship_replacement),
+    _t(S.AWAITING_RESHIP, A.REFUND, {T.RESHIP}, S.REFUNDED,
+       MERCHANT, "R2.5", _REFUND_OK, effect_refund),
+    _t(S.AWAITING_RESHIP, A.CANCEL, {T.RESHIP}, S.CLOSED,
+       BUYER, "R2"),
+    _t(S.REPLACEMENT_SHIPPED, A.CONFIRM_REPLACEMENT, {T.EXCHANGE, T.RESHIP}, S.COMPLETED,
+       BUYER, "R2.4"),
+    _t(S.REPLACEMENT_SHIPPED, A.REPLACEMENT_CONFIRM_TIMEOUT, {T.EXCHANGE, T.RESHIP}, S.COMPLETED,
+       SYSTEM, "R2.4"),
+    # --- after a refusal: a new request for the same lines, or it lapses (R5.6) --------
+    _t(S.REJECTED, A.RESUBMIT, ALL_TYPES, S.AWAITING_MERCHANT,
+       BUYER, "R5.6", (guard_resubmit_window,), effect_resubmit),
+    _t(S.REJECTED, A.CANCEL, ALL_TYPES, S.CLOSED,
+       BUYER, "R2"),
+    _t(S.REJECTED, A.RESUBMIT_TIMEOUT, ALL_TYPES, S.CLOSED,
+       SYSTEM, "R5.6"),
 )
+# fmt: on
 
 _INDEX: dict[tuple[State, Action, CaseType], Transition] = {}
 for _row in TRANSITIONS:
@@ -947,7 +774,7 @@ def open_case(
                 free=free,
             )
     rsn = reason(req.reason)
-    check_window(
+    window = check_window(
         order, [ln for ln, _ in facts.lines_of(req.lines)], req.reason, req.type, profile, now
     )
     if req.requested.currency != order.currency:
@@ -1007,24 +834,7 @@ def open_case(
         deadline_kind=kind,
         deadline_at=due,
     )
-    return Outcome(case, A.OPEN, "R2", None, S.AWAITING_MERCHANT, {}, None, DeadlinePlan(kind, due))
-
-
-def merchant_side(reason_code: str, profile: Profile) -> bool:
-    """R3.2: only merchant-side groups can hurt the shop's scores."""
-    return profile.is_merchant_side(reason(reason_code).group)
-
-
-__all__ = [
-    "DEADLINE_ACTIONS",
-    "STATE_DEADLINES",
-    "TRANSITIONS",
-    "OpenRequest",
-    "ReasonGroup",
-    "Transition",
-    "apply",
-    "available_actions",
-    "max_refundable",
-    "open_case",
-    "transition_for",
-]
+    # The open event names the rule that allowed the request (R4.1 no-reason, R4.2 ...).
+    return Outcome(
+        case, A.OPEN, window.rule, None, S.AWAITING_MERCHANT, {}, None, DeadlinePlan(kind, due)
+    )

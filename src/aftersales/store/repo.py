@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -663,23 +663,3 @@ def store_profile(
             profile_id=profile_id, version=version, digest=digest, body=body, created_at=now
         )
     )
-
-
-def search_cases_text(conn: Connection, text: str, limit: int = 50) -> list[Any]:
-    """Workbench search: case number, order number, buyer phone or name."""
-    q = (
-        select(cases.c.number)
-        .join(orders, orders.c.id == cases.c.order_id)
-        .join(buyers, buyers.c.id == cases.c.buyer_id)
-        .where(
-            or_(
-                cases.c.number == text,
-                orders.c.number == text,
-                buyers.c.phone == text,
-                buyers.c.name == text,
-            )
-        )
-        .order_by(cases.c.created_at.desc())
-        .limit(limit)
-    )
-    return [r.number for r in conn.execute(q)]
