@@ -89,3 +89,22 @@ def test_normalise_locale(value: str, expected: str) -> None:
 def test_normalise_locale_falls_back_to_the_default() -> None:
     assert normalise_locale(None) == "zh_CN"
     assert normalise_locale(None, default="en") == "en"
+
+
+def test_error_messages_show_codes_by_their_translated_labels() -> None:
+    from aftersales.domain.errors import IllegalTransition
+    from aftersales.i18n import error_message
+
+    err = IllegalTransition(
+        "transition.illegal",
+        "A {type} request in state {state} cannot take action {action}.",
+        rule="R2",
+        type="return_refund",
+        state="refunded",
+        action="reject",
+    )
+    zh = error_message(err, "zh_CN")
+    assert "退货退款" in zh and "return_refund" not in zh and "refunded" not in zh
+    assert error_message(err, "en") == (
+        "A Return and refund request in state Refunded cannot take action Request rejected."
+    )

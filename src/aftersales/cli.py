@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aftersales.domain.i18n import N_
-from aftersales.i18n import gettext, normalise_locale, translate
+from aftersales.i18n import error_message, gettext, normalise_locale, translate
 from aftersales.services.context import Context
 from aftersales.settings import Settings
 
@@ -131,7 +131,7 @@ def case_show(number: str, lang: Lang = None) -> None:
     try:
         view = svc.get_case(ctx, Actor.platform("cli"), number)
     except DomainError as err:
-        console.print(f"[red]{translate(err.message, loc, **err.params)}[/red]")
+        console.print(f"[red]{error_message(err, loc)}[/red]")
         raise typer.Exit(1) from None
     c = view.case
     with ctx.db.read() as conn:

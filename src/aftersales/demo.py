@@ -65,8 +65,11 @@ def _sf() -> dict[str, object]:
     return {"carrier": "SF", "tracking_number": f"SF{7_000_000_000_000 + next(_tracking)}"}
 
 
-def _stories() -> list[tuple[CaseType, str, str, list[Step]]]:
-    """(type, reason, order stage, steps) — one story per target state."""
+Story = tuple[CaseType, str, str, list[Step]] | tuple[CaseType, str, str, list[Step], str]
+
+
+def _stories() -> list[Story]:
+    """(type, reason, order stage, steps[, product]) — one story per target state."""
     m, b, c = "merchant", "buyer", "carrier"
     proof = {"evidence": [EvidenceKind.CARRIER_PROOF, EvidenceKind.UNBOXING_VIDEO]}
     back = [
@@ -74,7 +77,17 @@ def _stories() -> list[tuple[CaseType, str, str, list[Step]]]:
         (b, svc.ship_return, "SF", 5),
         (c, svc.return_delivered, {}, 30),
     ]
-    stories: list[tuple[CaseType, str, str, list[Step]]] = [
+    offer_back: list[Step] = [
+        (
+            m,
+            svc.counter_offer,
+            {"amount": 11_000, "return_required": True, "note": "send it back for inspection"},
+            2,
+        ),
+        (b, svc.accept_offer, {}, 1),
+    ]
+    ship_back: list[Step] = [(b, svc.ship_return, "SF", 8), (c, svc.return_delivered, {}, 30)]
+    stories: list[Story] = [
         # refund before shipment (R2.1)
         (T.REFUND_UNSHIPPED, "ordered_by_mistake", "paid", []),
         (
@@ -134,6 +147,16 @@ def _stories() -> list[tuple[CaseType, str, str, list[Step]]]:
                     6,
                 )
             ],
+        ),
+        # refund only, where the merchant asks for the goods back in a counter-offer (R5.2)
+        (T.REFUND_ONLY, "defect", "signed", offer_back),
+        (T.REFUND_ONLY, "defect", "signed", [*offer_back, (b, svc.ship_return, "SF", 8)]),
+        (T.REFUND_ONLY, "defect", "signed", [*offer_back, *ship_back]),
+        (
+            T.REFUND_ONLY,
+            "defect",
+            "signed",
+            [*offer_back, *ship_back, (m, svc.confirm_receipt, {}, 2)],
         ),
         # return and refund (R2.3, R5)
         (T.RETURN_REFUND, "changed_mind", "signed", []),
@@ -208,6 +231,28 @@ def _stories() -> list[tuple[CaseType, str, str, list[Step]]]:
             ],
         ),
         (T.EXCHANGE, "size_colour_mismatch", "signed", [*back, ("deadline", None, {}, 48.1)]),
+        (T.EXCHANGE, "size_colour_mismatch", "signed", back),
+        (
+            T.EXCHANGE,
+            "size_colour_mismatch",
+            "signed",
+            [(m, svc.counter_offer, {"amount": 2_000, "note": "keep it, take 20 back"}, 3)],
+        ),
+        (
+            T.EXCHANGE,
+            "changed_mind",
+            "signed",
+            [
+                (
+                    m,
+                    svc.reject,
+                    {"refusal_code": "unsealed_hygiene_goods", "evidence": [EvidenceKind.PHOTO]},
+                    4,
+                )
+            ],
+            "seal_sensitive",
+        ),
+        (T.EXCHANGE, "size_colour_mismatch", "signed", [(b, svc.cancel, {}, 2)]),
         # reship (R2.5)
         (T.RESHIP, "missing_item", "signed", []),
         (T.RESHIP, "missing_item", "signed", [(m, svc.approve_reship, {}, 1)]),
@@ -228,6 +273,31 @@ def _stories() -> list[tuple[CaseType, str, str, list[Step]]]:
             ],
         ),
         (T.RESHIP, "wrong_item", "signed", [(b, svc.cancel, {}, 1)]),
+        (
+            T.RESHIP,
+            "missing_item",
+            "signed",
+            [(m, svc.counter_offer, {"amount": 1_500, "note": "refund the missing strap"}, 2)],
+        ),
+        (
+            T.RESHIP,
+            "missing_item",
+            "signed",
+            [(m, svc.counter_offer, {"amount": 1_500}, 2), (b, svc.accept_offer, {}, 1)],
+        ),
+        (
+            T.RESHIP,
+            "missing_item",
+            "signed",
+            [
+                (
+                    m,
+                    svc.reject,
+                    {"refusal_code": "buyer_agreed_to_cancel", "evidence": [EvidenceKind.CHAT_LOG]},
+                    5,
+                )
+            ],
+        ),
     ]
     return stories
 
@@ -330,12 +400,14 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
             flag,
         )
 
-    for k, (ctype, reason, stage, steps) in enumerate(_stories()):
+    for k, story in enumerate(_stories()):
+        ctype, reason, stage, steps = story[:4]
+        product = story[4] if len(story) > 4 else "plain"
         shop = shop_ids[k % len(shop_ids)]
         buyer = buyer_ids[k % len(buyer_ids)]
         duration = sum(s[3] for s in steps) + 0.5
         clock.now = real_now - timedelta(hours=duration, minutes=10 + k)
-        order = new_order(shop, buyer, stage, clock.now)
+        order = new_order(shop, buyer, stage, clock.now, product)
         buyer_actor = Actor.buyer(buyer)
         merchant = Actor.merchant(shop[0], "客服小美")
         amount = 0 if ctype in (T.EXCHANGE, T.RESHIP) else 12_000

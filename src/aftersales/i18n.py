@@ -50,4 +50,14 @@ def translate(message: str, locale: str, **params: Any) -> str:
 
 
 def error_message(err: DomainError, locale: str) -> str:
-    return translate(err.message, locale, **err.params)
+    """The error in the caller's language; codes among its parameters (a state, an action,
+    a request type, a party) are shown by their translated labels."""
+    from aftersales.labels import PARAM_LABELS
+
+    params = {
+        key: gettext(PARAM_LABELS[key][value], locale)
+        if key in PARAM_LABELS and isinstance(value, str) and value in PARAM_LABELS[key]
+        else value
+        for key, value in err.params.items()
+    }
+    return translate(err.message, locale, **params)

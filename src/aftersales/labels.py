@@ -52,3 +52,19 @@ ACTION_LABELS: dict[str, str] = {
     "replacement_confirm_timeout": N_("Replacement receipt confirmed automatically"),
     "resubmit_timeout": N_("Window for a new request lapsed"),
 }
+
+ACTOR_LABELS: dict[str, str] = {
+    "buyer": N_("buyer"),
+    "merchant": N_("merchant"),
+    "platform": N_("platform"),
+    "carrier": N_("carrier"),
+    "system": N_("system"),
+}
+
+# Error-message parameters whose values are codes with a label of their own.
+PARAM_LABELS: dict[str, dict[str, str]] = {
+    "type": TYPE_LABELS,
+    "state": STATE_LABELS,
+    "action": ACTION_LABELS,
+    "expected": ACTOR_LABELS,
+}

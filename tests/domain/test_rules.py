@@ -1161,3 +1161,43 @@ def test_R5_a_timeout_needs_its_own_deadline_on_the_case(build: Builder) -> None
         with pytest.raises(IllegalTransition) as err:
             act(build, case, facts, A.MERCHANT_TIMEOUT, SYSTEM, long_after)
         assert err.value.code == "deadline.not_due"
+
+
+# --------------------------------------------------------------------------- R5.2 offers
+@pytest.mark.parametrize("case_type", [CaseType.REFUND_UNSHIPPED, CaseType.RESHIP])
+def test_R5_2_counter_offer_cannot_ask_for_a_return_the_buyer_cannot_make(
+    build: Builder, case_type: CaseType
+) -> None:
+    """Before shipment nothing can come back; on a reship the buyer is missing goods."""
+    b = build
+    opened, facts = open_case(b, case_type, DEFAULT_OFFER_REASON[case_type])
+    with pytest.raises(IllegalTransition) as err:
+        act(
+            b,
+            opened.case,
+            facts,
+            A.COUNTER_OFFER,
+            MERCHANT,
+            b.now,
+            amount=b.money(100),
+            return_required=True,
+        )
+    assert (err.value.code, err.value.rule) == ("offer.return_not_possible", "R5.2")
+    out = act(b, opened.case, facts, A.COUNTER_OFFER, MERCHANT, b.now, amount=b.money(100))
+    assert out.to_state is State.AWAITING_BUYER
+
+
+DEFAULT_OFFER_REASON = {
+    CaseType.REFUND_UNSHIPPED: "ordered_by_mistake",
+    CaseType.RESHIP: "missing_item",
+}
+
+
+@pytest.mark.parametrize("case_type", list(CaseType))
+def test_R2_every_state_reachable_from_the_table_is_reachable_per_type(
+    case_type: CaseType,
+) -> None:
+    reach = machine.reachable_states(case_type)
+    assert State.AWAITING_MERCHANT in reach and State.CLOSED in reach
+    assert (State.AWAITING_RETURN in reach) == (case_type in machine.RETURN_OFFER_TYPES)
+    assert (State.COMPLETED in reach) == (case_type in (CaseType.EXCHANGE, CaseType.RESHIP))

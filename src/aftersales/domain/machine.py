@@ -41,6 +41,9 @@ T = CaseType
 ALL_TYPES = frozenset(CaseType)
 REFUND_TYPES = frozenset({T.REFUND_UNSHIPPED, T.REFUND_ONLY})
 RETURN_TYPES = frozenset({T.RETURN_REFUND, T.EXCHANGE})
+# R5.2: a counter-offer may ask for the goods back only where the buyer holds them for a
+# return: not before shipment, and not on a reship (the buyer is missing goods).
+RETURN_OFFER_TYPES = RETURN_TYPES | {T.REFUND_ONLY}
 
 Guard = Callable[[Case, Command, Facts, Profile, datetime], None]
 Effect = Callable[[Case, Command, Facts, Profile, datetime], "State | None"]
@@ -138,10 +141,10 @@ def guard_offer_valid(
             rule="R5.2",
             field="amount",
         )
-    if cmd.return_required and case.type is T.REFUND_UNSHIPPED:
+    if cmd.return_required and case.type not in RETURN_OFFER_TYPES:
         raise IllegalTransition(
-            "offer.return_unshipped",
-            N_("Nothing was shipped, so nothing can be returned."),
+            "offer.return_not_possible",
+            N_("A return cannot be asked for on this kind of request."),
             rule="R5.2",
         )
     guard_refund_positive(case, cmd, facts, profile, now)
@@ -611,6 +614,29 @@ def deadline_delay(kind: DeadlineKind, profile: Profile) -> timedelta:
 
 def transition_for(state: State, action: Action, case_type: CaseType) -> Transition | None:
     return _INDEX.get((state, action, case_type))
+
+
+def reachable_states(case_type: CaseType) -> frozenset[State]:
+    """Every state a request of this type can reach from opening (accept_offer reaches
+    awaiting_return only where a counter-offer may ask for a return)."""
+    seen = {S.AWAITING_MERCHANT}
+    todo = [S.AWAITING_MERCHANT]
+    while todo:
+        state = todo.pop()
+        for row in TRANSITIONS:
+            if row.state is not state or case_type not in row.types:
+                continue
+            for target in row.targets:
+                if (
+                    row.action is A.ACCEPT_OFFER
+                    and target is S.AWAITING_RETURN
+                    and case_type not in RETURN_OFFER_TYPES
+                ):
+                    continue
+                if target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+    return frozenset(seen)
 
 
 def available_actions(case: Case, actor: ActorKind, now: datetime | None = None) -> list[Action]:
