@@ -5,7 +5,11 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Annotated
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -17,11 +21,16 @@ from aftersales.i18n import error_message, gettext, normalise_locale, translate
 from aftersales.services.context import Context
 from aftersales.settings import Settings
 
+if TYPE_CHECKING:
+    from aftersales.services.statements import Statement
+
 app = typer.Typer(no_args_is_help=True, help="aftersales: after-sales and dispute resolution.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 case_app = typer.Typer(no_args_is_help=True, help="Inspect cases.")
 app.add_typer(db_app, name="db")
 app.add_typer(case_app, name="case")
+ledger_app = typer.Typer(no_args_is_help=True, help="The money ledger.")
+app.add_typer(ledger_app, name="ledger")
 console = Console()
 
 Lang = Annotated[str | None, typer.Option("--lang", help="zh_CN or en (default: settings)")]
@@ -111,8 +120,6 @@ def diagram() -> None:
 
 
 def _fmt_time(value: object, tz: str) -> str:
-    from datetime import datetime
-
     if isinstance(value, datetime):
         return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
     return "-"
@@ -254,6 +261,168 @@ def case_list(
             f"{r.requested / 100:.2f} {r.currency}",
         )
     console.print(table)
+
+
+def _parse_day(value: str, tz: str, name: str) -> datetime:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        console.print(f"[red]--{name}: expected YYYY-MM-DD, got {value!r}[/red]")
+        raise typer.Exit(2) from None
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
+
+
+@ledger_app.command("statement")
+def ledger_statement(
+    shop: Annotated[str, typer.Argument(help="Shop code")],
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (shop time)")],
+    end: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive)")],
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write CSV here")] = None,
+    xlsx_path: Annotated[Path | None, typer.Option("--xlsx", help="Also write XLSX")] = None,
+    lang: Lang = None,
+) -> None:
+    """A shop's statement: opening balance, every movement with its case, closing balance."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.services import statements
+    from aftersales.services.actors import Actor
+    from aftersales.store import repo
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    with ctx.db.read() as conn:
+        found = repo.get_shop_by_code(conn, shop)
+    tz = found.timezone if found else "UTC"
+    lo = _parse_day(start, tz, "from")
+    hi = _parse_day(end, tz, "to") + timedelta(days=1)
+    if hi <= lo:
+        console.print("[red]--to is before --from[/red]")
+        raise typer.Exit(2)
+    try:
+        st = statements.shop_statement(ctx, Actor.platform("cli"), shop, lo, hi)
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    t = lambda s: gettext(s, loc)  # noqa: E731
+    rows = _statement_rows(st, tz, t)
+    console.print(f"[bold]{st.shop_name}[/bold] ({st.shop_code})  {start} → {end}")
+    for acc in st.accounts:
+        table = Table(title=f"{t(_PURPOSE_LABELS.get(acc.purpose, acc.purpose))} ({acc.currency})")
+        for col in (
+            t("When"),
+            t("Entry"),
+            t("Kind"),
+            t("Rule"),
+            t("Case"),
+            t("Order"),
+            t("Amount"),
+            t("Balance"),
+        ):
+            table.add_column(col)
+        table.add_row("", "", t("Opening balance"), "", "", "", "", _amt(acc.opening))
+        for m in acc.movements:
+            table.add_row(
+                _fmt_time(m.at, tz),
+                str(m.entry_id),
+                m.kind,
+                m.rule,
+                m.case_number or "",
+                m.order_number or "",
+                _amt(m.amount),
+                _amt(m.balance_after),
+            )
+        table.add_row("", "", t("Closing balance"), "", "", "", "", _amt(acc.closing))
+        console.print(table)
+    header = [
+        t("Account"),
+        t("Currency"),
+        t("When"),
+        t("Entry"),
+        t("Kind"),
+        t("Rule"),
+        t("Case"),
+        t("Order"),
+        t("Memo"),
+        t("Amount"),
+        t("Balance"),
+    ]
+    if csv_path is not None:
+        import csv
+
+        with csv_path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            writer.writerows(rows)
+        console.print(f"CSV: {csv_path}")
+    if xlsx_path is not None:
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None
+        ws.title = "statement"
+        ws.append(header)
+        for r in rows:
+            # Amounts as exact decimal numbers (from integer minor units), shown with 2 places.
+            ws.append(
+                [Decimal(str(v)) if i >= len(r) - 2 and v != "" else v for i, v in enumerate(r)]
+            )
+            for cell in ws[ws.max_row][-2:]:
+                cell.number_format = "0.00"
+        wb.save(xlsx_path)
+        console.print(f"XLSX: {xlsx_path}")
+
+
+def _amt(minor: int) -> str:
+    sign = "-" if minor < 0 else ""
+    return f"{sign}{abs(minor) // 100}.{abs(minor) % 100:02d}"
+
+
+def _statement_rows(st: Statement, tz: str, t: Callable[[str], str]) -> list[list[object]]:
+    rows: list[list[object]] = []
+    opening, closing = t("Opening balance"), t("Closing balance")
+    for acc in st.accounts:
+        purpose = t(_PURPOSE_LABELS.get(acc.purpose, acc.purpose))
+        rows.append([purpose, acc.currency, "", "", opening, "", "", "", "", "", _amt(acc.opening)])
+        for m in acc.movements:
+            rows.append(
+                [
+                    purpose,
+                    acc.currency,
+                    _fmt_time(m.at, tz),
+                    m.entry_id,
+                    m.kind,
+                    m.rule,
+                    m.case_number or "",
+                    m.order_number or "",
+                    m.memo,
+                    _amt(m.amount),
+                    _amt(m.balance_after),
+                ]
+            )
+        rows.append([purpose, acc.currency, "", "", closing, "", "", "", "", "", _amt(acc.closing)])
+    return rows
+
+
+_PURPOSE_LABELS = {
+    "settlement": N_("Settlement balance"),
+    "deposit": N_("Deposit"),
+}
+
+
+@ledger_app.command("check")
+def ledger_check() -> None:
+    """Verify every ledger invariant; exit 1 listing the offending entries if one fails."""
+    from aftersales.services import statements
+
+    report = statements.check(_ctx())
+    counts = ", ".join(f"{v} {k}" for k, v in report.checked.items())
+    if report.ok:
+        console.print(f"ledger ok: {counts}")
+        return
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/red]", highlight=False)
+    console.print(f"{len(report.problems)} problem(s); checked {counts}")
+    raise typer.Exit(1)
 
 
 def _reason_label(code: str) -> str:

@@ -19,7 +19,7 @@ from aftersales.domain.case_types import CaseType
 from aftersales.domain.policy import EvidenceKind, ProductFlag
 from aftersales.jobs.deadlines import DeadlineWorker
 from aftersales.services import cases as svc
-from aftersales.services import catalog
+from aftersales.services import catalog, money
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
 from aftersales.store.schema import shops
@@ -70,7 +70,7 @@ Story = tuple[CaseType, str, str, list[Step]] | tuple[CaseType, str, str, list[S
 
 def _stories() -> list[Story]:
     """(type, reason, order stage, steps[, product]) — one story per target state."""
-    m, b, c = "merchant", "buyer", "carrier"
+    m, b, c, p = "merchant", "buyer", "carrier", "platform"
     proof = {"evidence": [EvidenceKind.CARRIER_PROOF, EvidenceKind.UNBOXING_VIDEO]}
     back = [
         (m, svc.approve_return, {}, 1),
@@ -208,7 +208,45 @@ def _stories() -> list[Story]:
             "signed",
             [(m, svc.approve_return, {}, 1), ("deadline", None, {}, 24 * 7 + 0.1)],
         ),
-        # exchange (R2.4)
+        # express refund after shipment (R7): the platform advances, then recovers (R7.2)
+        (
+            T.RETURN_REFUND,
+            "changed_mind",
+            "signed",
+            [
+                (m, svc.approve_return, {}, 1),
+                (b, svc.ship_return, "SF", 2),
+                (p, money.advance, {}, 0.01),
+                (c, svc.return_delivered, {}, 30),
+                (m, svc.confirm_receipt, {}, 2),
+                (m, svc.refund, {}, 0.5),
+            ],
+        ),
+        (
+            T.RETURN_REFUND,
+            "changed_mind",
+            "signed",
+            [
+                (m, svc.approve_return, {}, 1),
+                (b, svc.ship_return, "SF", 2),
+                (p, money.advance, {}, 0.01),
+                (c, svc.return_delivered, {}, 30),
+                (m, svc.refuse_refund, {"refusal_code": "returned_goods_damaged", **proof}, 5),
+                (p, money.recover_advance, {}, 24),
+            ],
+        ),
+        # return freight (R16.3): merchant-side reason, the shop pays it back
+        (
+            T.RETURN_REFUND,
+            "defect",
+            "signed",
+            [
+                *back,
+                (m, svc.confirm_receipt, {}, 2),
+                (m, svc.refund, {}, 0.5),
+                (p, money.return_freight, {"amount": 1_200}, 0.1),
+            ],
+        ),
         (T.EXCHANGE, "size_colour_mismatch", "signed", []),
         (T.EXCHANGE, "size_colour_mismatch", "signed", [(m, svc.approve_return, {}, 2)]),
         (T.EXCHANGE, "size_colour_mismatch", "signed", back[:2]),
@@ -321,6 +359,7 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         ("douyin", "Asia/Shanghai", "CNY", "鲜享生活馆 Fresh Living"),
         ("tiktok", "Asia/Singapore", "USD", "Gadget Hub SG"),
     ]
+    platform = Actor.platform("平台小二 agent-7")
     shop_ids: list[tuple[int, str]] = []
     products: dict[int, dict[str, int]] = {}
     for i, (profile, tz, cur, name) in enumerate(shop_specs, 1):
@@ -333,6 +372,8 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
             return_address=f"退货仓 {i} 号, 杭州市余杭区 Returns Dock {i}",
         )
         shop_ids.append((sid, cur))
+        # Each shop keeps a deposit 保证金 (R14.1 deductions come from it).
+        money.top_up_deposit(dctx, platform, sid, 200_000, cur, f"demo:{stamp}:deposit:{sid}")
         products[sid] = {
             "plain": catalog.create_product(
                 dctx, shop_id=sid, sku="TEE-01", title="纯棉T恤 Cotton tee"
@@ -435,9 +476,12 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
             if fn is None:
                 worker.run_until_idle()
                 continue
-            actor = {"merchant": merchant, "buyer": buyer_actor, "carrier": Actor.carrier("SF")}[
-                who
-            ]
+            actor = {
+                "merchant": merchant,
+                "buyer": buyer_actor,
+                "carrier": Actor.carrier("SF"),
+                "platform": platform,
+            }[who]
             args = _sf() if kwargs == "SF" else dict(kwargs)
             fn(dctx, actor, case.number, **args)
         view = svc.get_case(dctx, Actor.platform("demo"), case.number)
@@ -445,4 +489,10 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         per_type[view.case.state.value] = per_type.get(view.case.state.value, 0) + 1
         if ctype is T.RETURN_REFUND and view.case.state.value == "refunded" and not summary.sample:
             summary.sample = case.number
+    # R14.1: a counterfeit finding on one order: a 1x fine from the deposit and a freeze.
+    clock.now = real_now - timedelta(hours=1)
+    fined = new_order(shop_ids[1], buyer_ids[2], "signed", clock.now)
+    money.fine(
+        dctx, platform, fined, 1, "假冒商品 counterfeit goods (demo)", f"demo:{stamp}:fine:{fined}"
+    )
     return summary

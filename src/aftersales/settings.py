@@ -14,8 +14,10 @@ class Settings(BaseSettings):
     profile_dir: Path | None = None  # extra/overriding policy profiles (*.toml)
     default_profile: str = "douyin"
     locale: str = "zh_CN"
-    # Deadline worker (operational, not policy): batch size, poll interval, retry backoff.
-    worker_batch: int = 100
+    # Deadline worker (operational, not policy). `worker_batch`: deadlines fired per
+    # transaction. 1 keeps transactions short, so a worker never holds a busy shop's ledger
+    # account (or SQLite's write lock) for long; raise it only for shops with little overlap.
+    worker_batch: int = 1
     worker_poll_seconds: float = 1.0
     worker_retry_base_seconds: int = 30
     worker_retry_max_seconds: int = 3600

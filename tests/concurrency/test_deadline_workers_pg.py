@@ -89,7 +89,7 @@ def test_R5_1_four_workers_fire_10000_due_deadlines_each_exactly_once(pg_db, tmp
 
     t1 = time.perf_counter()
     procs = [
-        start_worker(pg_db, tmp_path, f"w{i}", ["--once", "--batch", "200"]) for i in range(1, 5)
+        start_worker(pg_db, tmp_path, f"w{i}", ["--once", "--batch", "1"]) for i in range(1, 5)
     ]
     wait_all(procs, tmp_path, timeout=360)
     t_workers = time.perf_counter() - t1

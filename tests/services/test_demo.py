@@ -28,3 +28,12 @@ def test_demo_if_empty_loads_once(ctx):
     first = load_demo(ctx, if_empty=True)
     second = load_demo(ctx, if_empty=True)
     assert first.shops > 0 and second.shops == 0
+
+
+def test_R11_ledger_check_passes_after_the_demo(ctx):
+    from aftersales.services import statements
+
+    load_demo(ctx)
+    report = statements.check(ctx)
+    assert report.ok, report.problems
+    assert report.checked["entries"] > 0

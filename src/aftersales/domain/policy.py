@@ -70,6 +70,25 @@ class Handling(_Strict):
     freight_refundable: bool
 
 
+class MoneyRules(_Strict):
+    """R7, R11, R14, R16: money movements."""
+
+    deposit_debt_allowed: bool  # R14.1: may a deduction take the deposit below zero?
+    fine_multiple_min: int = Field(ge=1)  # R14.1
+    fine_multiple_max: int = Field(ge=1)  # R14.1
+    withdrawal_freeze_days: int = Field(ge=0)  # R14.1
+    statutory_compensation_multiple: int = Field(ge=1)  # R14.2 (退一赔三)
+    statutory_compensation_min: int = Field(ge=0)  # R14.2, minor units of the currency
+    refund_payout_max_workdays: int = Field(ge=0)  # R11.3: back to the original method
+    max_return_freight: int = Field(ge=0)  # R16.3: return freight a buyer may claim
+
+    @model_validator(mode="after")
+    def _range(self) -> MoneyRules:
+        if self.fine_multiple_min > self.fine_multiple_max:
+            raise ValueError("fine_multiple_min exceeds fine_multiple_max")
+        return self
+
+
 class RefusalCode(_Strict):
     """R5.5: a reject-reason code and the evidence it requires."""
 
@@ -106,6 +125,7 @@ class Profile(_Strict):
     merchant_side_groups: tuple[ReasonGroup, ...]  # R3.2
     windows: Windows
     handling: Handling
+    money: MoneyRules
     refusal_codes: tuple[RefusalCode, ...]
 
     @model_validator(mode="after")

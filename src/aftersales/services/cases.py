@@ -30,6 +30,7 @@ from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.money import Money
 from aftersales.domain.policy import EvidenceKind
+from aftersales.services import money
 from aftersales.services.actors import Actor, require_visible
 from aftersales.services.context import Context
 from aftersales.store import repo
@@ -79,6 +80,7 @@ def _changes(outcome: Outcome) -> dict[str, Any]:
 
 
 def _persist(
+    ctx: Context,
     conn: Connection,
     ctx_now: datetime,
     actor: Actor,
@@ -94,7 +96,7 @@ def _persist(
             N_("Case {number} changed since you read it; reload and try again."),
             number=case.number,
         )
-    _side_records(conn, ctx_now, actor, outcome, note)
+    _side_records(ctx, conn, ctx_now, actor, outcome, note)
     if outcome.keep_deadline and outcome.deadline is not None:
         repo.cancel_deadlines(conn, case.id, keep_kind=outcome.deadline.kind)
     else:
@@ -107,7 +109,12 @@ def _persist(
 
 
 def _side_records(
-    conn: Connection, now: datetime, actor: Actor, outcome: Outcome, note: str | None
+    ctx: Context,
+    conn: Connection,
+    now: datetime,
+    actor: Actor,
+    outcome: Outcome,
+    note: str | None,
 ) -> None:
     case = outcome.case
     assert case.id is not None
@@ -126,10 +133,12 @@ def _side_records(
         note=note or None,
     )
     if outcome.refund is not None:
-        # Seam for the ledger: the decision is recorded here; money moves from it later.
-        repo.insert_refund_decision(
+        # The decision is its own record; the money moves in the same transaction as a
+        # balanced ledger entry keyed by the decision (a retry cannot pay twice).
+        decision_id = repo.insert_refund_decision(
             conn, case.id, case.order_id, outcome.refund, actor.kind, actor.id
         )
+        money.refund_in_case(ctx, conn, case, decision_id, outcome.refund.amount, now)
     for direction, field in (
         ("return", "return_shipment"),
         ("replacement", "replacement_shipment"),
@@ -186,7 +195,7 @@ def act_in(
         changes = dict(outcome.changes)
         changes["evidence"] = (None, tuple(cmd.evidence))
         outcome = dataclasses.replace(outcome, changes=changes)
-    return _persist(conn, now, actor, outcome, case.version, cmd.note)
+    return _persist(ctx, conn, now, actor, outcome, case.version, cmd.note)
 
 
 def act(

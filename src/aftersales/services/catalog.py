@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from aftersales.domain.errors import NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import ProductFlag
+from aftersales.services import money
 from aftersales.services.context import Context
 from aftersales.store import repo
 from aftersales.store.repo import NewOrderLine
@@ -113,7 +114,7 @@ def create_order(
                 field="lines",
             )
     with ctx.db.write() as conn:
-        return repo.insert_order(
+        order_id = repo.insert_order(
             conn,
             number=number,
             shop_id=shop_id,
@@ -128,6 +129,11 @@ def create_order(
             lines=lines,
             now=ctx.now(),
         )
+        order = repo.load_order(conn, order_id)
+        assert order is not None
+        # The buyer's payment waits in the shop's settlement balance (ledger).
+        money.record_order_payment(conn, order, ctx.now())
+        return order_id
 
 
 def _order_id(conn: Connection, number: str) -> int:

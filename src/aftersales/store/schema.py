@@ -259,4 +259,72 @@ number_sequences = Table(
     Column("value", BigInteger, nullable=False),
 )
 
-APPEND_ONLY_TABLES = ("case_events", "refund_decisions")
+# --------------------------------------------------------------------------- ledger
+ledger_accounts = Table(
+    "ledger_accounts",
+    metadata,
+    _id(),
+    Column("party", String(16), nullable=False),
+    Column("party_id", Integer, nullable=False),  # 0: the platform's own / a single insurer
+    Column("purpose", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("allow_negative", Boolean, nullable=False),
+    # Running balance, kept with every posting (balances are still derivable from postings;
+    # `aftersales ledger check` compares the two).
+    Column("balance", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("party", "party_id", "purpose", "currency"),
+    CheckConstraint("allow_negative OR balance >= 0", name="balance_not_negative"),
+)
+
+# Append-only: UPDATE and DELETE are refused by triggers; corrections are reversing entries.
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    _id(),
+    Column("kind", String(32), nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("rule", String(16), nullable=False),
+    Column("memo", Text, nullable=False),
+    Column("shop_id", ForeignKey("shops.id"), index=True),
+    Column("order_id", ForeignKey("orders.id"), index=True),
+    Column("case_id", ForeignKey("cases.id"), index=True),
+    Column("reverses_id", ForeignKey("ledger_entries.id"), unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_ledger_entries_kind_order", "kind", "order_id"),
+)
+
+ledger_postings = Table(
+    "ledger_postings",
+    metadata,
+    _id(),
+    Column("entry_id", ForeignKey("ledger_entries.id"), nullable=False, index=True),
+    Column("account_id", ForeignKey("ledger_accounts.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Index("ix_ledger_postings_account", "account_id", "id"),
+)
+
+# R14.1: a shop's withdrawals frozen until a date (recorded, never edited).
+shop_freezes = Table(
+    "shop_freezes",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("rule", String(16), nullable=False),
+    Column("entry_id", ForeignKey("ledger_entries.id")),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+APPEND_ONLY_TABLES = (
+    "case_events",
+    "refund_decisions",
+    "ledger_entries",
+    "ledger_postings",
+    "shop_freezes",
+)

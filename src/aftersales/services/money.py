@@ -1,0 +1,581 @@
+"""Money movements (R5, R7, R11, R14, R16): every one a balanced, idempotent ledger entry.
+
+Each function is one transaction (or runs inside the case action that caused it) and takes
+an idempotency key derived from that cause, so a retried action cannot move money twice.
+Refunds of all kinds on an order never exceed what the buyer paid for it (R5.2): the order
+row is locked and the ledger's own total is checked before posting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from aftersales.domain import ledger as L
+from aftersales.domain.case import Case
+from aftersales.domain.case_types import ActorKind
+from aftersales.domain.catalog import Order
+from aftersales.domain.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
+from aftersales.domain.i18n import N_
+from aftersales.domain.money import Money
+from aftersales.domain.policy import Profile
+from aftersales.domain.reasons import ReasonGroup, reason
+from aftersales.services.actors import Actor, require_visible
+from aftersales.services.context import Context
+from aftersales.store import ledger as store
+from aftersales.store import repo
+from aftersales.store.schema import shop_freezes
+
+PLATFORM_SIDE = (ActorKind.PLATFORM, ActorKind.SYSTEM)
+
+
+def _require_platform(actor: Actor) -> None:
+    if actor.kind not in PLATFORM_SIDE:
+        raise Forbidden(
+            "money.platform_only", N_("Only the platform may move this money."), rule="R1.3"
+        )
+
+
+def _order(conn: Connection, number: str) -> Order:
+    oid = repo.order_id_by_number(conn, number)
+    order = repo.load_order(conn, oid) if oid is not None else None
+    if order is None:
+        raise NotFound("order.not_found", N_("Order {number} not found."), number=number)
+    return order
+
+
+def _profile_of_shop(ctx: Context, conn: Connection, shop_id: int) -> Profile:
+    shop = repo.get_shop(conn, shop_id)
+    assert shop is not None
+    return ctx.profiles.current_for(conn, shop.profile_id, ctx.now())
+
+
+def _deposit_floor(profile: Profile, ref: L.AccountRef) -> frozenset[L.AccountRef]:
+    """R14.1: the deposit may not go below zero unless the profile allows a debt."""
+    if ref.purpose is L.Purpose.DEPOSIT and not profile.money.deposit_debt_allowed:
+        return frozenset({ref})
+    return frozenset()
+
+
+def _check_order_cap(conn: Connection, order: Order, amount: int) -> None:
+    """R5.2: everything refunded on the order stays within what was paid for it."""
+    done = store.refunded_on_order(conn, order.id)
+    if done + amount > order.total_paid.amount:
+        raise IllegalTransition(
+            "amount.exceeds_paid",
+            N_("{amount} exceeds the {cap} paid for these lines."),
+            rule="R5.2",
+            amount=Money(amount, order.currency).format(),
+            cap=Money(order.total_paid.amount - done, order.currency).format(),
+        )
+
+
+# --------------------------------------------------------------------------- order money
+def record_order_payment(conn: Connection, order: Order, now: datetime) -> None:
+    """The buyer's payment waits in the shop's settlement balance (order pushed as paid)."""
+    total = order.total_paid.amount
+    if total <= 0:
+        return
+    draft = L.move(
+        L.EntryKind.ORDER_PAYMENT,
+        L.platform_account(L.Purpose.GATEWAY, order.currency),
+        L.shop_account(order.shop_id, L.Purpose.SETTLEMENT, order.currency),
+        total,
+        memo=f"order {order.number} paid",
+    )
+    store.post(
+        conn, draft, f"order:{order.number}:paid", now=now, shop_id=order.shop_id, order_id=order.id
+    )
+
+
+def top_up_deposit(
+    ctx: Context, actor: Actor, shop_id: int, amount: int, currency: str, key: str
+) -> int:
+    """The shop pays into its deposit 保证金."""
+    _require_platform(actor)
+    with ctx.db.write() as conn:
+        draft = L.move(
+            L.EntryKind.DEPOSIT_TOP_UP,
+            L.platform_account(L.Purpose.GATEWAY, currency),
+            L.shop_account(shop_id, L.Purpose.DEPOSIT, currency),
+            amount,
+            memo="deposit top-up",
+        )
+        return store.post(conn, draft, key, now=ctx.now(), shop_id=shop_id).entry_id
+
+
+# --------------------------------------------------------------------------- refunds
+def refund_in_case(
+    ctx: Context, conn: Connection, case: Case, decision_id: int, amount: Money, now: datetime
+) -> list[int]:
+    """Money for a refund decision (inside the case's transaction). An advance the platform
+    already paid on this case is recovered from the shop instead of paying twice (R7.2)."""
+    assert case.id is not None
+    order = repo.load_order(conn, case.order_id)
+    assert order is not None
+    outstanding = -store.case_account_total(
+        conn, case.id, L.Purpose.ADVANCE, (L.EntryKind.ADVANCE, L.EntryKind.ADVANCE_RECOVERY)
+    )
+    recover = min(outstanding, amount.amount)
+    entries = []
+    if recover > 0:
+        entries.append(
+            _recover(
+                conn,
+                case,
+                order,
+                recover,
+                L.Purpose.SETTLEMENT,
+                f"refund-decision:{decision_id}:recovery",
+                now,
+                _profile_of_shop(ctx, conn, case.shop_id),
+            )
+        )
+    rest = amount.amount - recover
+    if rest > 0:
+        _check_order_cap(conn, order, rest)
+        draft = L.move(
+            L.EntryKind.REFUND,
+            L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency),
+            L.buyer_account(case.buyer_id, order.currency),
+            rest,
+            memo=f"refund on {case.number}",
+        )
+        entries.append(
+            store.post(
+                conn,
+                draft,
+                f"refund-decision:{decision_id}",
+                now=now,
+                shop_id=case.shop_id,
+                order_id=order.id,
+                case_id=case.id,
+            ).entry_id
+        )
+    return entries
+
+
+def refund_order(
+    ctx: Context, actor: Actor, order_number: str, amount: int, key: str, memo: str = ""
+) -> int:
+    """A partial or full refund on an order outside a case (goodwill, price protection):
+    from the shop's settlement to the buyer, never beyond what was paid (R5.2)."""
+    with ctx.db.write() as conn:
+        order = _order(conn, order_number)
+        if actor.kind is ActorKind.MERCHANT and actor.shop_id != order.shop_id:
+            raise NotFound("order.not_found", N_("Order {number} not found."), number=order_number)
+        if actor.kind not in (ActorKind.MERCHANT, *PLATFORM_SIDE):
+            raise Forbidden(
+                "money.refund_forbidden", N_("Only the shop or the platform refunds."), rule="R1.2"
+            )
+        repo.lock_order(conn, order.id)
+        known = store.entry_by_key(conn, key)
+        if known is None:
+            _check_order_cap(conn, order, amount)
+        draft = L.move(
+            L.EntryKind.REFUND,
+            L.shop_account(order.shop_id, L.Purpose.SETTLEMENT, order.currency),
+            L.buyer_account(order.buyer_id, order.currency),
+            amount,
+            memo=memo or f"refund on order {order.number}",
+        )
+        return store.post(
+            conn, draft, key, now=ctx.now(), shop_id=order.shop_id, order_id=order.id
+        ).entry_id
+
+
+# --------------------------------------------------------------------------- R7 advance
+def _case_and_order(conn: Connection, actor: Actor, number: str) -> tuple[Case, Order]:
+    case = require_visible(actor, repo.load_case(conn, number), number)
+    assert case.id is not None
+    repo.lock_order(conn, case.order_id)
+    order = repo.load_order(conn, case.order_id)
+    assert order is not None
+    return case, order
+
+
+def advance(ctx: Context, actor: Actor, case_number: str, amount: int | None = None) -> int:
+    """R7.1: the platform refunds the buyer at once, advancing the money for the merchant."""
+    _require_platform(actor)
+    with ctx.db.write() as conn:
+        case, order = _case_and_order(conn, actor, case_number)
+        assert case.id is not None
+        value = amount if amount is not None else case.requested.amount
+        key = f"case:{case.number}:advance"
+        if store.entry_by_key(conn, key) is None:
+            _check_order_cap(conn, order, value)
+        draft = L.move(
+            L.EntryKind.ADVANCE,
+            L.platform_account(L.Purpose.ADVANCE, order.currency),
+            L.buyer_account(case.buyer_id, order.currency),
+            value,
+            memo=f"express refund advanced on {case.number}",
+        )
+        return store.post(
+            conn,
+            draft,
+            key,
+            now=ctx.now(),
+            shop_id=case.shop_id,
+            order_id=order.id,
+            case_id=case.id,
+        ).entry_id
+
+
+def _recover(
+    conn: Connection,
+    case: Case,
+    order: Order,
+    amount: int,
+    source: L.Purpose,
+    key: str,
+    now: datetime,
+    profile: Profile,
+) -> int:
+    src = L.shop_account(case.shop_id, source, order.currency)
+    draft = L.move(
+        L.EntryKind.ADVANCE_RECOVERY,
+        src,
+        L.platform_account(L.Purpose.ADVANCE, order.currency),
+        amount,
+        memo=f"advance on {case.number} recovered from {source.value}",
+    )
+    return store.post(
+        conn,
+        draft,
+        key,
+        now=now,
+        shop_id=case.shop_id,
+        order_id=order.id,
+        case_id=case.id,
+        floors=_deposit_floor(profile, src),
+    ).entry_id
+
+
+def recover_advance(
+    ctx: Context, actor: Actor, case_number: str, source: L.Purpose = L.Purpose.DEPOSIT
+) -> int | None:
+    """R7.2: recover what is still advanced on a case from the shop (settlement or, when
+    the merchant wins nothing back, the deposit). None when nothing is outstanding."""
+    _require_platform(actor)
+    if source not in (L.Purpose.SETTLEMENT, L.Purpose.DEPOSIT):
+        raise ValidationFailed(
+            "money.bad_source", N_("Recover from settlement or deposit."), field="source"
+        )
+    with ctx.db.write() as conn:
+        case, order = _case_and_order(conn, actor, case_number)
+        assert case.id is not None
+        outstanding = -store.case_account_total(
+            conn, case.id, L.Purpose.ADVANCE, (L.EntryKind.ADVANCE, L.EntryKind.ADVANCE_RECOVERY)
+        )
+        if outstanding <= 0:
+            return None
+        profile = _profile_of_shop(ctx, conn, case.shop_id)
+        return _recover(
+            conn,
+            case,
+            order,
+            outstanding,
+            source,
+            f"case:{case.number}:recovery:{source.value}:{outstanding}",
+            ctx.now(),
+            profile,
+        )
+
+
+# --------------------------------------------------------------------------- R11.2
+def _deduct(
+    conn: Connection,
+    profile: Profile,
+    shop_id: int,
+    currency: str,
+    amount: int,
+    target: L.AccountRef,
+    kind: L.EntryKind,
+    key: str,
+    now: datetime,
+    **refs: Any,
+) -> list[int]:
+    """Take ``amount`` from the shop: settlement first, the rest from the deposit."""
+    settlement = L.shop_account(shop_id, L.Purpose.SETTLEMENT, currency)
+    deposit = L.shop_account(shop_id, L.Purpose.DEPOSIT, currency)
+    from_settlement = max(0, min(amount, store.balance(conn, settlement)))
+    out = []
+    if from_settlement:
+        out.append(
+            store.post(
+                conn,
+                L.move(kind, settlement, target, from_settlement, memo="from settlement"),
+                f"{key}:settlement",
+                now=now,
+                shop_id=shop_id,
+                **refs,
+            ).entry_id
+        )
+    rest = amount - from_settlement
+    if rest:
+        out.append(
+            store.post(
+                conn,
+                L.move(kind, deposit, target, rest, memo="from deposit"),
+                f"{key}:deposit",
+                now=now,
+                shop_id=shop_id,
+                floors=_deposit_floor(profile, deposit),
+                **refs,
+            ).entry_id
+        )
+    return out
+
+
+def pay_first(ctx: Context, actor: Actor, case_number: str, amount: int) -> list[int]:
+    """R11.2: the ruling was not executed in time: the platform pays the buyer first and
+    deducts the amount from the merchant's settlement balance or deposit."""
+    _require_platform(actor)
+    with ctx.db.write() as conn:
+        case, order = _case_and_order(conn, actor, case_number)
+        now = ctx.now()
+        key = f"case:{case.number}:pay-first"
+        if store.entry_by_key(conn, key) is None:
+            _check_order_cap(conn, order, amount)
+        paid = store.post(
+            conn,
+            L.move(
+                L.EntryKind.PAY_FIRST,
+                L.platform_account(L.Purpose.PAY_FIRST, order.currency),
+                L.buyer_account(case.buyer_id, order.currency),
+                amount,
+                memo=f"pay-first on {case.number}",
+            ),
+            key,
+            now=now,
+            shop_id=case.shop_id,
+            order_id=order.id,
+            case_id=case.id,
+        )
+        if not paid.created:
+            return [paid.entry_id]
+        profile = _profile_of_shop(ctx, conn, case.shop_id)
+        return [
+            paid.entry_id,
+            *_deduct(
+                conn,
+                profile,
+                case.shop_id,
+                order.currency,
+                amount,
+                L.platform_account(L.Purpose.PAY_FIRST, order.currency),
+                L.EntryKind.PAY_FIRST_DEDUCTION,
+                f"{key}:deduction",
+                now,
+                order_id=order.id,
+                case_id=case.id,
+            ),
+        ]
+
+
+# --------------------------------------------------------------------------- R14
+@dataclass(frozen=True, slots=True)
+class FineResult:
+    entry_id: int
+    amount: Money
+    frozen_until: datetime | None
+
+
+def fine(
+    ctx: Context,
+    actor: Actor,
+    order_number: str,
+    multiple: int,
+    reason_text: str,
+    key: str,
+    freeze: bool = True,
+) -> FineResult:
+    """R14.1: false advertising or counterfeit: a fine of 1–3x the order amount from the
+    deposit, and (optionally) the shop's withdrawals frozen for the profile's period."""
+    _require_platform(actor)
+    with ctx.db.write() as conn:
+        order = _order(conn, order_number)
+        repo.lock_order(conn, order.id)
+        profile = _profile_of_shop(ctx, conn, order.shop_id)
+        amount = L.fine_amount(order.total_paid, multiple, profile)
+        deposit = L.shop_account(order.shop_id, L.Purpose.DEPOSIT, order.currency)
+        now = ctx.now()
+        posted = store.post(
+            conn,
+            L.move(
+                L.EntryKind.FINE,
+                deposit,
+                L.platform_account(L.Purpose.FINES, order.currency),
+                amount.amount,
+                memo=reason_text,
+            ),
+            key,
+            now=now,
+            shop_id=order.shop_id,
+            order_id=order.id,
+            floors=_deposit_floor(profile, deposit),
+        )
+        until = None
+        if freeze and profile.money.withdrawal_freeze_days and posted.created:
+            until = now + timedelta(days=profile.money.withdrawal_freeze_days)
+            conn.execute(
+                insert(shop_freezes).values(
+                    shop_id=order.shop_id,
+                    reason=reason_text,
+                    rule="R14.1",
+                    entry_id=posted.entry_id,
+                    starts_at=now,
+                    ends_at=until,
+                    created_at=now,
+                )
+            )
+        return FineResult(posted.entry_id, amount, until)
+
+
+def statutory_compensation(ctx: Context, actor: Actor, case_number: str) -> list[int]:
+    """R14.2: fraud toward a consumer: three times the price (at least the statutory
+    minimum) paid to the buyer by the shop, settlement first, then the deposit."""
+    _require_platform(actor)
+    with ctx.db.write() as conn:
+        case, order = _case_and_order(conn, actor, case_number)
+        profile = _profile_of_shop(ctx, conn, case.shop_id)
+        price = Money(
+            sum(
+                ln.paid_for(q).amount
+                for ln, q in ((order.line(cl.order_line_id), cl.quantity) for cl in case.lines)
+                if ln is not None
+            ),
+            order.currency,
+        )
+        amount = L.statutory_compensation(price, profile)
+        return _deduct(
+            conn,
+            profile,
+            case.shop_id,
+            order.currency,
+            amount.amount,
+            L.buyer_account(case.buyer_id, order.currency),
+            L.EntryKind.STATUTORY_COMPENSATION,
+            f"case:{case.number}:r14.2",
+            ctx.now(),
+            order_id=order.id,
+            case_id=case.id,
+        )
+
+
+# --------------------------------------------------------------------------- R16.3
+def return_freight(ctx: Context, actor: Actor, case_number: str, amount: int) -> str:
+    """R16.3: who pays the buyer's return freight. Merchant-side reasons: the shop; no
+    reason with shipping insurance: the insurer; otherwise the buyer (nothing moves).
+    Returns the payer: 'shop', 'insurer' or 'buyer'."""
+    _require_platform(actor)
+    with ctx.db.write() as conn:
+        case, order = _case_and_order(conn, actor, case_number)
+        profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
+        if amount <= 0 or amount > profile.money.max_return_freight:
+            raise ValidationFailed(
+                "freight.out_of_range",
+                N_("Return freight must be between 0.01 and {cap}."),
+                rule="R16.3",
+                field="amount",
+                cap=Money(profile.money.max_return_freight, order.currency).format(),
+            )
+        group = reason(case.first_reason).group
+        buyer = L.buyer_account(case.buyer_id, order.currency)
+        key = f"case:{case.number}:return-freight"
+        if profile.is_merchant_side(group):
+            source, kind, payer = (
+                L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency),
+                L.EntryKind.RETURN_FREIGHT,
+                "shop",
+            )
+        elif group is ReasonGroup.NO_REASON and order.shipping_insurance:
+            source, kind, payer = (
+                L.AccountRef(L.Party.INSURER, 0, L.Purpose.SHIPPING_INSURANCE, order.currency),
+                L.EntryKind.INSURANCE_PAYOUT,
+                "insurer",
+            )
+        else:
+            return "buyer"
+        store.post(
+            conn,
+            L.move(kind, source, buyer, amount, memo=f"return freight on {case.number}"),
+            key,
+            now=ctx.now(),
+            shop_id=case.shop_id,
+            order_id=order.id,
+            case_id=case.id,
+        )
+        return payer
+
+
+def carrier_compensation(ctx: Context, actor: Actor, case_number: str, amount: int) -> int:
+    """R10.4: goods lost in transit: the carrier compensates the shop."""
+    _require_platform(actor)
+    with ctx.db.write() as conn:
+        case, order = _case_and_order(conn, actor, case_number)
+        draft = L.move(
+            L.EntryKind.CARRIER_COMPENSATION,
+            L.AccountRef(L.Party.CARRIER, 0, L.Purpose.LOSSES, order.currency),
+            L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency),
+            amount,
+            memo=f"loss in transit on {case.number}",
+        )
+        return store.post(
+            conn,
+            draft,
+            f"case:{case.number}:carrier-loss",
+            now=ctx.now(),
+            shop_id=case.shop_id,
+            order_id=order.id,
+            case_id=case.id,
+        ).entry_id
+
+
+# --------------------------------------------------------------------------- corrections
+def reverse(ctx: Context, actor: Actor, entry_id: int, reason_text: str) -> int:
+    """Correct a mistake with the mirror entry (nothing is edited or deleted)."""
+    _require_platform(actor)
+    if not reason_text.strip():
+        raise ValidationFailed(
+            "reversal.reason_missing", N_("A reversal needs a reason."), field="reason"
+        )
+    with ctx.db.write() as conn:
+        original = store.entry(conn, entry_id)
+        if original is None:
+            raise NotFound("ledger.entry_not_found", N_("Entry {id} not found."), id=entry_id)
+        if original.kind == L.EntryKind.REVERSAL.value:
+            raise IllegalTransition(
+                "reversal.of_reversal", N_("A reversal is corrected by a new movement."), rule="R11"
+            )
+        if original.order_id is not None:
+            repo.lock_order(conn, original.order_id)
+        postings = [
+            L.Posting(
+                L.AccountRef(L.Party(p.party), p.party_id, L.Purpose(p.purpose), p.currency),
+                p.amount,
+            )
+            for p in store.postings_of(conn, entry_id)
+        ]
+        draft = L.reversal_of(postings, reason_text)
+        profile = None
+        floors: frozenset[L.AccountRef] = frozenset()
+        if original.shop_id is not None:
+            profile = _profile_of_shop(ctx, conn, original.shop_id)
+            for p in draft.postings:
+                floors |= _deposit_floor(profile, p.account)
+        return store.post(
+            conn,
+            draft,
+            f"reverse:{entry_id}",
+            now=ctx.now(),
+            shop_id=original.shop_id,
+            order_id=original.order_id,
+            case_id=original.case_id,
+            reverses_id=entry_id,
+            floors=floors,
+        ).entry_id

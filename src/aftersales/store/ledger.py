@@ -1,0 +1,416 @@
+"""Ledger storage: accounts with running balances, append-only entries and postings.
+
+Posting an entry is idempotent on its key: a retry with the same key and the same postings
+returns the first entry; the same key with other postings is refused. Account rows are
+updated in id order (no deadlocks between entries) with a guarded ``UPDATE ... RETURNING``
+that refuses to take a no-debt account below zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    String,
+    and_,
+    cast,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from aftersales.domain.errors import IllegalTransition, ValidationFailed
+from aftersales.domain.i18n import N_
+from aftersales.domain.ledger import AccountRef, EntryDraft, EntryKind, Party, Purpose
+from aftersales.domain.money import Money
+from aftersales.store.schema import ledger_accounts, ledger_entries, ledger_postings
+
+
+def _ins(conn: Connection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+def account_id(conn: Connection, ref: AccountRef, now: datetime) -> int:
+    """The account's id, created on first use."""
+    cond = and_(
+        ledger_accounts.c.party == ref.party.value,
+        ledger_accounts.c.party_id == ref.party_id,
+        ledger_accounts.c.purpose == ref.purpose.value,
+        ledger_accounts.c.currency == ref.currency,
+    )
+    found = conn.execute(select(ledger_accounts.c.id).where(cond)).scalar()
+    if found is not None:
+        return int(found)
+    # Buyers are never owed less than nothing (a hard floor in the schema); deposits are
+    # floored by policy at posting time (R14.1), the rest may go negative.
+    hard_floor = ref.purpose is Purpose.REFUNDS
+    stmt = (
+        _ins(conn)(ledger_accounts)
+        .values(
+            party=ref.party.value,
+            party_id=ref.party_id,
+            purpose=ref.purpose.value,
+            currency=ref.currency,
+            allow_negative=not hard_floor,
+            balance=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
+    conn.execute(stmt)
+    return int(conn.execute(select(ledger_accounts.c.id).where(cond)).scalar_one())
+
+
+def fingerprint(draft: EntryDraft) -> str:
+    return hashlib.sha256(repr(draft.fingerprint()).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    entry_id: int
+    created: bool  # False: the key was seen before and its first entry is returned
+
+
+def post(
+    conn: Connection,
+    draft: EntryDraft,
+    key: str,
+    *,
+    now: datetime,
+    shop_id: int | None = None,
+    order_id: int | None = None,
+    case_id: int | None = None,
+    reverses_id: int | None = None,
+    floors: frozenset[AccountRef] = frozenset(),
+) -> Posted:
+    """Write one balanced entry. ``floors``: accounts that may not go below zero here."""
+    fp = fingerprint(draft)
+    stmt = (
+        _ins(conn)(ledger_entries)
+        .values(
+            kind=draft.kind.value,
+            idempotency_key=key,
+            fingerprint=fp,
+            rule=draft.rule,
+            memo=draft.memo,
+            shop_id=shop_id,
+            order_id=order_id,
+            case_id=case_id,
+            reverses_id=reverses_id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=[ledger_entries.c.idempotency_key])
+        .returning(ledger_entries.c.id)
+    )
+    entry_id = conn.execute(stmt).scalar()
+    if entry_id is None:
+        row = conn.execute(
+            select(ledger_entries.c.id, ledger_entries.c.fingerprint).where(
+                ledger_entries.c.idempotency_key == key
+            )
+        ).one()
+        if row.fingerprint != fp:
+            raise ValidationFailed(
+                "ledger.key_reused",
+                N_("Key {key} was already used for a different movement."),
+                field="idempotency_key",
+                key=key,
+            )
+        return Posted(int(row.id), False)
+    ids = {p.account: account_id(conn, p.account, now) for p in draft.postings}
+    for p in sorted(draft.postings, key=lambda p: ids[p.account]):
+        acc = ids[p.account]
+        guard = false() if p.account in floors else ledger_accounts.c.allow_negative
+        res = conn.execute(
+            update(ledger_accounts)
+            .where(
+                and_(
+                    ledger_accounts.c.id == acc,
+                    or_(guard, ledger_accounts.c.balance + p.amount >= 0),
+                )
+            )
+            .values(balance=ledger_accounts.c.balance + p.amount)
+            .returning(ledger_accounts.c.balance)
+        ).scalar()
+        if res is None:
+            have = conn.execute(
+                select(ledger_accounts.c.balance).where(ledger_accounts.c.id == acc)
+            ).scalar_one()
+            raise IllegalTransition(
+                "ledger.insufficient_funds",
+                N_("The {purpose} account holds {balance}; {amount} cannot be taken from it."),
+                rule="R14.1" if p.account.purpose is Purpose.DEPOSIT else "R5.2",
+                purpose=p.account.purpose.value,
+                balance=Money(int(have), p.account.currency).format(),
+                amount=Money(-p.amount, p.account.currency).format(),
+            )
+        conn.execute(
+            insert(ledger_postings).values(
+                entry_id=entry_id,
+                account_id=acc,
+                currency=p.account.currency,
+                amount=p.amount,
+                balance_after=int(res),
+            )
+        )
+    return Posted(int(entry_id), True)
+
+
+def balance(conn: Connection, ref: AccountRef) -> int:
+    q = select(ledger_accounts.c.balance).where(
+        and_(
+            ledger_accounts.c.party == ref.party.value,
+            ledger_accounts.c.party_id == ref.party_id,
+            ledger_accounts.c.purpose == ref.purpose.value,
+            ledger_accounts.c.currency == ref.currency,
+        )
+    )
+    return int(conn.execute(q).scalar() or 0)
+
+
+REFUNDING = (EntryKind.REFUND, EntryKind.ADVANCE, EntryKind.PAY_FIRST)
+
+
+def refunded_on_order(conn: Connection, order_id: int) -> int:
+    """R5.2: what buyers were paid back on this order (refunds, advances and pay-first
+    compensation, net of their reversals)."""
+    reversed_kind = ledger_entries.alias("reversed")
+    q = (
+        select(func.coalesce(func.sum(ledger_postings.c.amount), 0))
+        .select_from(ledger_postings)
+        .join(ledger_entries, ledger_entries.c.id == ledger_postings.c.entry_id)
+        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
+        .outerjoin(reversed_kind, reversed_kind.c.id == ledger_entries.c.reverses_id)
+        .where(
+            and_(
+                ledger_entries.c.order_id == order_id,
+                ledger_accounts.c.party == Party.BUYER.value,
+                or_(
+                    ledger_entries.c.kind.in_([k.value for k in REFUNDING]),
+                    reversed_kind.c.kind.in_([k.value for k in REFUNDING]),
+                ),
+            )
+        )
+    )
+    return int(conn.execute(q).scalar_one())
+
+
+def case_account_total(
+    conn: Connection, case_id: int, ref_purpose: Purpose, kinds: Sequence[EntryKind]
+) -> int:
+    """Sum of a case's postings to platform accounts of ``ref_purpose`` (e.g. the advance
+    still outstanding: advances are negative, recoveries positive)."""
+    reversed_kind = ledger_entries.alias("reversed")
+    names = [k.value for k in kinds]
+    q = (
+        select(func.coalesce(func.sum(ledger_postings.c.amount), 0))
+        .select_from(ledger_postings)
+        .join(ledger_entries, ledger_entries.c.id == ledger_postings.c.entry_id)
+        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
+        .outerjoin(reversed_kind, reversed_kind.c.id == ledger_entries.c.reverses_id)
+        .where(
+            and_(
+                ledger_entries.c.case_id == case_id,
+                ledger_accounts.c.party == Party.PLATFORM.value,
+                ledger_accounts.c.purpose == ref_purpose.value,
+                or_(ledger_entries.c.kind.in_(names), reversed_kind.c.kind.in_(names)),
+            )
+        )
+    )
+    return int(conn.execute(q).scalar_one())
+
+
+def entry(conn: Connection, entry_id: int) -> Any:
+    return conn.execute(select(ledger_entries).where(ledger_entries.c.id == entry_id)).first()
+
+
+def entry_by_key(conn: Connection, key: str) -> Any:
+    return conn.execute(
+        select(ledger_entries).where(ledger_entries.c.idempotency_key == key)
+    ).first()
+
+
+def postings_of(conn: Connection, entry_id: int) -> list[Any]:
+    q = (
+        select(
+            ledger_postings,
+            ledger_accounts.c.party,
+            ledger_accounts.c.party_id,
+            ledger_accounts.c.purpose,
+        )
+        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
+        .where(ledger_postings.c.entry_id == entry_id)
+        .order_by(ledger_postings.c.id)
+    )
+    return list(conn.execute(q))
+
+
+def reversal_of(conn: Connection, entry_id: int) -> Any:
+    return conn.execute(
+        select(ledger_entries).where(ledger_entries.c.reverses_id == entry_id)
+    ).first()
+
+
+# --------------------------------------------------------------------------- statements
+def shop_accounts(conn: Connection, shop_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(ledger_accounts)
+            .where(
+                and_(
+                    ledger_accounts.c.party == Party.SHOP.value,
+                    ledger_accounts.c.party_id == shop_id,
+                )
+            )
+            .order_by(ledger_accounts.c.purpose, ledger_accounts.c.currency)
+        )
+    )
+
+
+def balance_before(conn: Connection, account: int, start: datetime) -> int:
+    q = (
+        select(func.coalesce(func.sum(ledger_postings.c.amount), 0))
+        .join(ledger_entries, ledger_entries.c.id == ledger_postings.c.entry_id)
+        .where(and_(ledger_postings.c.account_id == account, ledger_entries.c.created_at < start))
+    )
+    return int(conn.execute(q).scalar_one())
+
+
+def movements(conn: Connection, account: int, start: datetime, end: datetime) -> list[Any]:
+    """Postings of one account in [start, end), with their entry, case and order numbers."""
+    from aftersales.store.schema import cases, orders
+
+    q = (
+        select(
+            ledger_postings.c.amount,
+            ledger_postings.c.balance_after,
+            ledger_entries.c.id.label("entry_id"),
+            ledger_entries.c.kind,
+            ledger_entries.c.rule,
+            ledger_entries.c.memo,
+            ledger_entries.c.created_at,
+            cases.c.number.label("case_number"),
+            orders.c.number.label("order_number"),
+        )
+        .join(ledger_entries, ledger_entries.c.id == ledger_postings.c.entry_id)
+        .outerjoin(cases, cases.c.id == ledger_entries.c.case_id)
+        .outerjoin(orders, orders.c.id == ledger_entries.c.order_id)
+        .where(
+            and_(
+                ledger_postings.c.account_id == account,
+                ledger_entries.c.created_at >= start,
+                ledger_entries.c.created_at < end,
+            )
+        )
+        .order_by(ledger_postings.c.id)
+    )
+    return list(conn.execute(q))
+
+
+# --------------------------------------------------------------------------- invariants
+def unbalanced_entries(conn: Connection) -> list[Any]:
+    """Entries whose postings do not sum to zero per currency, or that move nothing."""
+    sums = (
+        select(
+            ledger_postings.c.entry_id,
+            ledger_postings.c.currency,
+            func.sum(ledger_postings.c.amount).label("total"),
+        )
+        .group_by(ledger_postings.c.entry_id, ledger_postings.c.currency)
+        .having(func.sum(ledger_postings.c.amount) != 0)
+    )
+    counts = (
+        select(
+            ledger_entries.c.id.label("entry_id"),
+            literal_column("'-'").label("currency"),
+            func.count(ledger_postings.c.id).label("total"),
+        )
+        .outerjoin(ledger_postings, ledger_postings.c.entry_id == ledger_entries.c.id)
+        .group_by(ledger_entries.c.id)
+        .having(func.count(ledger_postings.c.id) < 2)
+    )
+    return list(conn.execute(sums)) + list(conn.execute(counts))
+
+
+def drifted_accounts(conn: Connection) -> list[Any]:
+    """Accounts whose running balance differs from the sum of their postings or from the
+    balance_after of their last posting."""
+    total = (
+        select(
+            ledger_postings.c.account_id,
+            func.sum(ledger_postings.c.amount).label("total"),
+            func.max(ledger_postings.c.id).label("last"),
+        )
+        .group_by(ledger_postings.c.account_id)
+        .subquery()
+    )
+    last = ledger_postings.alias("last_posting")
+    q = (
+        select(
+            ledger_accounts.c.id,
+            ledger_accounts.c.party,
+            ledger_accounts.c.party_id,
+            ledger_accounts.c.purpose,
+            ledger_accounts.c.currency,
+            ledger_accounts.c.balance,
+            total.c.total,
+            last.c.balance_after,
+        )
+        .outerjoin(total, total.c.account_id == ledger_accounts.c.id)
+        .outerjoin(last, last.c.id == total.c.last)
+        .where(
+            or_(
+                ledger_accounts.c.balance != func.coalesce(total.c.total, 0),
+                and_(total.c.last.is_not(None), last.c.balance_after != ledger_accounts.c.balance),
+            )
+        )
+    )
+    return list(conn.execute(q))
+
+
+def negative_accounts(conn: Connection, purpose: Purpose) -> list[Any]:
+    return list(
+        conn.execute(
+            select(ledger_accounts).where(
+                and_(ledger_accounts.c.purpose == purpose.value, ledger_accounts.c.balance < 0)
+            )
+        )
+    )
+
+
+def orders_with_refunds(conn: Connection) -> list[int]:
+    return [
+        int(r[0])
+        for r in conn.execute(
+            select(ledger_entries.c.order_id)
+            .where(ledger_entries.c.order_id.is_not(None))
+            .distinct()
+        )
+    ]
+
+
+def decisions_without_money(conn: Connection) -> list[Any]:
+    """Refund decisions with no ledger entry keyed by them (refund or recovery)."""
+    from aftersales.store.schema import refund_decisions
+
+    key = literal("refund-decision:").concat(cast(refund_decisions.c.id, String))
+    keyed = select(ledger_entries.c.id).where(
+        or_(
+            ledger_entries.c.idempotency_key == key,
+            ledger_entries.c.idempotency_key == key.concat(":recovery"),
+        )
+    )
+    q = select(refund_decisions).where(and_(refund_decisions.c.amount > 0, ~keyed.exists()))
+    return list(conn.execute(q))
