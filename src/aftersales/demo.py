@@ -65,7 +65,12 @@ def _sf() -> dict[str, object]:
     return {"carrier": "SF", "tracking_number": f"SF{7_000_000_000_000 + next(_tracking)}"}
 
 
-Story = tuple[CaseType, str, str, list[Step]] | tuple[CaseType, str, str, list[Step], str]
+# (type, reason, order stage, steps[, product[, shipping insurance]])
+Story = (
+    tuple[CaseType, str, str, list[Step]]
+    | tuple[CaseType, str, str, list[Step], str]
+    | tuple[CaseType, str, str, list[Step], str, bool]
+)
 
 
 def _stories() -> list[Story]:
@@ -235,17 +240,32 @@ def _stories() -> list[Story]:
                 (p, money.recover_advance, {}, 24),
             ],
         ),
-        # return freight (R16.3): merchant-side reason, the shop pays it back
+        # return freight (R16.3): merchant-side reason, the shop pays it back with the refund
         (
             T.RETURN_REFUND,
             "defect",
             "signed",
             [
-                *back,
+                (m, svc.approve_return, {}, 1),
+                (b, svc.ship_return, "SF+freight", 5),
+                (c, svc.return_delivered, {}, 30),
                 (m, svc.confirm_receipt, {}, 2),
                 (m, svc.refund, {}, 0.5),
-                (p, money.return_freight, {"amount": 1_200}, 0.1),
             ],
+        ),
+        # no-reason return of an insured order: the shipping insurance pays the freight
+        (
+            T.RETURN_REFUND,
+            "changed_mind",
+            "signed",
+            [
+                (m, svc.approve_return, {}, 1),
+                (b, svc.ship_return, "SF+freight", 5),
+                (c, svc.return_delivered, {}, 30),
+                (m, svc.refund, {}, 0.5),
+            ],
+            "plain",
+            True,
         ),
         (T.EXCHANGE, "size_colour_mismatch", "signed", []),
         (T.EXCHANGE, "size_colour_mismatch", "signed", [(m, svc.approve_return, {}, 2)]),
@@ -409,7 +429,12 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
     worker = DeadlineWorker(dctx, "deadline-worker")
 
     def new_order(
-        shop: tuple[int, str], buyer: int, stage: str, start: datetime, product: str = "plain"
+        shop: tuple[int, str],
+        buyer: int,
+        stage: str,
+        start: datetime,
+        product: str = "plain",
+        insured: bool = False,
     ) -> str:
         number = f"DO{stamp}{next(order_seq):04d}"
         paid = start - timedelta(days=3)
@@ -424,7 +449,7 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
             ship_by=paid + timedelta(days=2),
             shipped_at=paid + timedelta(days=1) if stage != "paid" else None,
             signed_at=paid + timedelta(days=2, hours=3) if stage == "signed" else None,
-            shipping_insurance=next(order_seq) % 2 == 0,
+            shipping_insurance=insured,
             lines=[catalog.NewOrderLine(products[shop[0]][product], 2, 6_000, 12_000)],
         )
         summary.orders += 1
@@ -444,11 +469,12 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
     for k, story in enumerate(_stories()):
         ctype, reason, stage, steps = story[:4]
         product = story[4] if len(story) > 4 else "plain"
+        insured = bool(story[5]) if len(story) > 5 else False
         shop = shop_ids[k % len(shop_ids)]
         buyer = buyer_ids[k % len(buyer_ids)]
         duration = sum(s[3] for s in steps) + 0.5
         clock.now = real_now - timedelta(hours=duration, minutes=10 + k)
-        order = new_order(shop, buyer, stage, clock.now, product)
+        order = new_order(shop, buyer, stage, clock.now, product, insured)
         buyer_actor = Actor.buyer(buyer)
         merchant = Actor.merchant(shop[0], "客服小美")
         amount = 0 if ctype in (T.EXCHANGE, T.RESHIP) else 12_000
@@ -482,7 +508,12 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
                 "carrier": Actor.carrier("SF"),
                 "platform": platform,
             }[who]
-            args = _sf() if kwargs == "SF" else dict(kwargs)
+            if kwargs == "SF":
+                args = _sf()
+            elif kwargs == "SF+freight":
+                args = {**_sf(), "freight": 1_200}
+            else:
+                args = dict(kwargs)
             fn(dctx, actor, case.number, **args)
         view = svc.get_case(dctx, Actor.platform("demo"), case.number)
         per_type = summary.cases.setdefault(ctype.value, {})

@@ -32,6 +32,7 @@ class Shipment:
     carrier: str
     tracking_number: str
     shipped_at: datetime
+    freight: int = 0  # R16.3: what the buyer paid to send a return, in minor units
 
 
 @dataclass(slots=True)
@@ -83,6 +84,7 @@ class Command:
     tracking_number: str | None = None
     return_required: bool = False
     return_address: str | None = None
+    freight: int | None = None  # R16.3: the buyer's return freight
     note: str = ""
 
 

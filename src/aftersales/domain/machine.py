@@ -306,6 +306,20 @@ def guard_tracking_valid(
         )
 
 
+def guard_return_freight(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R16.3: the return freight a buyer claims lies within the profile's cap."""
+    if cmd.freight is not None and not 0 <= cmd.freight <= profile.money.max_return_freight:
+        raise ValidationFailed(
+            "freight.out_of_range",
+            N_("Return freight must be between 0.01 and {cap}."),
+            rule="R16.3",
+            field="freight",
+            cap=Money(profile.money.max_return_freight, facts.order.currency).format(),
+        )
+
+
 def guard_return_address(
     case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
 ) -> None:
@@ -399,7 +413,7 @@ def effect_ship_return(
 ) -> None:
     assert cmd.carrier and cmd.tracking_number
     carrier, number = validate_tracking(cmd.carrier, cmd.tracking_number)
-    case.return_shipment = Shipment(carrier, number, now)
+    case.return_shipment = Shipment(carrier, number, now, cmd.freight or 0)
 
 
 def effect_ship_replacement(
@@ -483,7 +497,7 @@ TRANSITIONS: tuple[Transition, ...] = (
        SYSTEM, "R5.2"),
     # --- the buyer ships the return (R5.3) ---------------------------------------------
     _t(S.AWAITING_RETURN, A.SHIP_RETURN, ALL_TYPES, S.RETURN_SHIPPED,
-       BUYER, "R5.3", (guard_tracking_valid,), effect_ship_return),
+       BUYER, "R5.3", (guard_tracking_valid, guard_return_freight), effect_ship_return),
     _t(S.AWAITING_RETURN, A.APPROVE_REFUND, {T.REFUND_ONLY, T.RETURN_REFUND}, S.REFUNDED,
        MERCHANT, "R8.1", _REFUND_OK, effect_refund),
     _t(S.AWAITING_RETURN, A.CANCEL, ALL_TYPES, S.CLOSED,

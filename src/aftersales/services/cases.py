@@ -430,10 +430,17 @@ def ship_return(
     *,
     carrier: str,
     tracking_number: str,
+    freight: int | None = None,
     expected_version: int | None = None,
 ) -> Case:
     """R5.3: the buyer ships the goods back and uploads carrier and tracking number."""
-    cmd = Command(Action.SHIP_RETURN, actor.kind, carrier=carrier, tracking_number=tracking_number)
+    cmd = Command(
+        Action.SHIP_RETURN,
+        actor.kind,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        freight=freight,
+    )
     return act(ctx, actor, number, cmd, expected_version)
 
 

@@ -134,6 +134,14 @@ def refund_in_case(
                 _profile_of_shop(ctx, conn, case.shop_id),
             )
         )
+    shipment = case.return_shipment
+    if shipment is not None and shipment.freight > 0:
+        # R16.3: the return freight the buyer paid follows the refund, paid by whoever the
+        # reason makes liable (once per case: keyed by the case, not the decision).
+        profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
+        _post_return_freight(
+            conn, case, order, profile, shipment.freight, f"case:{case.number}:return-freight", now
+        )
     rest = amount.amount - recover
     if rest > 0:
         _check_order_cap(conn, order, rest)
@@ -468,10 +476,56 @@ def statutory_compensation(ctx: Context, actor: Actor, case_number: str) -> list
 
 
 # --------------------------------------------------------------------------- R16.3
+def freight_payer(case: Case, order: Order, profile: Profile) -> str:
+    """R16.3: who pays the buyer's return freight — 'shop' for merchant-side reasons,
+    'insurer' for no-reason returns of an order with shipping insurance, else 'buyer'."""
+    group = reason(case.reason).group
+    if profile.is_merchant_side(group):
+        return "shop"
+    if group is ReasonGroup.NO_REASON and order.shipping_insurance:
+        return "insurer"
+    return "buyer"
+
+
+def _post_return_freight(
+    conn: Connection,
+    case: Case,
+    order: Order,
+    profile: Profile,
+    amount: int,
+    key: str,
+    now: datetime,
+) -> str:
+    payer = freight_payer(case, order, profile)
+    if payer == "buyer" or amount <= 0:
+        return "buyer"
+    if payer == "shop":
+        source = L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency)
+        kind = L.EntryKind.RETURN_FREIGHT
+    else:
+        source = L.AccountRef(L.Party.INSURER, 0, L.Purpose.SHIPPING_INSURANCE, order.currency)
+        kind = L.EntryKind.INSURANCE_PAYOUT
+    store.post(
+        conn,
+        L.move(
+            kind,
+            source,
+            L.buyer_account(case.buyer_id, order.currency),
+            amount,
+            memo=f"return freight on {case.number}",
+        ),
+        key,
+        now=now,
+        shop_id=case.shop_id,
+        order_id=order.id,
+        case_id=case.id,
+    )
+    return payer
+
+
 def return_freight(ctx: Context, actor: Actor, case_number: str, amount: int) -> str:
-    """R16.3: who pays the buyer's return freight. Merchant-side reasons: the shop; no
-    reason with shipping insurance: the insurer; otherwise the buyer (nothing moves).
-    Returns the payer: 'shop', 'insurer' or 'buyer'."""
+    """R16.3: settle a return freight the buyer reported outside the return shipment.
+    Returns the payer: 'shop', 'insurer' or 'buyer' (nothing moves)."""
     _require_platform(actor)
     with ctx.db.write() as conn:
         case, order = _case_and_order(conn, actor, case_number)
@@ -484,33 +538,9 @@ def return_freight(ctx: Context, actor: Actor, case_number: str, amount: int) ->
                 field="amount",
                 cap=Money(profile.money.max_return_freight, order.currency).format(),
             )
-        group = reason(case.first_reason).group
-        buyer = L.buyer_account(case.buyer_id, order.currency)
-        key = f"case:{case.number}:return-freight"
-        if profile.is_merchant_side(group):
-            source, kind, payer = (
-                L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency),
-                L.EntryKind.RETURN_FREIGHT,
-                "shop",
-            )
-        elif group is ReasonGroup.NO_REASON and order.shipping_insurance:
-            source, kind, payer = (
-                L.AccountRef(L.Party.INSURER, 0, L.Purpose.SHIPPING_INSURANCE, order.currency),
-                L.EntryKind.INSURANCE_PAYOUT,
-                "insurer",
-            )
-        else:
-            return "buyer"
-        store.post(
-            conn,
-            L.move(kind, source, buyer, amount, memo=f"return freight on {case.number}"),
-            key,
-            now=ctx.now(),
-            shop_id=case.shop_id,
-            order_id=order.id,
-            case_id=case.id,
+        return _post_return_freight(
+            conn, case, order, profile, amount, f"case:{case.number}:return-freight", ctx.now()
         )
-        return payer
 
 
 def carrier_compensation(ctx: Context, actor: Actor, case_number: str, amount: int) -> int:

@@ -319,7 +319,7 @@ def _shipment(conn: Connection, case_id: int, direction: str) -> Shipment | None
         .order_by(shipments.c.id.desc())
         .limit(1)
     ).first()
-    return Shipment(row.carrier, row.tracking_number, row.shipped_at) if row else None
+    return Shipment(row.carrier, row.tracking_number, row.shipped_at, row.freight) if row else None
 
 
 def _case(conn: Connection, row: Any) -> Case:
@@ -450,6 +450,7 @@ def insert_shipment(conn: Connection, case_id: int, direction: str, shipment: Sh
             carrier=shipment.carrier,
             tracking_number=shipment.tracking_number,
             shipped_at=shipment.shipped_at,
+            freight=shipment.freight,
         )
     )
 

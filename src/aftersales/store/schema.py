@@ -232,6 +232,7 @@ shipments = Table(
     Column("carrier", String(16), nullable=False),
     Column("tracking_number", String(40), nullable=False),
     Column("shipped_at", UTCDateTime, nullable=False),
+    Column("freight", BigInteger, nullable=False, server_default="0"),  # R16.3
     UniqueConstraint("carrier", "tracking_number"),
 )
 
