@@ -116,10 +116,14 @@ def refund_in_case(
     assert case.id is not None
     order = repo.load_order(conn, case.order_id)
     assert order is not None
+    # R7: what the platform already paid this buyer on this case (net of reversals) covers
+    # that much of the refund; of it, what the shop has not yet repaid is recovered now.
+    advanced = -store.case_account_total(conn, case.id, L.Purpose.ADVANCE, (L.EntryKind.ADVANCE,))
     outstanding = -store.case_account_total(
         conn, case.id, L.Purpose.ADVANCE, (L.EntryKind.ADVANCE, L.EntryKind.ADVANCE_RECOVERY)
     )
-    recover = min(outstanding, amount.amount)
+    covered = max(0, min(advanced, amount.amount))
+    recover = max(0, min(outstanding, covered))
     entries = []
     if recover > 0:
         entries.append(
@@ -142,7 +146,7 @@ def refund_in_case(
         _post_return_freight(
             conn, case, order, profile, shipment.freight, f"case:{case.number}:return-freight", now
         )
-    rest = amount.amount - recover
+    rest = amount.amount - covered
     if rest > 0:
         _check_order_cap(conn, order, rest)
         draft = L.move(
@@ -212,7 +216,10 @@ def advance(ctx: Context, actor: Actor, case_number: str, amount: int | None = N
         case, order = _case_and_order(conn, actor, case_number)
         assert case.id is not None
         value = amount if amount is not None else case.requested.amount
-        key = f"case:{case.number}:advance"
+        generation = store.count_case_entries(
+            conn, case.id, L.EntryKind.ADVANCE, reversed_only=True
+        )
+        key = f"case:{case.number}:advance:{generation}"
         if store.entry_by_key(conn, key) is None:
             _check_order_cap(conn, order, value)
         draft = L.move(
@@ -282,13 +289,14 @@ def recover_advance(
         if outstanding <= 0:
             return None
         profile = _profile_of_shop(ctx, conn, case.shop_id)
+        generation = store.count_case_entries(conn, case.id, L.EntryKind.ADVANCE_RECOVERY)
         return _recover(
             conn,
             case,
             order,
             outstanding,
             source,
-            f"case:{case.number}:recovery:{source.value}:{outstanding}",
+            f"case:{case.number}:recovery:{source.value}:{generation}",
             ctx.now(),
             profile,
         )
@@ -307,7 +315,15 @@ def _deduct(
     now: datetime,
     **refs: Any,
 ) -> list[int]:
-    """Take ``amount`` from the shop: settlement first, the rest from the deposit."""
+    """Take ``amount`` from the shop: settlement first, the rest from the deposit. The split
+    is decided once: a retry finds the entries of the first attempt and moves nothing."""
+    done = [
+        e.id
+        for e in (store.entry_by_key(conn, f"{key}:{part}") for part in ("settlement", "deposit"))
+        if e is not None
+    ]
+    if done:
+        return done
     settlement = L.shop_account(shop_id, L.Purpose.SETTLEMENT, currency)
     deposit = L.shop_account(shop_id, L.Purpose.DEPOSIT, currency)
     from_settlement = max(0, min(amount, store.balance(conn, settlement)))
@@ -346,7 +362,11 @@ def pay_first(ctx: Context, actor: Actor, case_number: str, amount: int) -> list
     with ctx.db.write() as conn:
         case, order = _case_and_order(conn, actor, case_number)
         now = ctx.now()
-        key = f"case:{case.number}:pay-first"
+        assert case.id is not None
+        generation = store.count_case_entries(
+            conn, case.id, L.EntryKind.PAY_FIRST, reversed_only=True
+        )
+        key = f"case:{case.number}:pay-first:{generation}"
         if store.entry_by_key(conn, key) is None:
             _check_order_cap(conn, order, amount)
         paid = store.post(
@@ -584,6 +604,17 @@ def reverse(ctx: Context, actor: Actor, entry_id: int, reason_text: str) -> int:
             )
         if original.order_id is not None:
             repo.lock_order(conn, original.order_id)
+        if original.case_id is not None:
+            settled = repo.load_case_by_id(conn, original.case_id)
+            if settled is not None and settled.state.terminal:
+                # The money of a finished case backs its decision (a refund the buyer has):
+                # a correction there is a new movement on the case, not an undo.
+                raise IllegalTransition(
+                    "reversal.case_settled",
+                    N_("Case {number} is finished; its money is not reversed."),
+                    rule="R11.3",
+                    number=settled.number,
+                )
         postings = [
             L.Posting(
                 L.AccountRef(L.Party(p.party), p.party_id, L.Purpose(p.purpose), p.currency),

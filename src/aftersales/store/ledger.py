@@ -16,13 +16,10 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    String,
     and_,
-    cast,
     false,
     func,
     insert,
-    literal,
     literal_column,
     or_,
     select,
@@ -402,15 +399,45 @@ def orders_with_refunds(conn: Connection) -> list[int]:
 
 
 def decisions_without_money(conn: Connection) -> list[Any]:
-    """Refund decisions with no ledger entry keyed by them (refund or recovery)."""
+    """Refund decisions whose case paid the buyer less than decided (refunds, advances and
+    pay-first compensation on the case, net of their reversals)."""
     from aftersales.store.schema import refund_decisions
 
-    key = literal("refund-decision:").concat(cast(refund_decisions.c.id, String))
-    keyed = select(ledger_entries.c.id).where(
-        or_(
-            ledger_entries.c.idempotency_key == key,
-            ledger_entries.c.idempotency_key == key.concat(":recovery"),
+    reversed_kind = ledger_entries.alias("reversed")
+    kinds = [k.value for k in REFUNDING]
+    paid = (
+        select(func.coalesce(func.sum(ledger_postings.c.amount), 0))
+        .select_from(ledger_postings)
+        .join(ledger_entries, ledger_entries.c.id == ledger_postings.c.entry_id)
+        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
+        .outerjoin(reversed_kind, reversed_kind.c.id == ledger_entries.c.reverses_id)
+        .where(
+            and_(
+                ledger_entries.c.case_id == refund_decisions.c.case_id,
+                ledger_accounts.c.party == Party.BUYER.value,
+                or_(ledger_entries.c.kind.in_(kinds), reversed_kind.c.kind.in_(kinds)),
+            )
         )
+        .scalar_subquery()
     )
-    q = select(refund_decisions).where(and_(refund_decisions.c.amount > 0, ~keyed.exists()))
+    q = select(refund_decisions).where(refund_decisions.c.amount > paid)
     return list(conn.execute(q))
+
+
+def count_case_entries(
+    conn: Connection, case_id: int, kind: EntryKind, *, reversed_only: bool = False
+) -> int:
+    """How many entries of ``kind`` a case has (only those since reversed, if asked): the
+    generation number in idempotency keys, so a movement can be made again after its
+    reversal while a plain retry still finds the first one."""
+    reversal = ledger_entries.alias("reversal")
+    q = (
+        select(func.count())
+        .select_from(ledger_entries)
+        .where(and_(ledger_entries.c.case_id == case_id, ledger_entries.c.kind == kind.value))
+    )
+    if reversed_only:
+        q = q.where(
+            select(reversal.c.id).where(reversal.c.reverses_id == ledger_entries.c.id).exists()
+        )
+    return int(conn.execute(q).scalar_one())
