@@ -180,11 +180,12 @@ def balance(conn: Connection, ref: AccountRef) -> int:
 REFUNDING = (EntryKind.REFUND, EntryKind.ADVANCE, EntryKind.PAY_FIRST)
 
 
-def refunded_on_order(conn: Connection, order_id: int) -> int:
-    """R5.2: what buyers were paid back on this order (refunds, advances and pay-first
-    compensation, net of their reversals)."""
+def _posted(kinds: Sequence[EntryKind], *where: Any) -> Any:
+    """Sum of postings of entries of ``kinds`` (and of the reversals of such entries: they
+    net out), filtered by ``where`` on entries and accounts."""
     reversed_kind = ledger_entries.alias("reversed")
-    q = (
+    names = [k.value for k in kinds]
+    return (
         select(func.coalesce(func.sum(ledger_postings.c.amount), 0))
         .select_from(ledger_postings)
         .join(ledger_entries, ledger_entries.c.id == ledger_postings.c.entry_id)
@@ -192,14 +193,20 @@ def refunded_on_order(conn: Connection, order_id: int) -> int:
         .outerjoin(reversed_kind, reversed_kind.c.id == ledger_entries.c.reverses_id)
         .where(
             and_(
-                ledger_entries.c.order_id == order_id,
-                ledger_accounts.c.party == Party.BUYER.value,
-                or_(
-                    ledger_entries.c.kind.in_([k.value for k in REFUNDING]),
-                    reversed_kind.c.kind.in_([k.value for k in REFUNDING]),
-                ),
+                *where,
+                or_(ledger_entries.c.kind.in_(names), reversed_kind.c.kind.in_(names)),
             )
         )
+    )
+
+
+def refunded_on_order(conn: Connection, order_id: int) -> int:
+    """R5.2: what buyers were paid back on this order (refunds, advances and pay-first
+    compensation, net of their reversals)."""
+    q = _posted(
+        REFUNDING,
+        ledger_entries.c.order_id == order_id,
+        ledger_accounts.c.party == Party.BUYER.value,
     )
     return int(conn.execute(q).scalar_one())
 
@@ -209,22 +216,11 @@ def case_account_total(
 ) -> int:
     """Sum of a case's postings to platform accounts of ``ref_purpose`` (e.g. the advance
     still outstanding: advances are negative, recoveries positive)."""
-    reversed_kind = ledger_entries.alias("reversed")
-    names = [k.value for k in kinds]
-    q = (
-        select(func.coalesce(func.sum(ledger_postings.c.amount), 0))
-        .select_from(ledger_postings)
-        .join(ledger_entries, ledger_entries.c.id == ledger_postings.c.entry_id)
-        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
-        .outerjoin(reversed_kind, reversed_kind.c.id == ledger_entries.c.reverses_id)
-        .where(
-            and_(
-                ledger_entries.c.case_id == case_id,
-                ledger_accounts.c.party == Party.PLATFORM.value,
-                ledger_accounts.c.purpose == ref_purpose.value,
-                or_(ledger_entries.c.kind.in_(names), reversed_kind.c.kind.in_(names)),
-            )
-        )
+    q = _posted(
+        kinds,
+        ledger_entries.c.case_id == case_id,
+        ledger_accounts.c.party == Party.PLATFORM.value,
+        ledger_accounts.c.purpose == ref_purpose.value,
     )
     return int(conn.execute(q).scalar_one())
 
@@ -403,23 +399,11 @@ def decisions_without_money(conn: Connection) -> list[Any]:
     pay-first compensation on the case, net of their reversals)."""
     from aftersales.store.schema import refund_decisions
 
-    reversed_kind = ledger_entries.alias("reversed")
-    kinds = [k.value for k in REFUNDING]
-    paid = (
-        select(func.coalesce(func.sum(ledger_postings.c.amount), 0))
-        .select_from(ledger_postings)
-        .join(ledger_entries, ledger_entries.c.id == ledger_postings.c.entry_id)
-        .join(ledger_accounts, ledger_accounts.c.id == ledger_postings.c.account_id)
-        .outerjoin(reversed_kind, reversed_kind.c.id == ledger_entries.c.reverses_id)
-        .where(
-            and_(
-                ledger_entries.c.case_id == refund_decisions.c.case_id,
-                ledger_accounts.c.party == Party.BUYER.value,
-                or_(ledger_entries.c.kind.in_(kinds), reversed_kind.c.kind.in_(kinds)),
-            )
-        )
-        .scalar_subquery()
-    )
+    paid = _posted(
+        REFUNDING,
+        ledger_entries.c.case_id == refund_decisions.c.case_id,
+        ledger_accounts.c.party == Party.BUYER.value,
+    ).scalar_subquery()
     q = select(refund_decisions).where(refund_decisions.c.amount > paid)
     return list(conn.execute(q))
 
