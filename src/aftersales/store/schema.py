@@ -321,11 +321,3 @@ shop_freezes = Table(
     Column("ends_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
-
-APPEND_ONLY_TABLES = (
-    "case_events",
-    "refund_decisions",
-    "ledger_entries",
-    "ledger_postings",
-    "shop_freezes",
-)
