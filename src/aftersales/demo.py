@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from aftersales.domain.case_types import CaseType
-from aftersales.domain.policy import EvidenceKind, ProductFlag
+from aftersales.domain.case_types import CaseType, DeadlineKind
+from aftersales.domain.machine import deadline_delay
+from aftersales.domain.policy import EvidenceKind, ProductFlag, Profile
 from aftersales.jobs.deadlines import DeadlineWorker
 from aftersales.services import cases as svc
 from aftersales.services import catalog, money
@@ -25,8 +26,10 @@ from aftersales.services.context import Context
 from aftersales.store.schema import shops
 
 T = CaseType
-Step = tuple[str, Callable[..., object] | None, dict[str, object], float]
-# (who, service or None for "let the deadline fire", kwargs, hours to wait before the step)
+DK = DeadlineKind
+Step = tuple[str, Callable[..., object] | None, dict[str, object] | str, float | DeadlineKind]
+# (who, service or None for "let the deadline fire", kwargs, hours to wait before the step —
+# or, for a deadline, its kind: the wait is read from the shop's profile, just past due)
 
 
 @dataclass
@@ -102,7 +105,12 @@ def _stories() -> list[Story]:
             [(m, svc.counter_offer, {"amount": 5_000, "note": "keep the gift wrap fee"}, 2)],
         ),
         (T.REFUND_UNSHIPPED, "no_longer_needed", "paid", [(m, svc.approve_refund, {}, 0.2)]),
-        (T.REFUND_UNSHIPPED, "changed_mind", "paid", [("deadline", None, {}, 48.1)]),
+        (
+            T.REFUND_UNSHIPPED,
+            "changed_mind",
+            "paid",
+            [("deadline", None, {}, DK.MERCHANT_RESPONSE)],
+        ),
         (
             T.REFUND_UNSHIPPED,
             "changed_mind",
@@ -138,7 +146,10 @@ def _stories() -> list[Story]:
             T.REFUND_ONLY,
             "not_received",
             "shipped",
-            [(m, svc.counter_offer, {"amount": 7_000}, 4), ("deadline", None, {}, 48.1)],
+            [
+                (m, svc.counter_offer, {"amount": 7_000}, 4),
+                ("deadline", None, {}, DK.BUYER_OFFER_RESPONSE),
+            ],
         ),
         (
             T.REFUND_ONLY,
@@ -186,7 +197,12 @@ def _stories() -> list[Story]:
             "signed",
             [*back, (m, svc.confirm_receipt, {}, 3), (m, svc.refund, {}, 0.5)],
         ),
-        (T.RETURN_REFUND, "changed_mind", "signed", [*back, ("deadline", None, {}, 48.1)]),
+        (
+            T.RETURN_REFUND,
+            "changed_mind",
+            "signed",
+            [*back, ("deadline", None, {}, DK.MERCHANT_RECEIPT)],
+        ),
         (
             T.RETURN_REFUND,
             "changed_mind",
@@ -211,7 +227,7 @@ def _stories() -> list[Story]:
             T.RETURN_REFUND,
             "changed_mind",
             "signed",
-            [(m, svc.approve_return, {}, 1), ("deadline", None, {}, 24 * 7 + 0.1)],
+            [(m, svc.approve_return, {}, 1), ("deadline", None, {}, DK.RETURN_SHIPMENT)],
         ),
         # express refund after shipment (R7): the platform advances, then recovers (R7.2)
         (
@@ -288,7 +304,12 @@ def _stories() -> list[Story]:
                 (b, svc.confirm_replacement, {}, 50),
             ],
         ),
-        (T.EXCHANGE, "size_colour_mismatch", "signed", [*back, ("deadline", None, {}, 48.1)]),
+        (
+            T.EXCHANGE,
+            "size_colour_mismatch",
+            "signed",
+            [*back, ("deadline", None, {}, DK.MERCHANT_RECEIPT)],
+        ),
         (T.EXCHANGE, "size_colour_mismatch", "signed", back),
         (
             T.EXCHANGE,
@@ -327,7 +348,7 @@ def _stories() -> list[Story]:
             [
                 (m, svc.approve_reship, {}, 1),
                 (m, svc.ship_replacement, "SF", 6),
-                ("deadline", None, {}, 24 * 7 + 0.1),
+                ("deadline", None, {}, DK.REPLACEMENT_CONFIRM),
             ],
         ),
         (T.RESHIP, "wrong_item", "signed", [(b, svc.cancel, {}, 1)]),
@@ -472,7 +493,14 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         insured = bool(story[5]) if len(story) > 5 else False
         shop = shop_ids[k % len(shop_ids)]
         buyer = buyer_ids[k % len(buyer_ids)]
-        duration = sum(s[3] for s in steps) + 0.5
+        profile = dctx.profiles.current[shop_specs[k % len(shop_specs)][0]]
+
+        def hours(wait: float | DeadlineKind, profile: Profile = profile) -> float:
+            if isinstance(wait, DeadlineKind):  # just past the deadline the profile sets
+                return deadline_delay(wait, profile).total_seconds() / 3600 + 0.1
+            return wait
+
+        duration = sum(hours(s[3]) for s in steps) + 0.5
         clock.now = real_now - timedelta(hours=duration, minutes=10 + k)
         order = new_order(shop, buyer, stage, clock.now, product, insured)
         buyer_actor = Actor.buyer(buyer)
@@ -498,7 +526,7 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
             evidence=[EvidenceKind.PHOTO],
         )
         for who, fn, kwargs, wait in steps:
-            clock.now = clock.now + timedelta(hours=wait)
+            clock.now = clock.now + timedelta(hours=hours(wait))
             if fn is None:
                 worker.run_until_idle()
                 continue

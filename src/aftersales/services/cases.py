@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from aftersales.domain import machine
 from aftersales.domain.case import Case, CaseLine, Command, Facts, Outcome
 from aftersales.domain.case_types import Action, ActorKind, CaseType
+from aftersales.domain.catalog import Order
 from aftersales.domain.errors import (
     Conflict,
     Forbidden,
@@ -85,6 +86,7 @@ def _persist(
     ctx_now: datetime,
     actor: Actor,
     outcome: Outcome,
+    order: Order,
     expected_version: int,
     note: str | None,
 ) -> Case:
@@ -96,7 +98,7 @@ def _persist(
             N_("Case {number} changed since you read it; reload and try again."),
             number=case.number,
         )
-    _side_records(ctx, conn, ctx_now, actor, outcome, note)
+    _side_records(ctx, conn, ctx_now, actor, outcome, order, note)
     if outcome.keep_deadline and outcome.deadline is not None:
         repo.cancel_deadlines(conn, case.id, keep_kind=outcome.deadline.kind)
     else:
@@ -114,6 +116,7 @@ def _side_records(
     now: datetime,
     actor: Actor,
     outcome: Outcome,
+    order: Order,
     note: str | None,
 ) -> None:
     case = outcome.case
@@ -138,7 +141,7 @@ def _side_records(
         decision_id = repo.insert_refund_decision(
             conn, case.id, case.order_id, outcome.refund, actor.kind, actor.id
         )
-        money.refund_in_case(ctx, conn, case, decision_id, outcome.refund.amount, now)
+        money.refund_in_case(ctx, conn, case, order, decision_id, outcome.refund.amount, now)
     for direction, field in (
         ("return", "return_shipment"),
         ("replacement", "replacement_shipment"),
@@ -190,12 +193,13 @@ def act_in(
             number=case.number,
         )
     profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
-    outcome = machine.apply(case, cmd, _facts(conn, case, cmd), profile, now)
+    facts = _facts(conn, case, cmd)
+    outcome = machine.apply(case, cmd, facts, profile, now)
     if cmd.evidence:  # R5.5: the evidence a refusal code required, named in the timeline
         changes = dict(outcome.changes)
         changes["evidence"] = (None, tuple(cmd.evidence))
         outcome = dataclasses.replace(outcome, changes=changes)
-    return _persist(ctx, conn, now, actor, outcome, case.version, cmd.note)
+    return _persist(ctx, conn, now, actor, outcome, facts.order, case.version, cmd.note)
 
 
 def act(

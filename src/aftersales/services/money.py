@@ -47,6 +47,34 @@ def _order(conn: Connection, number: str) -> Order:
     return order
 
 
+def _post_on_case(
+    conn: Connection,
+    case: Case,
+    order: Order,
+    draft: L.EntryDraft,
+    key: str,
+    *,
+    now: datetime,
+    floors: frozenset[L.AccountRef] = frozenset(),
+) -> store.Posted:
+    """Post an entry that belongs to a case (and so to its shop and order)."""
+    return store.post(
+        conn,
+        draft,
+        key,
+        now=now,
+        shop_id=case.shop_id,
+        order_id=order.id,
+        case_id=case.id,
+        floors=floors,
+    )
+
+
+def _case_profile(ctx: Context, conn: Connection, case: Case) -> Profile:
+    """The profile version the case was opened under: its money follows it too."""
+    return ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
+
+
 def _profile_of_shop(ctx: Context, conn: Connection, shop_id: int) -> Profile:
     shop = repo.get_shop(conn, shop_id)
     assert shop is not None
@@ -109,21 +137,29 @@ def top_up_deposit(
 
 # --------------------------------------------------------------------------- refunds
 def refund_in_case(
-    ctx: Context, conn: Connection, case: Case, decision_id: int, amount: Money, now: datetime
+    ctx: Context,
+    conn: Connection,
+    case: Case,
+    order: Order,
+    decision_id: int,
+    amount: Money,
+    now: datetime,
 ) -> list[int]:
-    """Money for a refund decision (inside the case's transaction). An advance the platform
-    already paid on this case is recovered from the shop instead of paying twice (R7.2)."""
+    """Money for a refund decision, inside the case's transaction (``order`` as the action
+    loaded and locked it). An advance the platform already paid on this case is recovered
+    from the shop instead of paying twice (R7.2)."""
     assert case.id is not None
-    order = repo.load_order(conn, case.order_id)
-    assert order is not None
+    profile = _case_profile(ctx, conn, case)
     # R7: what the platform already paid this buyer on this case (net of reversals) covers
     # that much of the refund; of it, what the shop has not yet repaid is recovered now.
     advanced = -store.case_account_total(conn, case.id, L.Purpose.ADVANCE, (L.EntryKind.ADVANCE,))
-    outstanding = -store.case_account_total(
-        conn, case.id, L.Purpose.ADVANCE, (L.EntryKind.ADVANCE, L.EntryKind.ADVANCE_RECOVERY)
-    )
     covered = max(0, min(advanced, amount.amount))
-    recover = max(0, min(outstanding, covered))
+    recover = 0
+    if covered:
+        outstanding = -store.case_account_total(
+            conn, case.id, L.Purpose.ADVANCE, (L.EntryKind.ADVANCE, L.EntryKind.ADVANCE_RECOVERY)
+        )
+        recover = max(0, min(outstanding, covered))
     entries = []
     if recover > 0:
         entries.append(
@@ -135,14 +171,13 @@ def refund_in_case(
                 L.Purpose.SETTLEMENT,
                 f"refund-decision:{decision_id}:recovery",
                 now,
-                _profile_of_shop(ctx, conn, case.shop_id),
+                profile,
             )
         )
     shipment = case.return_shipment
     if shipment is not None and shipment.freight > 0:
         # R16.3: the return freight the buyer paid follows the refund, paid by whoever the
         # reason makes liable (once per case: keyed by the case, not the decision).
-        profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
         _post_return_freight(
             conn, case, order, profile, shipment.freight, f"case:{case.number}:return-freight", now
         )
@@ -157,14 +192,8 @@ def refund_in_case(
             memo=f"refund on {case.number}",
         )
         entries.append(
-            store.post(
-                conn,
-                draft,
-                f"refund-decision:{decision_id}",
-                now=now,
-                shop_id=case.shop_id,
-                order_id=order.id,
-                case_id=case.id,
+            _post_on_case(
+                conn, case, order, draft, f"refund-decision:{decision_id}", now=now
             ).entry_id
         )
     return entries
@@ -229,15 +258,7 @@ def advance(ctx: Context, actor: Actor, case_number: str, amount: int | None = N
             value,
             memo=f"express refund advanced on {case.number}",
         )
-        return store.post(
-            conn,
-            draft,
-            key,
-            now=ctx.now(),
-            shop_id=case.shop_id,
-            order_id=order.id,
-            case_id=case.id,
-        ).entry_id
+        return _post_on_case(conn, case, order, draft, key, now=ctx.now()).entry_id
 
 
 def _recover(
@@ -258,15 +279,8 @@ def _recover(
         amount,
         memo=f"advance on {case.number} recovered from {source.value}",
     )
-    return store.post(
-        conn,
-        draft,
-        key,
-        now=now,
-        shop_id=case.shop_id,
-        order_id=order.id,
-        case_id=case.id,
-        floors=_deposit_floor(profile, src),
+    return _post_on_case(
+        conn, case, order, draft, key, now=now, floors=_deposit_floor(profile, src)
     ).entry_id
 
 
@@ -288,7 +302,7 @@ def recover_advance(
         )
         if outstanding <= 0:
             return None
-        profile = _profile_of_shop(ctx, conn, case.shop_id)
+        profile = _case_profile(ctx, conn, case)
         generation = store.count_case_entries(conn, case.id, L.EntryKind.ADVANCE_RECOVERY)
         return _recover(
             conn,
@@ -369,8 +383,10 @@ def pay_first(ctx: Context, actor: Actor, case_number: str, amount: int) -> list
         key = f"case:{case.number}:pay-first:{generation}"
         if store.entry_by_key(conn, key) is None:
             _check_order_cap(conn, order, amount)
-        paid = store.post(
+        paid = _post_on_case(
             conn,
+            case,
+            order,
             L.move(
                 L.EntryKind.PAY_FIRST,
                 L.platform_account(L.Purpose.PAY_FIRST, order.currency),
@@ -380,13 +396,10 @@ def pay_first(ctx: Context, actor: Actor, case_number: str, amount: int) -> list
             ),
             key,
             now=now,
-            shop_id=case.shop_id,
-            order_id=order.id,
-            case_id=case.id,
         )
         if not paid.created:
             return [paid.entry_id]
-        profile = _profile_of_shop(ctx, conn, case.shop_id)
+        profile = _case_profile(ctx, conn, case)
         return [
             paid.entry_id,
             *_deduct(
@@ -470,7 +483,7 @@ def statutory_compensation(ctx: Context, actor: Actor, case_number: str) -> list
     _require_platform(actor)
     with ctx.db.write() as conn:
         case, order = _case_and_order(conn, actor, case_number)
-        profile = _profile_of_shop(ctx, conn, case.shop_id)
+        profile = _case_profile(ctx, conn, case)
         price = Money(
             sum(
                 ln.paid_for(q).amount
@@ -525,8 +538,10 @@ def _post_return_freight(
     else:
         source = L.AccountRef(L.Party.INSURER, 0, L.Purpose.SHIPPING_INSURANCE, order.currency)
         kind = L.EntryKind.INSURANCE_PAYOUT
-    store.post(
+    _post_on_case(
         conn,
+        case,
+        order,
         L.move(
             kind,
             source,
@@ -536,9 +551,6 @@ def _post_return_freight(
         ),
         key,
         now=now,
-        shop_id=case.shop_id,
-        order_id=order.id,
-        case_id=case.id,
     )
     return payer
 
@@ -549,7 +561,7 @@ def return_freight(ctx: Context, actor: Actor, case_number: str, amount: int) ->
     _require_platform(actor)
     with ctx.db.write() as conn:
         case, order = _case_and_order(conn, actor, case_number)
-        profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
+        profile = _case_profile(ctx, conn, case)
         if amount <= 0 or amount > profile.money.max_return_freight:
             raise ValidationFailed(
                 "freight.out_of_range",
@@ -575,14 +587,8 @@ def carrier_compensation(ctx: Context, actor: Actor, case_number: str, amount: i
             amount,
             memo=f"loss in transit on {case.number}",
         )
-        return store.post(
-            conn,
-            draft,
-            f"case:{case.number}:carrier-loss",
-            now=ctx.now(),
-            shop_id=case.shop_id,
-            order_id=order.id,
-            case_id=case.id,
+        return _post_on_case(
+            conn, case, order, draft, f"case:{case.number}:carrier-loss", now=ctx.now()
         ).entry_id
 
 
