@@ -31,6 +31,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(case_app, name="case")
 ledger_app = typer.Typer(no_args_is_help=True, help="The money ledger.")
 app.add_typer(ledger_app, name="ledger")
+account_app = typer.Typer(no_args_is_help=True, help="Accounts and API tokens.")
+app.add_typer(account_app, name="account")
 console = Console()
 
 Lang = Annotated[str | None, typer.Option("--lang", help="zh_CN or en (default: settings)")]
@@ -87,17 +89,113 @@ def serve(
     embedded_worker: Annotated[
         bool | None, typer.Option(help="Run the deadline worker in-process.")
     ] = None,
+    embedded_dispatcher: Annotated[
+        bool | None, typer.Option(help="Run the webhook outbox dispatcher in-process.")
+    ] = None,
 ) -> None:
-    """Serve the API (and, in the embedded shape, the deadline worker)."""
+    """Serve the API (and, in the embedded shape, the deadline worker and the webhook
+    dispatcher). Production: `--workers N --no-embedded-worker --no-embedded-dispatcher`,
+    with `aftersales worker` and `aftersales dispatcher` running beside it."""
     import os
 
     import uvicorn
 
     if embedded_worker is not None:
         os.environ["AFTERSALES_EMBEDDED_WORKER"] = "true" if embedded_worker else "false"
+    if embedded_dispatcher is not None:
+        os.environ["AFTERSALES_EMBEDDED_DISPATCHER"] = "true" if embedded_dispatcher else "false"
     uvicorn.run(
         "aftersales.api.app:create_app", factory=True, host=host, port=port, workers=workers
     )
+
+
+@app.command()
+def dispatcher(
+    once: Annotated[bool, typer.Option(help="Deliver what is due now, then exit.")] = False,
+) -> None:
+    """Deliver webhooks from the outbox (signed, retried with backoff)."""
+    from aftersales.jobs.outbox import Dispatcher
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    d = Dispatcher(_ctx())
+    if once:
+        console.print(f"delivered or retried {d.run_once()}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    d.run_forever(stop)
+
+
+@account_app.command("create")
+def account_create(
+    kind: Annotated[str, typer.Option(help="buyer, merchant, agent, admin or service")],
+    login: Annotated[str, typer.Option()],
+    password: Annotated[
+        str | None, typer.Option(help="Omit for a service account (tokens only).")
+    ] = None,
+    shop: Annotated[str | None, typer.Option(help="Shop code (merchant accounts).")] = None,
+    buyer_ref: Annotated[str | None, typer.Option(help="Buyer ref (buyer accounts).")] = None,
+    main: Annotated[bool, typer.Option(help="The shop's main account.")] = False,
+    permission: Annotated[
+        list[str] | None, typer.Option(help="A sub-account permission (repeatable).")
+    ] = None,
+) -> None:
+    """Create an account as the operator (bootstrap: the first admin, integrations)."""
+    from aftersales.domain.accounts import AccountKind
+    from aftersales.domain.errors import DomainError
+    from aftersales.services import accounts
+
+    try:
+        view = accounts.create_account(
+            _ctx(),
+            None,
+            kind=AccountKind(kind),
+            login=login,
+            password=password,
+            shop_code=shop,
+            buyer_ref=buyer_ref,
+            main=main,
+            permissions=permission or [],
+        )
+    except (DomainError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"account {view.id} {view.login} ({view.kind.value})")
+
+
+@account_app.command("token")
+def account_token(
+    login: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    scope: Annotated[list[str], typer.Option(help="A scope, e.g. orders:write (repeatable).")],
+    days: Annotated[int | None, typer.Option(help="Expires after this many days.")] = None,
+) -> None:
+    """Create an API token for an account; prints the secret once."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.services import accounts
+    from aftersales.services.actors import Actor
+    from aftersales.store import accounts as account_store
+
+    ctx = _ctx()
+    with ctx.db.read() as conn:
+        row = account_store.account_by_login(conn, login.strip().lower())
+    if row is None:
+        console.print(f"[red]no account {login}[/red]")
+        raise typer.Exit(1)
+    try:
+        tok = accounts.create_token(
+            ctx,
+            Actor.system("operator"),
+            name=name,
+            scopes=scope,
+            expires_in_days=days,
+            account_id=row.id,
+        )
+    except DomainError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    print(tok.token)
 
 
 @app.command()

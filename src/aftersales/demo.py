@@ -12,15 +12,18 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
+from aftersales.domain.accounts import AccountKind, Permission
 from aftersales.domain.case_types import CaseType, DeadlineKind
+from aftersales.domain.errors import Conflict
 from aftersales.domain.machine import deadline_delay
 from aftersales.domain.policy import EvidenceKind, ProductFlag, Profile
 from aftersales.jobs.deadlines import DeadlineWorker
+from aftersales.services import accounts, catalog, money
 from aftersales.services import cases as svc
-from aftersales.services import catalog, money
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
 from aftersales.store.schema import shops
@@ -48,6 +51,7 @@ class DemoSummary:
     orders: int = 0
     cases: dict[str, dict[str, int]] = field(default_factory=dict)
     sample: str = ""
+    logins: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [
@@ -58,6 +62,8 @@ class DemoSummary:
             lines.append(f"  {t}: " + ", ".join(f"{s}={n}" for s, n in sorted(states.items())))
         if self.sample:
             lines.append(f"try: aftersales case show {self.sample}")
+        if self.logins:
+            lines.append(f"logins (password {DEMO_PASSWORD!r}): " + ", ".join(self.logins))
         return "\n".join(lines)
 
 
@@ -441,7 +447,11 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
     ]
     buyer_ids = [
         catalog.create_buyer(
-            dctx, name=n, phone=p, created_at=real_now - timedelta(days=300 + 10 * k)
+            dctx,
+            name=n,
+            phone=p,
+            created_at=real_now - timedelta(days=300 + 10 * k),
+            ref=f"demo-{stamp}-buyer{k + 1}",
         )
         for k, (n, p) in enumerate(buyer_names)
     ]
@@ -554,4 +564,43 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
     money.fine(
         dctx, platform, fined, 1, "假冒商品 counterfeit goods (demo)", f"demo:{stamp}:fine:{fined}"
     )
+    summary.logins = _demo_accounts(
+        dctx, [f"DEMO{i}-{stamp}" for i in range(1, len(shop_specs) + 1)], stamp, len(buyer_ids)
+    )
     return summary
+
+
+DEMO_PASSWORD = "demo-password"
+
+
+def _demo_accounts(ctx: Context, shop_codes: list[str], stamp: str, buyers: int) -> list[str]:
+    """Logins for the demo (R1): an admin, an agent, each shop's main account and an
+    after-sales sub-account, and each buyer. A login taken by an earlier demo is kept."""
+    specs: list[dict[str, Any]] = [
+        {"kind": AccountKind.ADMIN, "login": "admin"},
+        {"kind": AccountKind.AGENT, "login": "agent"},
+    ]
+    for i, code in enumerate(shop_codes, 1):
+        specs.append(
+            {"kind": AccountKind.MERCHANT, "login": f"shop{i}", "shop_code": code, "main": True}
+        )
+        specs.append(
+            {
+                "kind": AccountKind.MERCHANT,
+                "login": f"shop{i}-cs",
+                "shop_code": code,
+                "permissions": [Permission.HANDLE_AFTERSALES.value],
+            }
+        )
+    for k in range(1, buyers + 1):
+        specs.append(
+            {"kind": AccountKind.BUYER, "login": f"buyer{k}", "buyer_ref": f"demo-{stamp}-buyer{k}"}
+        )
+    made = []
+    for spec in specs:
+        try:
+            accounts.create_account(ctx, None, password=DEMO_PASSWORD, **spec)
+        except Conflict:
+            continue
+        made.append(str(spec["login"]))
+    return made

@@ -22,3 +22,21 @@ class Settings(BaseSettings):
     worker_retry_base_seconds: int = 30
     worker_retry_max_seconds: int = 3600
     embedded_worker: bool = True  # run the deadline worker inside `aftersales serve`
+    # Accounts and sessions (operational security, not policy).
+    session_hours: int = 12
+    session_cookie_secure: bool = False  # set true behind HTTPS
+    login_window_minutes: int = 15
+    login_max_failures_per_login: int = 5
+    login_max_failures_per_ip: int = 30
+    password_min_length: int = 8
+    idempotency_hours: int = 24  # Idempotency-Key replay window (Stripe: 24 h)
+    idempotency_lease_seconds: int = 60  # a committed key younger than this is in flight
+    # Webhooks: outbox dispatcher.
+    embedded_dispatcher: bool = True  # run the outbox dispatcher inside `aftersales serve`
+    webhook_poll_seconds: float = 1.0
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 12
+    webhook_retry_base_seconds: int = 30
+    webhook_retry_max_seconds: int = 6 * 3600
+    webhook_lease_seconds: int = 60
+    webhook_allow_private_networks: bool = False  # allow 127.0.0.1/10.x endpoints (dev, tests)

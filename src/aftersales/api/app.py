@@ -1,4 +1,8 @@
-"""The ASGI application. In the embedded shape it also runs the deadline worker."""
+"""The ASGI application: the JSON API under ``/api/v1``.
+
+In the embedded shape (``make run``) the same process also runs the deadline worker and
+the webhook outbox dispatcher.
+"""
 
 from __future__ import annotations
 
@@ -7,38 +11,69 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from aftersales import __version__
+from aftersales.api import problems
+from aftersales.api.v1 import ROUTERS
 from aftersales.jobs.deadlines import start_in_thread
 from aftersales.services.context import Context
 from aftersales.store import repo
 
+DESCRIPTION = """
+After-sales and dispute resolution for marketplaces.
 
-def create_app(ctx: Context | None = None, *, embedded_worker: bool | None = None) -> FastAPI:
+* **Auth**: `Authorization: Bearer ast_...` (API token) or the session cookie from
+  `POST /api/v1/auth/login` plus its `X-CSRF-Token` on every change.
+* **Errors**: RFC 9457 `application/problem+json` with a stable `type`, `code`, the `rule`
+  that refused the action, and `detail` in the language of `Accept-Language` (zh-CN, en).
+* **Retries**: send `Idempotency-Key` on any POST.
+* **Lists**: cursor pagination (`cursor`, `limit`), filters and `sort`.
+"""
+
+
+def create_app(
+    ctx: Context | None = None,
+    *,
+    embedded_worker: bool | None = None,
+    embedded_dispatcher: bool | None = None,
+) -> FastAPI:
     context = ctx or Context.from_settings()
     run_worker = context.settings.embedded_worker if embedded_worker is None else embedded_worker
+    run_dispatcher = (
+        context.settings.embedded_dispatcher if embedded_dispatcher is None else embedded_dispatcher
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        stopper = None
+        stoppers = []
         if run_worker:
-            thread, stopper = start_in_thread(context)
+            stoppers.append(start_in_thread(context))
+        if run_dispatcher:
+            from aftersales.jobs.outbox import start_dispatcher_in_thread
+
+            stoppers.append(start_dispatcher_in_thread(context))
         try:
             yield
         finally:
-            if stopper is not None:
-                stopper.set()
+            for _, stop in stoppers:
+                stop.set()
+            for thread, _ in stoppers:
                 thread.join(timeout=10)
 
     app = FastAPI(
         title="aftersales",
         version=__version__,
+        description=DESCRIPTION,
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
+        redoc_url="/api/redoc",
         lifespan=lifespan,
     )
     app.state.ctx = context
+    app.state.default_locale = context.settings.locale
+    problems.install(app)
 
     @app.get("/api/health", tags=["ops"])
     def health() -> dict[str, Any]:
@@ -54,4 +89,26 @@ def create_app(ctx: Context | None = None, *, embedded_worker: bool | None = Non
             "deadlines_due": due,
         }
 
+    for r in ROUTERS:
+        app.include_router(r)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            # Error responses are problem documents (RFC 9457).
+            for path in schema.get("paths", {}).values():
+                for op in path.values():
+                    for code, resp in op.get("responses", {}).items():
+                        content = resp.get("content", {})
+                        if code[0] in "45" and "application/json" in content:
+                            content[problems.MEDIA_TYPE] = content.pop("application/json")
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -42,3 +42,11 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     """The object changed since the caller read it (optimistic locking)."""
+
+
+class Unauthenticated(DomainError):
+    """No valid session or API token (or wrong login and password)."""
+
+
+class TooManyRequests(DomainError):
+    """Rate-limited (e.g. login attempts); ``retry_after`` says in how many seconds."""

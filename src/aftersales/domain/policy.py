@@ -6,6 +6,7 @@ records the profile id and version it was opened under and keeps using that vers
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Literal
 
@@ -70,6 +71,50 @@ class Handling(_Strict):
     freight_refundable: bool
 
 
+class NamedPattern(_Strict):
+    """R5.7: a regular expression with a name that explains a moderation flag."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    # Python `re` syntax, matched against the message lower-cased and NFKC-normalised (full-
+    # width forms become ASCII). A group named `host` is checked against the allow-list.
+    pattern: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _compiles(self) -> NamedPattern:
+        try:
+            compiled = re.compile(self.pattern)
+        except re.error as exc:
+            raise ValueError(f"pattern {self.name}: {exc}") from None
+        if compiled.match(""):
+            raise ValueError(f"pattern {self.name} matches the empty string")
+        return self
+
+
+class Messages(_Strict):
+    """R5.7: what a shop may not write on a case's conversation (the numbers of R5.7 are
+    `handling.first_contact_target_minutes` and `handling.message_reply_hours`)."""
+
+    # Terms, zh and en, matched case-insensitively; ASCII terms only as whole words.
+    abuse: tuple[str, ...]
+    threat: tuple[str, ...]
+    advertising: tuple[str, ...]
+    phone_patterns: tuple[NamedPattern, ...]  # matched with CJK numerals read as digits
+    link_patterns: tuple[NamedPattern, ...]  # URLs, bare domains, e-mail, WeChat/QQ ids
+    # The marketplace's own hosts (and their subdomains) are not third-party links.
+    allowed_link_hosts: tuple[str, ...]
+
+    @model_validator(mode="after")
+    def _clean(self) -> Messages:
+        for kind in ("abuse", "threat", "advertising"):
+            terms: tuple[str, ...] = getattr(self, kind)
+            if any(not t.strip() for t in terms):
+                raise ValueError(f"messages.{kind}: empty term")
+        names = [p.name for p in (*self.phone_patterns, *self.link_patterns)]
+        if len(names) != len(set(names)):
+            raise ValueError("messages: pattern names must be unique")
+        return self
+
+
 class MoneyRules(_Strict):
     """R7, R11, R14, R16: money movements."""
 
@@ -127,6 +172,9 @@ class Profile(_Strict):
     handling: Handling
     money: MoneyRules
     refusal_codes: tuple[RefusalCode, ...]
+    # R5.7. Optional only so that frozen copies of versions older than [messages] still
+    # load (services then read the current version's table); every shipped profile has it.
+    messages: Messages | None = None
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Profile:

@@ -1,13 +1,19 @@
-"""Who is acting. Full accounts and permissions arrive with the API issue (R1); services
-already check that an actor only sees its own cases."""
+"""Who is acting, and what they may do (R1).
+
+Interfaces turn a login session or an API token into an :class:`Actor`; services check it.
+Object-level rules: a buyer sees only their own cases, a shop account only its shop's,
+platform agents every case. A case the actor may not see answers exactly like one that
+does not exist (404); an action the actor may not take on a visible object is 403.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aftersales.domain.accounts import AccountKind, Permission, Scope
 from aftersales.domain.case import Case
 from aftersales.domain.case_types import ActorKind
-from aftersales.domain.errors import NotFound
+from aftersales.domain.errors import Forbidden, NotFound
 from aftersales.domain.i18n import N_
 
 
@@ -18,14 +24,32 @@ class Actor:
     shop_id: int | None = None  # merchant accounts
     buyer_id: int | None = None  # buyers
     strategy: str | None = None  # automation strategy acting for a merchant (R6)
+    account_id: int | None = None
+    account_kind: AccountKind | None = None
+    main: bool = True  # a shop's main account (R1.2); sub-accounts carry `permissions`
+    # None: unrestricted (the main account, internal callers). A sub-account's grants.
+    permissions: frozenset[Permission] | None = None
+    # None: a login session or an internal caller. An API token's scopes.
+    scopes: frozenset[Scope] | None = None
 
     @classmethod
-    def buyer(cls, buyer_id: int) -> Actor:
-        return cls(ActorKind.BUYER, f"buyer:{buyer_id}", buyer_id=buyer_id)
+    def buyer(cls, buyer_id: int, account_id: int | None = None) -> Actor:
+        return cls(
+            ActorKind.BUYER,
+            f"buyer:{buyer_id}",
+            buyer_id=buyer_id,
+            account_id=account_id,
+            account_kind=AccountKind.BUYER,
+        )
 
     @classmethod
     def merchant(cls, shop_id: int, account: str = "main") -> Actor:
-        return cls(ActorKind.MERCHANT, f"shop:{shop_id}:{account}", shop_id=shop_id)
+        return cls(
+            ActorKind.MERCHANT,
+            f"shop:{shop_id}:{account}",
+            shop_id=shop_id,
+            account_kind=AccountKind.MERCHANT,
+        )
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:
@@ -37,7 +61,40 @@ class Actor:
 
     @classmethod
     def platform(cls, agent: str) -> Actor:
-        return cls(ActorKind.PLATFORM, agent)
+        return cls(ActorKind.PLATFORM, agent, account_kind=AccountKind.AGENT)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.account_kind is AccountKind.ADMIN
+
+    def has(self, permission: Permission) -> bool:
+        if self.kind is not ActorKind.MERCHANT:
+            return False
+        return self.main or self.permissions is None or permission in self.permissions
+
+
+def require_scope(actor: Actor, scope: Scope) -> None:
+    """An API token acts only within its scopes."""
+    if actor.scopes is not None and scope not in actor.scopes:
+        raise Forbidden(
+            "auth.scope_missing", N_("This API token lacks the {scope} scope."), scope=scope.value
+        )
+
+
+def require_permission(actor: Actor, permission: Permission) -> None:
+    """R1.2: a sub-account acts only with what the main account granted."""
+    if actor.kind is ActorKind.MERCHANT and not actor.has(permission):
+        raise Forbidden(
+            "auth.permission_missing",
+            N_("This sub-account lacks the {permission} permission."),
+            rule="R1.2",
+            permission=permission.value,
+        )
+
+
+def require_kind(actor: Actor, *kinds: AccountKind) -> None:
+    if actor.account_kind not in kinds:
+        raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
 
 
 def can_see(actor: Actor, case: Case) -> bool:
@@ -45,11 +102,23 @@ def can_see(actor: Actor, case: Case) -> bool:
         return case.buyer_id == actor.buyer_id
     if actor.kind is ActorKind.MERCHANT:
         return case.shop_id == actor.shop_id
-    return True  # platform, carrier integration, system
+    # Integrations push facts and do not read cases; platform agents and admins, the
+    # carrier integration and the system see every case.
+    return actor.account_kind is not AccountKind.SERVICE
 
 
 def require_visible(actor: Actor, case: Case | None, number: str) -> Case:
     """A case the actor may not see answers exactly like one that does not exist."""
     if case is None or not can_see(actor, case):
         raise NotFound("case.not_found", N_("Case {number} not found."), number=number)
+    return case
+
+
+def require_case_access(actor: Actor, case: Case | None, number: str, *, write: bool) -> Case:
+    """Visibility (404), then the token's scope and the sub-account's permission (403)."""
+    case = require_visible(actor, case, number)
+    # A token that may change a case may also read it (the answer to its own action).
+    writes = actor.scopes is None or Scope.CASES_WRITE in actor.scopes
+    require_scope(actor, Scope.CASES_WRITE if write or writes else Scope.CASES_READ)
+    require_permission(actor, Permission.HANDLE_AFTERSALES)
     return case

@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from aftersales.domain import machine
+from aftersales.domain.accounts import Permission, Scope
 from aftersales.domain.case import Case, CaseLine, Command, Facts, Outcome
 from aftersales.domain.case_types import Action, ActorKind, CaseType
 from aftersales.domain.catalog import Order
@@ -31,12 +32,20 @@ from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.money import Money
 from aftersales.domain.policy import EvidenceKind
-from aftersales.services import money
-from aftersales.services.actors import Actor, require_visible
+from aftersales.services import events, money
+from aftersales.services.actors import (
+    Actor,
+    require_case_access,
+    require_permission,
+    require_scope,
+)
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import case_queries, repo
+from aftersales.store.case_queries import CaseFilter
 
 __all__ = [
+    "CaseFilter",
+    "CasePage",
     "CaseView",
     "accept_offer",
     "act",
@@ -49,6 +58,7 @@ __all__ = [
     "counter_offer",
     "edit_request",
     "get_case",
+    "list_cases",
     "open_case",
     "refund",
     "refuse_refund",
@@ -121,7 +131,7 @@ def _side_records(
 ) -> None:
     case = outcome.case
     assert case.id is not None
-    repo.append_event(
+    seq = repo.append_event(
         conn,
         case.id,
         at=now,
@@ -134,6 +144,16 @@ def _side_records(
         to_state=outcome.to_state,
         changes=_changes(outcome),
         note=note or None,
+    )
+    events.case_event(
+        conn,
+        case,
+        action=outcome.action.value,
+        seq=seq,
+        actor_kind=actor.kind.value,
+        rule=outcome.rule,
+        from_state=outcome.from_state.value if outcome.from_state else None,
+        now=now,
     )
     if outcome.refund is not None:
         # The decision is its own record; the money moves in the same transaction as a
@@ -214,7 +234,7 @@ def act(
     if cmd.actor is not actor.kind:
         raise ValueError("command actor differs from the acting principal")
     with ctx.db.write() as conn:
-        case = require_visible(actor, repo.load_case(conn, number), number)
+        case = require_case_access(actor, repo.load_case(conn, number), number, write=True)
         if amount is not None:
             cmd = dataclasses.replace(cmd, amount=Money(amount, case.requested.currency))
         return act_in(ctx, conn, actor, case, cmd, expected_version, ctx.now())
@@ -250,6 +270,7 @@ def open_case(
     """R2: the buyer opens an after-sales request on one of their orders."""
     if actor.kind is not ActorKind.BUYER:
         raise Forbidden("request.buyer_only", N_("Only the buyer opens a request."), rule="R2")
+    require_scope(actor, Scope.CASES_WRITE)
     now = ctx.now()
     with ctx.db.write() as conn:
         order_id = repo.order_id_by_number(conn, order_number)
@@ -294,7 +315,7 @@ def open_case(
             "lines": [_jsonable(cl) for cl in case.lines],
             "evidence": [e.value for e in evidence],
         }
-        repo.append_event(
+        seq = repo.append_event(
             conn,
             case.id,
             at=now,
@@ -307,6 +328,16 @@ def open_case(
             to_state=case.state,
             changes={k: {"before": None, "after": v} for k, v in opened.items()},
             note=description or None,
+        )
+        events.case_event(
+            conn,
+            case,
+            action=Action.OPEN.value,
+            seq=seq,
+            actor_kind=actor.kind.value,
+            rule=outcome.rule,
+            from_state=None,
+            now=now,
         )
         assert outcome.deadline is not None
         repo.schedule_deadline(conn, case.id, outcome.deadline.kind, outcome.deadline.due_at, now)
@@ -527,6 +558,7 @@ def confirm_replacement(
 class CaseView:
     case: Case
     order_number: str
+    shop_code: str
     shop_name: str
     buyer_name: str
     timeline: list[Any]
@@ -537,7 +569,7 @@ class CaseView:
 
 def get_case(ctx: Context, actor: Actor, number: str) -> CaseView:
     with ctx.db.read() as conn:
-        case = require_visible(actor, repo.load_case(conn, number), number)
+        case = require_case_access(actor, repo.load_case(conn, number), number, write=False)
         assert case.id is not None
         order = repo.load_order(conn, case.order_id)
         shop = repo.get_shop(conn, case.shop_id)
@@ -550,6 +582,7 @@ def get_case(ctx: Context, actor: Actor, number: str) -> CaseView:
         return CaseView(
             case,
             order.number,
+            shop.code,
             shop.name,
             buyer.name,
             repo.events(conn, case.id),
@@ -557,3 +590,46 @@ def get_case(ctx: Context, actor: Actor, number: str) -> CaseView:
             repo.deadline_rows(conn, case.id),
             offered,
         )
+
+
+# --------------------------------------------------------------------------- lists
+@dataclass(frozen=True, slots=True)
+class CasePage:
+    rows: list[Any]
+    next_after: tuple[Any, int] | None
+
+
+def list_cases(
+    ctx: Context,
+    actor: Actor,
+    f: CaseFilter,
+    *,
+    sort: str = "-created_at",
+    after: tuple[Any, int] | None = None,
+    limit: int = 50,
+) -> CasePage:
+    """The cases the actor may see (a buyer: their own; a shop account: its shop's; the
+    platform: all), filtered and sorted, one page at a time."""
+    require_scope(actor, Scope.CASES_READ)
+    require_permission(actor, Permission.HANDLE_AFTERSALES)
+    if actor.kind is ActorKind.BUYER:
+        f = dataclasses.replace(f, buyer_id=actor.buyer_id or -1)
+    elif actor.kind is ActorKind.MERCHANT:
+        f = dataclasses.replace(f, shop_id=actor.shop_id or -1)
+    elif actor.kind is not ActorKind.PLATFORM:
+        return CasePage([], None)
+    if sort not in case_queries.SORTS:
+        raise ValidationFailed(
+            "cases.sort_unknown",
+            N_("Unknown sort {sort}."),
+            field="sort",
+            sort=sort,
+        )
+    with ctx.db.read() as conn:
+        rows = case_queries.page(conn, f, sort, after, limit + 1)
+    nxt = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        nxt = (getattr(last, sort.lstrip("-")), last.id)
+    return CasePage(rows, nxt)

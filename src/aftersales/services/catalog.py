@@ -62,9 +62,16 @@ def create_shop(
         )
 
 
-def create_buyer(ctx: Context, *, name: str, phone: str, created_at: datetime | None = None) -> int:
+def create_buyer(
+    ctx: Context,
+    *,
+    name: str,
+    phone: str,
+    created_at: datetime | None = None,
+    ref: str | None = None,
+) -> int:
     with ctx.db.write() as conn:
-        return repo.insert_buyer(conn, name=name, phone=phone, now=created_at or ctx.now())
+        return repo.insert_buyer(conn, name=name, phone=phone, now=created_at or ctx.now(), ref=ref)
 
 
 def create_product(

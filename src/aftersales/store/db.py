@@ -7,12 +7,27 @@ PostgreSQL: READ COMMITTED; optimistic version checks on cases; ``SKIP LOCKED`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+_BEFORE_COMMIT: ContextVar[tuple[Callable[[Connection], None], ...]] = ContextVar(
+    "aftersales_before_commit", default=()
+)
+
+
+@contextmanager
+def before_commit(hook: Callable[[Connection], None]) -> Iterator[None]:
+    """Run ``hook(conn)`` inside every write transaction opened in this context."""
+    token = _BEFORE_COMMIT.set((*_BEFORE_COMMIT.get(), hook))
+    try:
+        yield
+    finally:
+        _BEFORE_COMMIT.reset(token)
 
 
 def normalise_url(url: str) -> str:
@@ -46,9 +61,14 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One write transaction: committed on success, rolled back on any exception."""
+        """One write transaction: committed on success, rolled back on any exception.
+
+        Hooks bound with :func:`before_commit` run inside it, just before the commit (the
+        API uses this to mark an Idempotency-Key as spent together with its effect)."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
+            for hook in _BEFORE_COMMIT.get():
+                hook(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -87,12 +87,49 @@ def get_shop_by_code(conn: Connection, code: str) -> Shop | None:
     return _shop(row) if row else None
 
 
-def insert_buyer(conn: Connection, *, name: str, phone: str, now: datetime) -> int:
+def shop_row(conn: Connection, shop_id: int) -> Any:
+    return conn.execute(select(shops).where(shops.c.id == shop_id)).one()
+
+
+def shop_row_by_code(conn: Connection, code: str) -> Any:
+    return conn.execute(select(shops).where(shops.c.code == code)).first()
+
+
+def shop_rows(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(shops).order_by(shops.c.code)))
+
+
+def update_shop(conn: Connection, shop_id: int, **values: Any) -> None:
+    conn.execute(update(shops).where(shops.c.id == shop_id).values(**values))
+
+
+def insert_buyer(
+    conn: Connection, *, name: str, phone: str, now: datetime, ref: str | None = None
+) -> int:
     return int(
         conn.execute(
-            insert(buyers).values(name=name, phone=phone, created_at=now).returning(buyers.c.id)
+            insert(buyers)
+            .values(name=name, phone=phone, ref=ref, created_at=now)
+            .returning(buyers.c.id)
         ).scalar_one()
     )
+
+
+def buyer_id_by_ref(conn: Connection, ref: str) -> int | None:
+    value = conn.execute(select(buyers.c.id).where(buyers.c.ref == ref)).scalar()
+    return int(value) if value is not None else None
+
+
+def buyer_ref(conn: Connection, buyer_id: int) -> str | None:
+    value = conn.execute(select(buyers.c.ref).where(buyers.c.id == buyer_id)).scalar()
+    return str(value) if value is not None else None
+
+
+def product_id_by_sku(conn: Connection, shop_id: int, sku: str) -> int | None:
+    value = conn.execute(
+        select(products.c.id).where(products.c.shop_id == shop_id, products.c.sku == sku)
+    ).scalar()
+    return int(value) if value is not None else None
 
 
 def get_buyer(conn: Connection, buyer_id: int) -> Buyer | None:

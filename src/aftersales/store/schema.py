@@ -90,6 +90,7 @@ buyers = Table(
     _id(),
     Column("name", String(200), nullable=False, index=True),
     Column("phone", String(40), nullable=False, index=True),
+    Column("ref", String(80), unique=True),  # the marketplace's own buyer id
     Column("created_at", UTCDateTime, nullable=False),
 )
 
@@ -320,4 +321,202 @@ shop_freezes = Table(
     Column("starts_at", UTCDateTime, nullable=False),
     Column("ends_at", UTCDateTime, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# --------------------------------------------------------------------------- accounts (R1)
+# kind: buyer | merchant | agent | admin | service (the marketplace's order system, a
+# carrier or a warehouse integration). A shop's main account sets `main_shop_id`, which is
+# unique: one main account per shop, race-proof.
+accounts = Table(
+    "accounts",
+    metadata,
+    _id(),
+    Column("login", String(120), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("display_name", String(200), nullable=False),
+    Column("password_hash", String(200)),
+    Column("shop_id", ForeignKey("shops.id"), index=True),
+    Column("main_shop_id", ForeignKey("shops.id"), unique=True),
+    Column("buyer_id", ForeignKey("buyers.id"), unique=True),
+    Column("permissions", JSON, nullable=False),
+    Column("locale", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+)
+
+# Append-only audit of changes to accounts, shop settings, tokens and webhook endpoints.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("subject", String(80), nullable=False, index=True),  # "account:12", "shop:3"
+    Column("action", String(40), nullable=False),
+    Column("details", JSON, nullable=False),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    _id(),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("ip", String(64)),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    Column("account_id", ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("name", String(120), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scopes", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)
+
+# Append-only: every login attempt, for rate limiting and for the security log.
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    _id(),
+    Column("login", String(120), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("success", Boolean, nullable=False),
+    Index("ix_login_attempts_login_at", "login", "at"),
+    Index("ix_login_attempts_ip_at", "ip", "at"),
+)
+
+# Idempotency-Key (Stripe semantics). A cache of first results, not a business record:
+# a key older than the retention window may be claimed again.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _id(),
+    Column("principal", String(80), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", String(500), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # started | committed | completed | released
+    Column("response_status", Integer),
+    Column("response_body", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("completed_at", UTCDateTime),
+    UniqueConstraint("principal", "key"),
+)
+
+# --------------------------------------------------------------------------- webhooks
+# Transactional outbox: written in the same transaction as the case event it announces.
+outbox_events = Table(
+    "outbox_events",
+    metadata,
+    _id(),
+    Column("event_id", String(40), nullable=False, unique=True),
+    Column("type", String(60), nullable=False),
+    Column("shop_id", ForeignKey("shops.id"), index=True),
+    Column("case_id", ForeignKey("cases.id"), index=True),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("fanned_out_at", UTCDateTime),
+    Index("ix_outbox_events_fanned_out_at_id", "fanned_out_at", "id"),
+)
+
+# shop_id NULL: a platform endpoint (receives every shop's events).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), index=True),
+    Column("url", Text, nullable=False),
+    Column("secret", String(100), nullable=False),
+    Column("description", String(200), nullable=False),
+    Column("event_types", JSON),  # None: every event
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    _id(),
+    Column("event_id", ForeignKey("outbox_events.id"), nullable=False),
+    Column("endpoint_id", ForeignKey("webhook_endpoints.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("last_status_code", Integer),
+    Column("last_error", Text),
+    Column("delivered_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("event_id", "endpoint_id"),
+    Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+)
+
+# Append-only: one row per HTTP attempt (the delivery log shown per endpoint).
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    _id(),
+    Column("delivery_id", ForeignKey("webhook_deliveries.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status_code", Integer),
+    Column("error", Text),
+    Column("duration_ms", Integer, nullable=False),
+)
+
+# --------------------------------------------------------------------------- messages (R5.7)
+# Append-only. A held message is seen only by its sender; editing it adds a new message
+# that `revises_id` the held one (which then counts as superseded).
+case_messages = Table(
+    "case_messages",
+    metadata,
+    _id(),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("author_kind", String(16), nullable=False),  # buyer | merchant | platform
+    Column("account_id", ForeignKey("accounts.id")),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # published | held
+    Column("flags", JSON, nullable=False),
+    Column("revises_id", ForeignKey("case_messages.id"), unique=True),
+    Column("template_id", Integer),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+reply_templates = Table(
+    "reply_templates",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("title", String(120), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("archived_at", UTCDateTime),
+)
+
+# --------------------------------------------------------------------------- logistics
+# Append-only carrier events pushed by carriers (R16); a replayed event is recognised.
+logistics_events = Table(
+    "logistics_events",
+    metadata,
+    _id(),
+    Column("carrier", String(16), nullable=False),
+    Column("tracking_number", String(40), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("location", String(200), nullable=False),
+    Column("case_id", ForeignKey("cases.id"), index=True),
+    Column("applied_action", String(40)),
+    UniqueConstraint("carrier", "tracking_number", "status", "occurred_at"),
 )

@@ -1,0 +1,156 @@
+"""What every route needs: the context, the caller, and idempotent POST responses.
+
+Callers authenticate with a bearer API token (``Authorization: Bearer ast_...``) or the
+session cookie set by ``POST /api/v1/auth/login``. A cookie-authenticated request that
+changes something must carry the session's CSRF token in ``X-CSRF-Token`` (a token
+request needs none: browsers never attach it on their own).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request, Security
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import Response
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+
+from aftersales.api import problems
+from aftersales.domain.errors import DomainError, Forbidden, Unauthenticated
+from aftersales.domain.i18n import N_
+from aftersales.services import accounts, idempotency
+from aftersales.services.accounts import Authenticated
+from aftersales.services.actors import Actor
+from aftersales.services.context import Context
+
+SESSION_COOKIE = "aftersales_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, scheme_name="token", description="An API token: `ast_...`"
+)
+cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="session",
+    description="The session cookie from POST /api/v1/auth/login (send X-CSRF-Token too).",
+)
+
+
+def ctx_of(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def _authenticate(
+    request: Request,
+    bearer: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
+) -> Authenticated | None:
+    ctx = ctx_of(request)
+    if request.headers.get("authorization"):
+        if bearer is None or bearer.scheme.lower() != "bearer":
+            raise Unauthenticated("auth.token_invalid", N_("The API token is invalid or revoked."))
+        return accounts.authenticate_token(ctx, bearer.credentials)
+    if cookie:
+        auth = accounts.authenticate_session(ctx, cookie)
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not (auth.csrf_token and secrets.compare_digest(sent, auth.csrf_token)):
+                raise Forbidden(
+                    "auth.csrf_failed",
+                    N_("The X-CSRF-Token header is missing or wrong for this session."),
+                )
+        return auth
+    return None
+
+
+def optional_auth(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+    cookie: Annotated[str | None, Security(cookie_scheme)] = None,
+) -> Authenticated | None:
+    return _authenticate(request, bearer, cookie)
+
+
+def require_auth(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+    cookie: Annotated[str | None, Security(cookie_scheme)] = None,
+) -> Authenticated:
+    auth = _authenticate(request, bearer, cookie)
+    if auth is None:
+        raise Unauthenticated(
+            "auth.required", N_("Log in or send an API token to use this endpoint.")
+        )
+    return auth
+
+
+Auth = Annotated[Authenticated, Depends(require_auth)]
+MaybeAuth = Annotated[Authenticated | None, Depends(optional_auth)]
+Ctx = Annotated[Context, Depends(ctx_of)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[!-~]{1,255}$",
+        description=(
+            "Makes a retry safe: the first result is stored and replayed for 24 hours; "
+            "the same key with other parameters is refused (422); while the first request "
+            "runs, another with the key gets 409."
+        ),
+    ),
+]
+
+
+def actor(auth: Authenticated) -> Actor:
+    return auth.actor
+
+
+def _json(value: Any) -> str:
+    return json.dumps(jsonable_encoder(value), ensure_ascii=False)
+
+
+def respond(
+    request: Request,
+    auth: Authenticated | None,
+    key: str | None,
+    payload: BaseModel | None,
+    call: Callable[[], Any],
+    *,
+    status: int = 200,
+) -> Response:
+    """Run a POST's service call; with an Idempotency-Key, at most once per key."""
+    ctx = ctx_of(request)
+
+    def run() -> tuple[int, str]:
+        return status, _json(call())
+
+    if key is None:
+        code, text = run()
+        return Response(text, status_code=code, media_type="application/json")
+    locale = problems.locale_of(request)
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+    def final(exc: BaseException) -> tuple[int, str] | None:
+        if isinstance(exc, DomainError):
+            body = problems.problem_body(exc, locale, request.url.path)
+            return int(body["status"]), problems.dumps(body)
+        return None
+
+    principal = f"account:{auth.account.id}" if auth is not None else "anonymous"
+    body = payload.model_dump_json() if payload is not None else ""
+    code, text, replayed = idempotency.run(
+        ctx, principal, key, request.method, path, body, run, is_final_error=final
+    )
+    media = "application/json" if code < 400 else problems.MEDIA_TYPE
+    resp = Response(text, status_code=code, media_type=media)
+    if replayed:
+        resp.headers["Idempotent-Replayed"] = "true"
+    return resp

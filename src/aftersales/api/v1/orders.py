@@ -1,0 +1,183 @@
+"""Orders pushed by the marketplace's order system."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Path, Request, Response
+from pydantic import AwareDatetime, BaseModel, Field
+
+from aftersales.api.common import router as make_router
+from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
+from aftersales.domain.policy import ProductFlag
+from aftersales.services import orders
+
+router = make_router("/orders", "orders")
+
+OrderNumber = Annotated[str, Path(min_length=1, max_length=64)]
+Amount = Annotated[int, Field(ge=0, le=10**13, description="Minor units (fen, cents)")]
+
+
+class BuyerIn(BaseModel):
+    ref: str = Field(min_length=1, max_length=80, description="The marketplace's buyer id")
+    name: str = Field(min_length=1, max_length=200)
+    phone: str = Field(min_length=1, max_length=40)
+
+
+class OrderLineIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=80)
+    title: str = Field(min_length=1, max_length=300)
+    quantity: int = Field(ge=1, le=100000)
+    unit_price: Amount
+    paid: Amount = Field(description="Paid for the whole line after discounts")
+    flags: list[ProductFlag] = Field(default_factory=list, max_length=10)
+    declared_no_reason_days: int | None = Field(default=None, ge=0, le=365)
+    downloaded: bool = False
+
+
+class OrderIn(BaseModel):
+    number: str = Field(min_length=1, max_length=64)
+    shop: str = Field(min_length=1, max_length=40)
+    buyer: BuyerIn
+    currency: str = Field(pattern="^[A-Z]{3}$")
+    lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
+    freight: Amount = 0
+    shipping_insurance: bool = False
+    paid_at: AwareDatetime
+    ship_by: AwareDatetime | None = None
+    shipped_at: AwareDatetime | None = None
+    signed_at: AwareDatetime | None = None
+
+
+class OrderLineOut(BaseModel):
+    id: int = Field(description="Use it as order_line_id when opening a case")
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int
+    paid: int
+
+
+class OrderOut(BaseModel):
+    number: str
+    shop: str
+    buyer_ref: str | None
+    currency: str
+    freight: int
+    shipping_insurance: bool
+    paid_at: datetime
+    ship_by: datetime | None
+    shipped_at: datetime | None
+    signed_at: datetime | None
+    lines: list[OrderLineOut]
+
+
+def order_out(v: orders.OrderView) -> OrderOut:
+    o = v.order
+    return OrderOut(
+        number=o.number,
+        shop=v.shop_code,
+        buyer_ref=v.buyer_ref,
+        currency=o.currency,
+        freight=o.freight.amount,
+        shipping_insurance=o.shipping_insurance,
+        paid_at=o.paid_at,
+        ship_by=o.ship_by,
+        shipped_at=o.shipped_at,
+        signed_at=o.signed_at,
+        lines=[
+            OrderLineOut(
+                id=ln.id,
+                sku=ln.product.sku,
+                title=ln.product.title,
+                quantity=ln.quantity,
+                unit_price=ln.unit_price.amount,
+                paid=ln.paid.amount,
+            )
+            for ln in o.lines
+        ],
+    )
+
+
+@router.post("", response_model=OrderOut, status_code=201)
+def push_order(
+    body: OrderIn, request: Request, auth: Auth, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """The order system records a paid order (scope `orders:write`). The buyer and the
+    products are created on first sight; the payment is booked to the shop's settlement
+    balance. An order number is recorded once (409 after)."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: order_out(
+            orders.push_order(
+                ctx_of(request),
+                auth.actor,
+                number=body.number,
+                shop_code=body.shop,
+                buyer=orders.BuyerIn(body.buyer.ref, body.buyer.name, body.buyer.phone),
+                currency=body.currency,
+                lines=[
+                    orders.LineIn(
+                        ln.sku,
+                        ln.title,
+                        ln.quantity,
+                        ln.unit_price,
+                        ln.paid,
+                        tuple(ln.flags),
+                        ln.declared_no_reason_days,
+                        ln.downloaded,
+                    )
+                    for ln in body.lines
+                ],
+                paid_at=body.paid_at,
+                freight=body.freight,
+                shipping_insurance=body.shipping_insurance,
+                ship_by=body.ship_by,
+                shipped_at=body.shipped_at,
+                signed_at=body.signed_at,
+            )
+        ),
+        status=201,
+    )
+
+
+@router.get("/{number}", response_model=OrderOut)
+def get_order(number: OrderNumber, request: Request, auth: Auth) -> OrderOut:
+    """The order's buyer, its shop, the platform and the order system see it."""
+    return order_out(orders.get_order(ctx_of(request), auth.actor, number))
+
+
+class FulfilmentIn(BaseModel):
+    shipped_at: AwareDatetime | None = None
+    signed_at: AwareDatetime | None = None
+
+
+@router.post("/{number}/fulfilment", response_model=OrderOut)
+def record_fulfilment(
+    number: OrderNumber,
+    body: FulfilmentIn,
+    request: Request,
+    auth: Auth,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """The order system reports the parcel shipped and/or signed for (R4 windows count
+    from signing). A date already recorded cannot be moved (409)."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: order_out(
+            orders.record_fulfilment(
+                ctx_of(request),
+                auth.actor,
+                number,
+                shipped_at=body.shipped_at,
+                signed_at=body.signed_at,
+            )
+        ),
+    )

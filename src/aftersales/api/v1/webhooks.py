@@ -1,0 +1,292 @@
+"""Webhook endpoints and their delivery log (docs/webhooks.md).
+
+A shop's main account manages its shop's endpoints; platform admins manage every endpoint
+and the platform's own (``shop`` omitted: every shop's events). The signing secret is in
+the answer to create and rotate-secret only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from aftersales.api.common import decode_cursor, encode_cursor
+from aftersales.api.common import router as _router
+from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
+from aftersales.domain.errors import ValidationFailed
+from aftersales.domain.i18n import N_
+from aftersales.services import webhooks as svc
+
+router = _router("/webhooks", "webhooks")
+
+MAX_ID = 2**31 - 1
+EndpointId = Annotated[int, Path(ge=1, le=MAX_ID, description="The endpoint's id")]
+DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID, description="The delivery's id")]
+EventType = Annotated[
+    str,
+    Field(max_length=80, json_schema_extra={"enum": svc.subscribable_event_types()}),
+]
+
+
+# --------------------------------------------------------------------------- models
+class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shop: str | None = Field(
+        None,
+        max_length=40,
+        description="Shop code; omit for a platform endpoint (every shop's events, admins).",
+    )
+    url: str = Field(
+        max_length=svc.MAX_URL_LENGTH,
+        pattern=svc.URL_PATTERN,
+        description=(
+            "http(s) URL with an ASCII host name (punycode for IDN) or IPv4 address, no "
+            "user name or password; the host must resolve to public addresses."
+        ),
+    )
+    description: str = Field("", max_length=svc.MAX_DESCRIPTION_LENGTH)
+    event_types: list[EventType] | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="Event types (or `case.*`) to receive; omit for every event.",
+    )
+
+
+class DeliveryCounts(BaseModel):
+    pending: int
+    delivered: int
+    failed: int
+
+
+class EndpointOut(BaseModel):
+    id: int
+    shop: str | None = Field(description="Shop code; null for a platform endpoint")
+    url: str
+    description: str
+    event_types: list[str] | None
+    created_at: datetime
+    disabled_at: datetime | None
+    deliveries: DeliveryCounts
+    secret: str | None = Field(
+        None,
+        description="`whsec_...`: only in the answer to create and rotate-secret; keep it.",
+    )
+
+
+class EndpointList(BaseModel):
+    items: list[EndpointOut]
+
+
+class AttemptOut(BaseModel):
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: str = Field(description="The `webhook-id` header: the same on every retry")
+    event_type: str
+    event_created_at: datetime
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+    payload: dict[str, Any] = Field(description="The body that is sent")
+    attempt_log: list[AttemptOut]
+
+
+class DeliveryList(BaseModel):
+    items: list[DeliveryOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for older deliveries")
+
+
+class EventTypes(BaseModel):
+    items: list[str]
+
+
+def _endpoint(v: svc.EndpointView) -> EndpointOut:
+    return EndpointOut(
+        id=v.id,
+        shop=v.shop_code,
+        url=v.url,
+        description=v.description,
+        event_types=v.event_types,
+        created_at=v.created_at,
+        disabled_at=v.disabled_at,
+        deliveries=DeliveryCounts(**v.deliveries),
+        secret=v.secret,
+    )
+
+
+def _delivery(v: svc.DeliveryView) -> DeliveryOut:
+    return DeliveryOut(
+        id=v.id,
+        event_id=v.event_id,
+        event_type=v.event_type,
+        event_created_at=v.event_created_at,
+        status=v.status,
+        attempts=v.attempts,
+        next_attempt_at=v.next_attempt_at,
+        last_status_code=v.last_status_code,
+        last_error=v.last_error,
+        delivered_at=v.delivered_at,
+        created_at=v.created_at,
+        payload=v.payload,
+        attempt_log=[
+            AttemptOut(
+                attempt=a.attempt,
+                at=a.at,
+                status_code=a.status_code,
+                error=a.error,
+                duration_ms=a.duration_ms,
+            )
+            for a in v.attempt_log
+        ],
+    )
+
+
+# --------------------------------------------------------------------------- routes
+@router.get("/event-types", response_model=EventTypes)
+def event_types(auth: Auth) -> EventTypes:
+    """Every event type an endpoint can filter on (`<family>.*` takes a whole family)."""
+    return EventTypes(items=sorted(svc.EVENT_TYPES))
+
+
+@router.post(
+    "/endpoints",
+    status_code=201,
+    response_model=EndpointOut,
+    responses={201: {"description": "Created; `secret` is shown this once"}},
+)
+def create_endpoint(
+    request: Request, ctx: Ctx, auth: Auth, body: EndpointIn, idempotency_key: IdempotencyKey = None
+) -> Response:
+    """Register an endpoint. The answer carries its signing secret, shown only here."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _endpoint(
+            svc.create_endpoint(
+                ctx, auth.actor, body.shop, body.url, body.description, body.event_types
+            )
+        ),
+        status=201,
+    )
+
+
+@router.get("/endpoints", response_model=EndpointList)
+def list_endpoints(
+    ctx: Ctx,
+    auth: Auth,
+    shop: Annotated[str | None, Query(max_length=40, description="One shop's endpoints")] = None,
+    platform: Annotated[bool, Query(description="Only platform endpoints (admins)")] = False,
+) -> EndpointList:
+    """The endpoints the caller manages."""
+    views = svc.list_endpoints(ctx, auth.actor, shop, platform=platform)
+    return EndpointList(items=[_endpoint(v) for v in views])
+
+
+@router.get("/endpoints/{endpoint_id}", response_model=EndpointOut)
+def get_endpoint(ctx: Ctx, auth: Auth, endpoint_id: EndpointId) -> EndpointOut:
+    return _endpoint(svc.get_endpoint(ctx, auth.actor, endpoint_id))
+
+
+@router.post("/endpoints/{endpoint_id}/disable", response_model=EndpointOut)
+def disable_endpoint(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    endpoint_id: EndpointId,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Stop delivering: nothing new is sent; undelivered events are marked failed."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        None,
+        lambda: _endpoint(svc.disable_endpoint(ctx, auth.actor, endpoint_id)),
+    )
+
+
+@router.post("/endpoints/{endpoint_id}/rotate-secret", response_model=EndpointOut)
+def rotate_secret(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    endpoint_id: EndpointId,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """A new signing secret, used from the next attempt on; shown only in this answer."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        None,
+        lambda: _endpoint(svc.rotate_secret(ctx, auth.actor, endpoint_id)),
+    )
+
+
+@router.get("/endpoints/{endpoint_id}/deliveries", response_model=DeliveryList)
+def list_deliveries(
+    ctx: Ctx,
+    auth: Auth,
+    endpoint_id: EndpointId,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=svc.MAX_PAGE)] = 50,
+    status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
+) -> DeliveryList:
+    """The delivery log: newest first, each delivery with every attempt."""
+    before = None
+    if cursor is not None:
+        (value,) = decode_cursor(cursor, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_ID:
+            raise ValidationFailed(
+                "cursor.invalid", N_("The cursor is not one this API returned."), field="cursor"
+            )
+        before = value
+    page = svc.list_deliveries(
+        ctx, auth.actor, endpoint_id, before=before, limit=limit, status=status
+    )
+    return DeliveryList(
+        items=[_delivery(d) for d in page.items],
+        next_cursor=encode_cursor([page.next_before]) if page.next_before is not None else None,
+    )
+
+
+@router.post(
+    "/endpoints/{endpoint_id}/deliveries/{delivery_id}/redeliver",
+    status_code=202,
+    response_model=DeliveryOut,
+)
+def redeliver(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    endpoint_id: EndpointId,
+    delivery_id: DeliveryId,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Send a delivery again now, with the same `webhook-id`."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        None,
+        lambda: _delivery(svc.redeliver(ctx, auth.actor, endpoint_id, delivery_id)),
+        status=202,
+    )

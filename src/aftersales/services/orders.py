@@ -1,0 +1,250 @@
+"""Orders pushed in by the marketplace's order system, and read by the parties."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from aftersales.domain.accounts import AccountKind, Scope
+from aftersales.domain.case_types import ActorKind
+from aftersales.domain.catalog import Order
+from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from aftersales.domain.i18n import N_
+from aftersales.domain.policy import ProductFlag
+from aftersales.services import events, money
+from aftersales.services.actors import Actor, require_scope
+from aftersales.services.context import Context
+from aftersales.store import repo
+from aftersales.store.repo import NewOrderLine
+
+
+@dataclass(frozen=True, slots=True)
+class BuyerIn:
+    ref: str  # the marketplace's own buyer id
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True, slots=True)
+class LineIn:
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int
+    paid: int
+    flags: tuple[ProductFlag, ...] = ()
+    declared_no_reason_days: int | None = None
+    downloaded: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    order: Order
+    shop_code: str
+    buyer_ref: str | None
+    skus: dict[int, str]  # order line id -> sku
+
+
+def _require_pusher(actor: Actor) -> None:
+    """The marketplace's order system (a service account) or a platform admin."""
+    internal = actor.account_kind is None and actor.kind is ActorKind.SYSTEM
+    if not internal and actor.account_kind not in (AccountKind.SERVICE, AccountKind.ADMIN):
+        raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
+    require_scope(actor, Scope.ORDERS_WRITE)
+
+
+def _check_dates(
+    paid_at: datetime, shipped_at: datetime | None, signed_at: datetime | None
+) -> None:
+    if shipped_at is not None and shipped_at < paid_at:
+        raise ValidationFailed(
+            "order.dates_out_of_order", N_("An order ships after it is paid."), field="shipped_at"
+        )
+    if signed_at is not None and (shipped_at is None or signed_at < shipped_at):
+        raise ValidationFailed(
+            "order.signed_before_shipped",
+            N_("An order is signed for after it ships."),
+            field="signed_at",
+        )
+
+
+def push_order(
+    ctx: Context,
+    actor: Actor,
+    *,
+    number: str,
+    shop_code: str,
+    buyer: BuyerIn,
+    currency: str,
+    lines: Sequence[LineIn],
+    paid_at: datetime,
+    freight: int = 0,
+    shipping_insurance: bool = False,
+    ship_by: datetime | None = None,
+    shipped_at: datetime | None = None,
+    signed_at: datetime | None = None,
+) -> OrderView:
+    """Record a paid order (with its buyer and products, created on first sight) and the
+    buyer's payment in the shop's settlement balance. An order number is recorded once."""
+    _require_pusher(actor)
+    if not lines:
+        raise ValidationFailed(
+            "order.no_lines", N_("An order has at least one line."), field="lines"
+        )
+    if len({ln.sku for ln in lines}) != len(lines):
+        raise ValidationFailed(
+            "order.duplicate_sku", N_("Each SKU appears on one line only."), field="lines"
+        )
+    _check_dates(paid_at, shipped_at, signed_at)
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        shop = repo.get_shop_by_code(conn, shop_code)
+        if shop is None:
+            raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
+        buyer_id = repo.buyer_id_by_ref(conn, buyer.ref)
+        if buyer_id is None:
+            buyer_id = repo.insert_buyer(
+                conn, name=buyer.name, phone=buyer.phone, ref=buyer.ref, now=now
+            )
+        new_lines = []
+        for ln in lines:
+            pid = repo.product_id_by_sku(conn, shop.id, ln.sku)
+            if pid is None:
+                pid = repo.insert_product(
+                    conn,
+                    shop_id=shop.id,
+                    sku=ln.sku,
+                    title=ln.title,
+                    flags=ln.flags,
+                    declared_no_reason_days=ln.declared_no_reason_days,
+                )
+            new_lines.append(NewOrderLine(pid, ln.quantity, ln.unit_price, ln.paid, ln.downloaded))
+        try:
+            with conn.begin_nested():
+                order_id = repo.insert_order(
+                    conn,
+                    number=number,
+                    shop_id=shop.id,
+                    buyer_id=buyer_id,
+                    currency=currency,
+                    freight=freight,
+                    shipping_insurance=shipping_insurance,
+                    paid_at=paid_at,
+                    ship_by=ship_by,
+                    shipped_at=shipped_at,
+                    signed_at=signed_at,
+                    lines=new_lines,
+                    now=now,
+                )
+        except IntegrityError:
+            raise Conflict(
+                "order.exists", N_("Order {number} was already recorded."), number=number
+            ) from None
+        order = repo.load_order(conn, order_id)
+        assert order is not None
+        money.record_order_payment(conn, order, now)
+        events.emit(
+            conn,
+            "order.recorded",
+            shop_id=shop.id,
+            case_id=None,
+            data={"order_number": number, "shop": shop.code},
+            now=now,
+        )
+        return _view(conn, order)
+
+
+def _view(conn: Connection, order: Order) -> OrderView:
+    shop = repo.get_shop(conn, order.shop_id)
+    assert shop is not None
+    return OrderView(
+        order,
+        shop.code,
+        repo.buyer_ref(conn, order.buyer_id),
+        {ln.id: ln.product.sku for ln in order.lines},
+    )
+
+
+def _can_see(actor: Actor, order: Order) -> bool:
+    if actor.kind is ActorKind.BUYER:
+        return order.buyer_id == actor.buyer_id
+    if actor.kind is ActorKind.MERCHANT:
+        return order.shop_id == actor.shop_id
+    if actor.account_kind is AccountKind.SERVICE:
+        return actor.scopes is None or Scope.ORDERS_WRITE in actor.scopes
+    return True
+
+
+def _visible_order(conn: Connection, actor: Actor, number: str) -> Order:
+    oid = repo.order_id_by_number(conn, number)
+    order = repo.load_order(conn, oid) if oid is not None else None
+    if order is None or not _can_see(actor, order):
+        raise NotFound("order.not_found", N_("Order {number} not found."), number=number)
+    return order
+
+
+def get_order(ctx: Context, actor: Actor, number: str) -> OrderView:
+    with ctx.db.read() as conn:
+        order = _visible_order(conn, actor, number)
+        if actor.account_kind is not AccountKind.SERVICE:
+            require_scope(actor, Scope.CASES_READ)
+        return _view(conn, order)
+
+
+def record_fulfilment(
+    ctx: Context,
+    actor: Actor,
+    number: str,
+    *,
+    shipped_at: datetime | None = None,
+    signed_at: datetime | None = None,
+) -> OrderView:
+    """The order system reports the parcel shipped and/or signed for (R4 windows count
+    from signing). Dates already recorded are never moved."""
+    _require_pusher(actor)
+    if shipped_at is None and signed_at is None:
+        raise ValidationFailed(
+            "order.no_dates", N_("Give shipped_at, signed_at or both."), field="shipped_at"
+        )
+    now = ctx.now()
+    with ctx.db.write() as conn:
+        order = _visible_order(conn, actor, number)
+        repo.lock_order(conn, order.id)
+        changes: dict[str, datetime] = {}
+        for name, value, current in (
+            ("shipped_at", shipped_at, order.shipped_at),
+            ("signed_at", signed_at, order.signed_at),
+        ):
+            if value is None:
+                continue
+            if current is not None and current != value:
+                raise Conflict(
+                    "order.date_recorded",
+                    N_("Order {number} already has {field} recorded."),
+                    number=number,
+                    field=name,
+                )
+            if current is None:
+                changes[name] = value
+        _check_dates(
+            order.paid_at,
+            changes.get("shipped_at", order.shipped_at),
+            changes.get("signed_at", order.signed_at),
+        )
+        if changes:
+            repo.set_order_dates(conn, order.id, **changes)
+            events.emit(
+                conn,
+                "order.fulfilment",
+                shop_id=order.shop_id,
+                case_id=None,
+                data={"order_number": number, **{k: v.isoformat() for k, v in changes.items()}},
+                now=now,
+            )
+        reloaded = repo.load_order(conn, order.id)
+        assert reloaded is not None
+        return _view(conn, reloaded)

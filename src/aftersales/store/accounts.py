@@ -1,0 +1,193 @@
+"""Accounts, sessions, API tokens, login attempts, the audit log and idempotency keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+
+from aftersales.store.schema import (
+    accounts,
+    api_tokens,
+    audit_log,
+    idempotency_keys,
+    login_attempts,
+    sessions,
+)
+
+
+# --------------------------------------------------------------------------- accounts
+def insert_account(conn: Connection, **values: Any) -> int:
+    return int(
+        conn.execute(insert(accounts).values(**values).returning(accounts.c.id)).scalar_one()
+    )
+
+
+def account_by_id(conn: Connection, account_id: int) -> Any:
+    return conn.execute(select(accounts).where(accounts.c.id == account_id)).first()
+
+
+def account_by_login(conn: Connection, login: str) -> Any:
+    return conn.execute(select(accounts).where(accounts.c.login == login)).first()
+
+
+def accounts_of_shop(conn: Connection, shop_id: int) -> list[Any]:
+    return list(
+        conn.execute(select(accounts).where(accounts.c.shop_id == shop_id).order_by(accounts.c.id))
+    )
+
+
+def update_account(conn: Connection, account_id: int, **values: Any) -> None:
+    conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+
+
+def audit(
+    conn: Connection, *, at: datetime, actor: str, subject: str, action: str, **details: Any
+) -> None:
+    conn.execute(
+        insert(audit_log).values(
+            at=at, actor=actor, subject=subject, action=action, details=details
+        )
+    )
+
+
+def audit_of(conn: Connection, subject: str) -> list[Any]:
+    return list(
+        conn.execute(
+            select(audit_log).where(audit_log.c.subject == subject).order_by(audit_log.c.id)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- sessions
+def insert_session(conn: Connection, **values: Any) -> int:
+    return int(
+        conn.execute(insert(sessions).values(**values).returning(sessions.c.id)).scalar_one()
+    )
+
+
+def live_session(conn: Connection, token_hash: str, now: datetime) -> Any:
+    return conn.execute(
+        select(sessions).where(
+            sessions.c.token_hash == token_hash,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
+        )
+    ).first()
+
+
+def revoke_session(conn: Connection, token_hash: str, now: datetime) -> None:
+    conn.execute(
+        update(sessions)
+        .where(sessions.c.token_hash == token_hash, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def revoke_sessions_of(conn: Connection, account_id: int, now: datetime) -> None:
+    conn.execute(
+        update(sessions)
+        .where(sessions.c.account_id == account_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+# --------------------------------------------------------------------------- tokens
+def insert_token(conn: Connection, **values: Any) -> int:
+    return int(
+        conn.execute(insert(api_tokens).values(**values).returning(api_tokens.c.id)).scalar_one()
+    )
+
+
+def live_token(conn: Connection, token_hash: str, now: datetime) -> Any:
+    return conn.execute(
+        select(api_tokens).where(
+            api_tokens.c.token_hash == token_hash,
+            api_tokens.c.revoked_at.is_(None),
+            (api_tokens.c.expires_at.is_(None)) | (api_tokens.c.expires_at > now),
+        )
+    ).first()
+
+
+def token_by_id(conn: Connection, token_id: int) -> Any:
+    return conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+
+
+def tokens_of(conn: Connection, account_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(api_tokens)
+            .where(api_tokens.c.account_id == account_id)
+            .order_by(api_tokens.c.id)
+        )
+    )
+
+
+def revoke_token(conn: Connection, token_id: int, now: datetime) -> bool:
+    res = conn.execute(
+        update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return bool(res.rowcount)
+
+
+# --------------------------------------------------------------------------- login attempts
+def record_attempt(conn: Connection, *, login: str, ip: str, at: datetime, success: bool) -> None:
+    conn.execute(insert(login_attempts).values(login=login, ip=ip, at=at, success=success))
+
+
+def failures_since(conn: Connection, *, login: str, ip: str, since: datetime) -> tuple[int, int]:
+    """Failed attempts since ``since`` for this login, and from this address."""
+
+    def count(cond: Any) -> int:
+        return int(
+            conn.execute(
+                select(func.count()).where(
+                    cond, login_attempts.c.at >= since, login_attempts.c.success.is_(False)
+                )
+            ).scalar_one()
+        )
+
+    return count(login_attempts.c.login == login), count(login_attempts.c.ip == ip)
+
+
+def oldest_failure_since(
+    conn: Connection, *, login: str, ip: str, since: datetime
+) -> datetime | None:
+    value = conn.execute(
+        select(func.min(login_attempts.c.at)).where(
+            (login_attempts.c.login == login) | (login_attempts.c.ip == ip),
+            login_attempts.c.at >= since,
+            login_attempts.c.success.is_(False),
+        )
+    ).scalar_one()
+    return value  # type: ignore[no-any-return]
+
+
+# --------------------------------------------------------------------------- idempotency
+def idem_row(conn: Connection, principal: str, key: str, *, lock: bool = False) -> Any:
+    q = select(idempotency_keys).where(
+        and_(idempotency_keys.c.principal == principal, idempotency_keys.c.key == key)
+    )
+    if lock and conn.dialect.name == "postgresql":
+        q = q.with_for_update()
+    return conn.execute(q).first()
+
+
+def idem_insert(conn: Connection, **values: Any) -> int:
+    return int(
+        conn.execute(
+            insert(idempotency_keys).values(**values).returning(idempotency_keys.c.id)
+        ).scalar_one()
+    )
+
+
+def idem_update(
+    conn: Connection, row_id: int, *, only_status: str | None = None, **values: Any
+) -> bool:
+    q = update(idempotency_keys).where(idempotency_keys.c.id == row_id)
+    if only_status is not None:
+        q = q.where(idempotency_keys.c.status == only_status)
+    return bool(conn.execute(q.values(**values)).rowcount)

@@ -1,0 +1,110 @@
+"""Case lists: filters, sorting and keyset (cursor) pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select
+
+from aftersales.store.schema import buyers, cases, orders, shops
+
+# sort key -> (column, descending)
+SORTS: dict[str, tuple[Any, bool]] = {
+    "created_at": (cases.c.created_at, False),
+    "-created_at": (cases.c.created_at, True),
+    "updated_at": (cases.c.updated_at, False),
+    "-updated_at": (cases.c.updated_at, True),
+    "deadline_at": (cases.c.deadline_at, False),
+    "-deadline_at": (cases.c.deadline_at, True),
+    "requested": (cases.c.requested, False),
+    "-requested": (cases.c.requested, True),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFilter:
+    shop_id: int | None = None  # visibility: a shop account's own shop
+    buyer_id: int | None = None  # visibility: a buyer's own cases
+    shop_code: str | None = None
+    states: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    order_number: str | None = None
+    buyer_phone: str | None = None
+    buyer_name: str | None = None
+
+
+def page(
+    conn: Connection, f: CaseFilter, sort: str, after: tuple[Any, int] | None, limit: int
+) -> list[Any]:
+    """One page of cases. ``after`` is (sort value, id) of the last row of the previous page.
+    Cases without a deadline sort after every case with one, in both directions."""
+    col, desc = SORTS[sort]
+    q = (
+        select(
+            cases.c.id,
+            cases.c.number,
+            cases.c.type,
+            cases.c.state,
+            cases.c.first_reason,
+            cases.c.reason,
+            cases.c.requested,
+            cases.c.agreed,
+            cases.c.currency,
+            cases.c.created_at,
+            cases.c.updated_at,
+            cases.c.deadline_kind,
+            cases.c.deadline_at,
+            cases.c.version,
+            shops.c.code.label("shop_code"),
+            orders.c.number.label("order_number"),
+            buyers.c.name.label("buyer_name"),
+        )
+        .join(shops, shops.c.id == cases.c.shop_id)
+        .join(orders, orders.c.id == cases.c.order_id)
+        .join(buyers, buyers.c.id == cases.c.buyer_id)
+    )
+    conds: list[Any] = []
+    if f.shop_id is not None:
+        conds.append(cases.c.shop_id == f.shop_id)
+    if f.buyer_id is not None:
+        conds.append(cases.c.buyer_id == f.buyer_id)
+    if f.shop_code is not None:
+        conds.append(shops.c.code == f.shop_code)
+    if f.states:
+        conds.append(cases.c.state.in_(f.states))
+    if f.types:
+        conds.append(cases.c.type.in_(f.types))
+    if f.reasons:
+        conds.append(cases.c.reason.in_(f.reasons))
+    if f.created_from is not None:
+        conds.append(cases.c.created_at >= f.created_from)
+    if f.created_to is not None:
+        conds.append(cases.c.created_at < f.created_to)
+    if f.order_number is not None:
+        conds.append(orders.c.number == f.order_number)
+    if f.buyer_phone is not None:
+        conds.append(buyers.c.phone == f.buyer_phone)
+    if f.buyer_name is not None:
+        conds.append(buyers.c.name == f.buyer_name)
+    nullable = sort.lstrip("-") == "deadline_at"
+    if after is not None:
+        value, last_id = after
+        if nullable and value is None:
+            conds.append(and_(col.is_(None), cases.c.id > last_id))
+        elif desc:
+            cond = or_(col < value, and_(col == value, cases.c.id > last_id))
+            conds.append(or_(cond, col.is_(None)) if nullable else cond)
+        else:
+            cond = or_(col > value, and_(col == value, cases.c.id > last_id))
+            conds.append(or_(cond, col.is_(None)) if nullable else cond)
+    if conds:
+        q = q.where(and_(*conds))
+    order = [col.is_(None)] if nullable else []  # false (has a deadline) first
+    order.append(col.desc() if desc else col.asc())
+    order.append(cases.c.id.asc())
+    return list(conn.execute(q.order_by(*order).limit(limit)))

@@ -1,0 +1,184 @@
+"""Schemathesis over the OpenAPI schema, in-process, with every default check: no server
+error, every status code, content type, header and body as documented, schema-valid
+data accepted, invalid data rejected, credentials enforced.
+
+Each operation is fuzzed as the platform admin (gets past most function-level checks) on
+SQLite and PostgreSQL, and as buyer A (refused most things) on SQLite (runtime budget),
+with a deterministic Hypothesis configuration (``derandomize``) so CI runs repeat.
+
+Checks are configured, per named operation only, where they cannot hold by design:
+
+* ``positive_data_acceptance`` also accepts 422 where a valid-looking request breaks a
+  domain rule a JSON Schema cannot state (a password shorter than the deployment's
+  minimum, a cursor the API never issued, a statistics period over 366 days).
+* ``negative_data_rejection`` is off for ``GET /api/v1/cases``: an app bug, reported;
+  the strict xfail test at the bottom reproduces it and fails (XPASS) once it is fixed,
+  so the exclusion can go.
+
+Schemathesis's ``pytest.from_fixture`` cannot run under pytest 9.2 (it sets the removed
+``Node._nodeid``), so the schema is loaded at import from an app bound to no database
+and every request is forwarded (``CurrentApp``) to the app of the world under test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, settings
+
+from aftersales.api.app import create_app
+from aftersales.store.db import Database
+from tests.api.support import (
+    ADMIN,
+    ANONYMOUS,
+    BUYER_A,
+    SERVICE,
+    ApiWorld,
+    build_world,
+    cheap_argon2,
+)
+from tests.conftest import FakeClock, make_context, make_database
+
+MAX_EXAMPLES = 20
+
+
+class CurrentApp:
+    """The ASGI app the schema is bound to: it forwards every request to the app of the
+    world under test (one world per database; the schema is loaded once, at import)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":  # the world's TestClient runs the real lifespan
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        await self.app(scope, receive, send)
+
+
+def _schema_only_app() -> FastAPI:
+    """Serves the OpenAPI document; never reaches its (unmigrated, in-memory) database."""
+    clock = FakeClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+    ctx = make_context(Database("sqlite://"), clock)
+    return create_app(ctx, embedded_worker=False, embedded_dispatcher=False)
+
+
+APP = CurrentApp(_schema_only_app())
+MULTI_METHOD_PATHS = sorted(
+    path for path, item in APP.app.openapi()["paths"].items() if len(item) > 1
+)
+ACCEPTS_422 = ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+CONFIG = f"""
+[generation]
+max-examples = {MAX_EXAMPLES}
+
+# The password minimum is a deployment setting (8 by default; the schema says minLength 1).
+[[operations]]
+include-name = ["POST /api/v1/me/password", "POST /api/v1/accounts",
+                "POST /api/v1/shops/{{code}}/accounts"]
+checks.positive_data_acceptance.expected-statuses = {ACCEPTS_422}
+
+# A cursor is opaque: only one the API returned is valid.
+[[operations]]
+include-name = ["GET /api/v1/cases", "GET /api/v1/webhooks/endpoints/{{endpoint_id}}/deliveries"]
+checks.positive_data_acceptance.expected-statuses = {ACCEPTS_422}
+
+# A statistics period is at most 366 days: a rule across `from` and `to`.
+[[operations]]
+include-name = ["GET /api/v1/shops/{{code}}/message-stats"]
+checks.positive_data_acceptance.expected-statuses = {ACCEPTS_422}
+
+# APP BUG: date-time parameters accept numbers (Pydantic's lax mode reads "0.5" as a Unix
+# timestamp). See test_date_time_inputs_reject_numbers.
+[[operations]]
+include-name = ["GET /api/v1/cases"]
+checks.negative_data_rejection.enabled = false
+"""
+schema = schemathesis.openapi.from_asgi(
+    "/api/openapi.json", APP, config=schemathesis.Config.from_str(CONFIG)
+)
+_keys = itertools.count(1)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiWorld]:
+    """One world per database for the whole module: the fuzzer's writes accumulate."""
+    db = make_database(request.param, request, tmp_path_factory.mktemp("fuzz"))
+    clock = FakeClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+    with pytest.MonkeyPatch.context() as mp:
+        cheap_argon2(mp)
+        for w in build_world(db, clock):
+            APP.app = w.app
+            yield w
+    db.dispose()
+
+
+@schema.parametrize()
+@pytest.mark.parametrize("principal", [ADMIN, BUYER_A])
+@settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=list(HealthCheck),
+)
+def test_api_conforms_to_its_schema(
+    case: schemathesis.Case, world: ApiWorld, principal: str
+) -> None:
+    if principal == BUYER_A and world.ctx.db.dialect == "postgresql":
+        pytest.skip("runtime budget: buyer A is fuzzed on SQLite only")
+    # A key the fuzzer reuses with other parameters is refused (422) by design: keep the
+    # header, make each key unique.
+    if case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = f"fuzz-{next(_keys)}"
+    case.call_and_validate(headers=world.headers(principal))
+
+
+# --------------------------------------------------------------------------- app bugs
+def test_405_allow_header_lists_every_method_of_the_path(world: ApiWorld) -> None:
+    """RFC 9110 §15.5.6: a 405 lists the target resource's methods in `Allow`."""
+    paths = APP.app.openapi()["paths"]
+    wrong = {}
+    for path in MULTI_METHOD_PATHS:
+        concrete = path.format(
+            code="SHOPX", number=world.case_a, account_id=1, endpoint_id=1, token_id=1
+        )
+        resp = world.call(ADMIN, "DELETE", concrete)
+        assert resp.status_code == 405, (path, resp.text)
+        allowed = {m.strip() for m in resp.headers.get("allow", "").split(",")}
+        if allowed != {m.upper() for m in paths[path]}:
+            wrong[path] = resp.headers.get("allow")
+    assert not wrong, wrong
+
+
+def test_logout_declares_its_credentials_optional(world: ApiWorld) -> None:
+    """Logout answers anyone (200, logged_out false without a session), so its schema must
+    not claim credentials are required (schemathesis's ignored_auth check)."""
+    assert world.call(ANONYMOUS, "POST", "/api/v1/auth/logout").status_code == 200
+    security = APP.app.openapi()["paths"]["/api/v1/auth/logout"]["post"].get("security", [])
+    assert {} in security, security
+
+
+@pytest.mark.xfail(strict=True, reason="APP BUG: Pydantic lax mode parses numbers as dates")
+def test_date_time_inputs_reject_numbers(world: ApiWorld) -> None:
+    """The schema says `format: date-time`; "0.5" and 0.5 are not date-times."""
+    query = world.call(ADMIN, "GET", "/api/v1/cases?created_to=0.5")
+    body = world.call(
+        SERVICE,
+        "POST",
+        f"/api/v1/orders/{world.order_a}/fulfilment",
+        {"shipped_at": 0.5},
+    )
+    assert (query.status_code, body.status_code) == (422, 422), (query.text, body.text)
