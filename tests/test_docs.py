@@ -33,3 +33,27 @@ def test_R2_diagram_has_an_edge_for_every_row_target() -> None:
     for row in TRANSITIONS:
         for target in row.targets:
             assert f"{row.state.value} --> {target.value} : {row.action.value}" in text
+
+
+def test_readme_configuration_table_lists_every_setting_with_its_default() -> None:
+    """Every `AFTERSALES_*` setting is in the README's table, with the default the code has
+    (a row may name two settings, `A` / `B`, with defaults `a` / `b`)."""
+    from aftersales.settings import Settings
+
+    readme = (ARCH.parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        if line.startswith("| `AFTERSALES_"):
+            names = re.findall(r"`(AFTERSALES_[A-Z_]+)`", line.split("|")[1])
+            defaults = [c.strip().strip("`") for c in line.split("|")[2].split(" / ")]
+            rows.update(zip(names, defaults, strict=True))
+    expected = {
+        f"AFTERSALES_{name.upper()}": _shown(f.default) for name, f in Settings.model_fields.items()
+    }
+    assert {k: rows.get(k) for k in expected} == expected
+
+
+def _shown(default: object) -> str:
+    if default is None:
+        return "–"
+    return str(default).lower() if isinstance(default, bool) else str(default)

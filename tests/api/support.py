@@ -305,6 +305,15 @@ def _token(ctx: Context, account_id: int, kind: AccountKind) -> str:
     return view.token
 
 
+def fresh_headers(world: ApiWorld, kind: AccountKind) -> dict[str, str]:
+    """A new account of `kind` with a new token: for checks run after a fuzzer that may
+    have revoked the world's tokens or disabled its accounts."""
+    login = f"fresh-{kind.value}-{serial()}"
+    password = None if kind is AccountKind.SERVICE else PASSWORD
+    view = accounts.create_account(world.ctx, None, kind=kind, login=login, password=password)
+    return {"Authorization": f"Bearer {_token(world.ctx, view.id, kind)}"}
+
+
 def build_world(db: Database, clock: FakeClock) -> Iterator[ApiWorld]:
     ctx = make_context(db, clock)
     # Webhook endpoints on 127.0.0.1: nothing is ever sent (no dispatcher runs).

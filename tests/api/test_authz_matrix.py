@@ -812,7 +812,7 @@ SCOPE_CASES: list[tuple[str, list[Scope], str, str, Any]] = [
     (X_MAIN, [Scope.CASES_READ], "POST", "/api/v1/cases/{case}/approve-return", {}),
     (X_MAIN, [Scope.CASES_READ], "PATCH", f"/api/v1/shops/{SHOP_X}", {"name": "X"}),
     (X_MAIN, [Scope.CASES_READ], "GET", f"/api/v1/shops/{SHOP_X}/accounts", None),
-    (X_MAIN, [Scope.CASES_WRITE], "GET", "/api/v1/cases", None),
+    (X_MAIN, [Scope.MESSAGES_WRITE], "GET", "/api/v1/cases", None),
     (X_MAIN, [Scope.CASES_READ], "GET", "/api/v1/webhooks/endpoints", None),
     (AGENT, [Scope.CASES_READ], "POST", "/api/v1/cases/{case}/messages", {"body": "hi"}),
     (
@@ -855,10 +855,27 @@ def test_a_missing_scope_does_not_reveal_another_buyers_case(world: ApiWorld) ->
     assert hidden.status_code == 404, hidden.text
     own = world.client.get(f"/api/v1/cases/{world.case_b}", headers=headers)
     assert own.status_code == 403 and own.json()["code"] == "auth.scope_missing", own.text
-    # By design a cases:write token may read the case its action returns, and only that.
+    # By design a cases:write token may read what it may change, and only that.
     writer = _scoped_token(world, BUYER_B, [Scope.CASES_WRITE])
     assert world.client.get(f"/api/v1/cases/{world.case_b}", headers=writer).status_code == 200
     assert world.client.get(f"/api/v1/cases/{world.case_a}", headers=writer).status_code == 404
+
+
+def test_a_cases_write_token_reads_the_cases_it_may_change(world: ApiWorld) -> None:
+    """cases:write implies reading: the list it works from, a case, its timeline and its
+    conversation; never another party's case."""
+    writer = _scoped_token(world, BUYER_B, [Scope.CASES_WRITE])
+    listed = world.client.get("/api/v1/cases", headers=writer)
+    assert listed.status_code == 200, listed.text
+    assert [c["number"] for c in listed.json()["items"]] == [world.case_b]
+    for suffix in ("timeline", "messages"):
+        own = world.client.get(f"/api/v1/cases/{world.case_b}/{suffix}", headers=writer)
+        assert own.status_code == 200, (suffix, own.text)
+        other = world.client.get(f"/api/v1/cases/{world.case_a}/{suffix}", headers=writer)
+        assert other.status_code == 404, (suffix, other.text)
+    reader_of_nothing = _scoped_token(world, BUYER_B, [Scope.MESSAGES_WRITE])
+    refused = world.client.get("/api/v1/cases", headers=reader_of_nothing)
+    assert refused.status_code == 403 and refused.json()["code"] == "auth.scope_missing"
 
 
 # --------------------------------------------------------------------------- sessions

@@ -65,6 +65,7 @@ def test_webhook_signed_per_standard_webhooks(
     payload = json.loads(got.body)
     assert payload["type"] == "case.open"
     assert payload["data"]["case_number"] == number
+    assert payload["data"]["shop"] == shop_code(wctx, world.shop_id)
     assert got.webhook_id == payload["id"] and got.webhook_id.startswith("evt_")
     assert got.headers["content-type"] == "application/json"
     assert int(got.headers["webhook-timestamp"]) == int(clock.now.timestamp())

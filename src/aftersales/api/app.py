@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from aftersales import __version__
 from aftersales.api import problems
+from aftersales.api.common import NEW_PASSWORD_MARK
 from aftersales.api.v1 import ROUTERS
 from aftersales.jobs.deadlines import start_in_thread
 from aftersales.services.context import Context
@@ -107,8 +108,20 @@ def create_app(
                         content = resp.get("content", {})
                         if code[0] in "45" and "application/json" in content:
                             content[problems.MEDIA_TYPE] = content.pop("application/json")
+            _document_password_minimum(schema, ctx.settings.password_min_length)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _document_password_minimum(schema: dict[str, Any], minimum: int) -> None:
+    """A new password's minimum length is a deployment setting, so the models mark the
+    field (`password_field()`) and the schema served states this deployment's minimum."""
+    for model in schema.get("components", {}).get("schemas", {}).values():
+        for prop in model.get("properties", {}).values():
+            if prop.pop(NEW_PASSWORD_MARK, False):
+                for variant in [prop, *prop.get("anyOf", [])]:
+                    if variant.get("type") == "string":
+                        variant["minLength"] = minimum

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
+from pydantic import AwareDatetime, BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from aftersales.api.problems import Problem
 from aftersales.domain.errors import ValidationFailed
@@ -26,6 +29,23 @@ _DESCRIPTIONS = {
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": Problem, "description": text} for code, text in _DESCRIPTIONS.items()
 }
+
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)\s*")
+
+
+def _iso_only(value: Any) -> Any:
+    """A date-time is ISO 8601 text. Pydantic's lax mode would read a number (or numeric
+    text) as a Unix timestamp; the schema says `format: date-time`, so refuse it."""
+    if (isinstance(value, int | float) and not isinstance(value, bool)) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value)
+    ):
+        raise PydanticCustomError("datetime_type", "expected an ISO 8601 date-time")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+"""Every date-time the API accepts: ISO 8601 with a time zone, never a number."""
 
 
 def router(prefix: str, tag: str) -> APIRouter:
@@ -52,3 +72,12 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
             N_("The cursor is not one this API returned."),
             field="cursor",
         ) from None
+
+
+NEW_PASSWORD_MARK = "x-new-password"
+
+
+def password_field(**kw: Any) -> Any:
+    """A password being set. The deployment's minimum length is checked by the service and
+    stated in the served schema (`create_app` rewrites the marked fields)."""
+    return Field(min_length=1, max_length=200, json_schema_extra={NEW_PASSWORD_MARK: True}, **kw)

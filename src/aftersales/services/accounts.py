@@ -149,7 +149,15 @@ def create_account(
 ) -> AccountView:
     """Create an account. ``by`` None is the operator's CLI (bootstrap). Admins create any
     account; an integration with ``accounts:write`` provisions buyers; a shop's main
-    account creates its sub-accounts (R1.2)."""
+    account creates its sub-accounts (R1.2). Who may not create accounts at all is refused
+    before the request is looked at."""
+    if by is not None and not (by.is_admin or by.account_kind is AccountKind.SERVICE):
+        if by.kind is ActorKind.BUYER and kind is AccountKind.MERCHANT:
+            # A shop's accounts are not a buyer's to see (404, as for any hidden object).
+            raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code or "")
+        if by.kind is not ActorKind.MERCHANT:
+            raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
+        _require_main(by)
     login = normalise_login(login)
     if not login or len(login) > 120:
         raise ValidationFailed(

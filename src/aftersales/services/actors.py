@@ -117,8 +117,17 @@ def require_visible(actor: Actor, case: Case | None, number: str) -> Case:
 def require_case_access(actor: Actor, case: Case | None, number: str, *, write: bool) -> Case:
     """Visibility (404), then the token's scope and the sub-account's permission (403)."""
     case = require_visible(actor, case, number)
-    # A token that may change a case may also read it (the answer to its own action).
-    writes = actor.scopes is None or Scope.CASES_WRITE in actor.scopes
-    require_scope(actor, Scope.CASES_WRITE if write or writes else Scope.CASES_READ)
+    if write:
+        require_scope(actor, Scope.CASES_WRITE)
+    else:
+        require_case_reading(actor)
     require_permission(actor, Permission.HANDLE_AFTERSALES)
     return case
+
+
+def require_case_reading(actor: Actor) -> None:
+    """`cases:read`, or `cases:write`: a token that may change cases may also read them
+    (the answer to its own action, the list it works from)."""
+    if actor.scopes is None or Scope.CASES_WRITE in actor.scopes:
+        return
+    require_scope(actor, Scope.CASES_READ)

@@ -36,6 +36,7 @@ from aftersales.services import events, money
 from aftersales.services.actors import (
     Actor,
     require_case_access,
+    require_case_reading,
     require_permission,
     require_scope,
 )
@@ -610,7 +611,7 @@ def list_cases(
 ) -> CasePage:
     """The cases the actor may see (a buyer: their own; a shop account: its shop's; the
     platform: all), filtered and sorted, one page at a time."""
-    require_scope(actor, Scope.CASES_READ)
+    require_case_reading(actor)
     require_permission(actor, Permission.HANDLE_AFTERSALES)
     if actor.kind is ActorKind.BUYER:
         f = dataclasses.replace(f, buyer_id=actor.buyer_id or -1)

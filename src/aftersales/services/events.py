@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from aftersales.domain.case import Case
-from aftersales.store import outbox
+from aftersales.store import outbox, repo
 
 
 def new_event_id() -> str:
@@ -30,7 +30,11 @@ def emit(
     data: dict[str, Any],
     now: datetime,
 ) -> str:
+    """Write one event. Every event about a shop names it (`data.shop`, the shop code), so
+    a platform endpoint receiving all shops' events can route them."""
     event_id = new_event_id()
+    if shop_id is not None:
+        data = {"shop": repo.shop_code(conn, shop_id), **data}
     payload = {"id": event_id, "type": type, "created_at": now.isoformat(), "data": data}
     outbox.insert_event(
         conn,

@@ -42,6 +42,7 @@ from aftersales.services.actors import (
     Actor,
     can_see,
     require_case_access,
+    require_case_reading,
     require_permission,
     require_scope,
 )
@@ -359,7 +360,7 @@ def _shop_for_templates(conn: Connection, actor: Actor, shop_code: str, *, write
             )
         require_scope(actor, Scope.SHOP_ADMIN)
     else:
-        require_scope(actor, Scope.CASES_READ)
+        require_case_reading(actor)
     require_permission(actor, Permission.HANDLE_AFTERSALES)
     return shop
 
@@ -518,7 +519,7 @@ def _stats_shop(conn: Connection, actor: Actor, shop_code: str) -> Shop:
     own = actor.kind is ActorKind.MERCHANT and shop is not None and actor.shop_id == shop.id
     if shop is None or not (own or _is_staff(actor)):
         raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
-    require_scope(actor, Scope.CASES_READ)
+    require_case_reading(actor)
     if own and not (
         actor.has(Permission.VIEW_ANALYTICS) or actor.has(Permission.HANDLE_AFTERSALES)
     ):

@@ -16,7 +16,7 @@ from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFa
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import ProductFlag
 from aftersales.services import events, money
-from aftersales.services.actors import Actor, require_scope
+from aftersales.services.actors import Actor, require_case_reading, require_scope
 from aftersales.services.context import Context
 from aftersales.store import repo
 from aftersales.store.repo import NewOrderLine
@@ -152,7 +152,7 @@ def push_order(
             "order.recorded",
             shop_id=shop.id,
             case_id=None,
-            data={"order_number": number, "shop": shop.code},
+            data={"order_number": number},
             now=now,
         )
         return _view(conn, order)
@@ -191,7 +191,7 @@ def get_order(ctx: Context, actor: Actor, number: str) -> OrderView:
     with ctx.db.read() as conn:
         order = _visible_order(conn, actor, number)
         if actor.account_kind is not AccountKind.SERVICE:
-            require_scope(actor, Scope.CASES_READ)
+            require_case_reading(actor)
         return _view(conn, order)
 
 

@@ -91,6 +91,10 @@ def shop_row(conn: Connection, shop_id: int) -> Any:
     return conn.execute(select(shops).where(shops.c.id == shop_id)).one()
 
 
+def shop_code(conn: Connection, shop_id: int) -> str:
+    return str(conn.execute(select(shops.c.code).where(shops.c.id == shop_id)).scalar_one())
+
+
 def shop_row_by_code(conn: Connection, code: str) -> Any:
     return conn.execute(select(shops).where(shops.c.code == code)).first()
 

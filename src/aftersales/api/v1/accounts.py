@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Path, Request, Response
 from pydantic import BaseModel, Field
 
+from aftersales.api.common import password_field
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.domain.accounts import AccountKind, Permission
@@ -53,7 +54,7 @@ def account_out(a: accounts.AccountView) -> AccountOut:
 class AccountIn(BaseModel):
     kind: AccountKind
     login: str = Field(min_length=1, max_length=120)
-    password: str | None = Field(default=None, min_length=1, max_length=200)
+    password: str | None = password_field(default=None)
     display_name: str = Field(default="", max_length=200)
     shop: str | None = Field(default=None, max_length=40, description="Merchant accounts")
     buyer_ref: str | None = Field(default=None, max_length=80, description="Buyer accounts")
@@ -137,7 +138,7 @@ def list_shop_accounts(code: ShopCode, request: Request, auth: Auth) -> list[Acc
 
 class SubAccountIn(BaseModel):
     login: str = Field(min_length=1, max_length=120)
-    password: str = Field(min_length=1, max_length=200)
+    password: str = password_field()
     display_name: str = Field(default="", max_length=200)
     permissions: list[Permission] = Field(default_factory=list, max_length=10)
     locale: str = Field(default="zh_CN", pattern="^(zh_CN|en)$")

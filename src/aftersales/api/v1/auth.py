@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Path, Request, Response
 from pydantic import BaseModel, Field
 
+from aftersales.api.common import password_field
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import (
     SESSION_COOKIE,
@@ -77,7 +78,7 @@ def me(auth: Auth) -> AccountOut:
 
 class PasswordIn(BaseModel):
     current_password: str = Field(min_length=1, max_length=200)
-    new_password: str = Field(min_length=1, max_length=200)
+    new_password: str = password_field()
 
 
 @router.post("/me/password", response_model=LoggedOut)

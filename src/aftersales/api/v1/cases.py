@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from aftersales.api.common import decode_cursor, encode_cursor
+from aftersales.api.common import Moment, decode_cursor, encode_cursor
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
@@ -277,8 +277,8 @@ def list_cases(
     type: Annotated[list[CaseType] | None, Query(max_length=10)] = None,
     reason: Annotated[list[str] | None, Query(max_length=20)] = None,
     shop: Annotated[str | None, Query(max_length=40)] = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
+    created_from: Moment | None = None,
+    created_to: Moment | None = None,
     order_number: Annotated[str | None, Query(max_length=64)] = None,
     buyer_phone: Annotated[str | None, Query(max_length=40)] = None,
     buyer_name: Annotated[str | None, Query(max_length=200)] = None,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import Request, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from aftersales.api.common import Moment
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.services import logistics
@@ -19,7 +20,7 @@ class CarrierEventIn(BaseModel):
     carrier: str = Field(min_length=1, max_length=16, description="SF, ZTO, YTO, STO, JD, ...")
     tracking_number: str = Field(min_length=1, max_length=40)
     status: ParcelStatus
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     location: str = Field(default="", max_length=200)
 
 

@@ -8,13 +8,13 @@ where (``start``/``end`` index the body); ``notice`` explains it in the caller's
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Literal, cast
 
 from fastapi import Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
+from aftersales.api.common import Moment
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
@@ -30,18 +30,6 @@ MessageId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 TemplateId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 ShopCode = Annotated[str, Path(min_length=1, max_length=40)]
 Body = Annotated[str, Field(max_length=svc.BODY_MAX_CHARS)]
-_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)\s*")
-
-
-def _iso_only(value: Any) -> Any:
-    """A date-time is ISO 8601; Pydantic's lax mode would read a number as a timestamp."""
-    if isinstance(value, str) and _NUMBER.fullmatch(value):
-        raise ValueError("expected an ISO 8601 date-time")
-    return value
-
-
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
-
 HELD_NOTICE = N_(
     "Held for you to edit (R5.7): the message contains {kinds}. Only you and platform "
     "agents see it until you edit it."

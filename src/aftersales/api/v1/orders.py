@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path, Request, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from aftersales.api.common import Moment
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.domain.policy import ProductFlag
@@ -44,10 +45,10 @@ class OrderIn(BaseModel):
     lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
     freight: Amount = 0
     shipping_insurance: bool = False
-    paid_at: AwareDatetime
-    ship_by: AwareDatetime | None = None
-    shipped_at: AwareDatetime | None = None
-    signed_at: AwareDatetime | None = None
+    paid_at: Moment
+    ship_by: Moment | None = None
+    shipped_at: Moment | None = None
+    signed_at: Moment | None = None
 
 
 class OrderLineOut(BaseModel):
@@ -152,8 +153,8 @@ def get_order(number: OrderNumber, request: Request, auth: Auth) -> OrderOut:
 
 
 class FulfilmentIn(BaseModel):
-    shipped_at: AwareDatetime | None = None
-    signed_at: AwareDatetime | None = None
+    shipped_at: Moment | None = None
+    signed_at: Moment | None = None
 
 
 @router.post("/{number}/fulfilment", response_model=OrderOut)
