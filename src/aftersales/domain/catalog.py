@@ -76,6 +76,7 @@ class Order:
     ship_by: datetime | None = None
     shipped_at: datetime | None = None
     signed_at: datetime | None = None
+    region: str | None = None  # R8.2: the marketplace's region code
 
     @property
     def stage(self) -> OrderStage:

@@ -134,6 +134,92 @@ class MoneyRules(_Strict):
         return self
 
 
+class RiskLevel(StrEnum):
+    """R15.2: a buyer's risk level, lowest first."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return list(RiskLevel).index(self)
+
+
+class ExpressRefund(_Strict):
+    """R7: express refund after shipment (发货后极速退款)."""
+
+    # R7.1: the amount actually paid for the order must be below this (minor units).
+    max_paid_amount: int = Field(gt=0)
+    # R7.1: the reason is seven-day no-reason.
+    reason_groups: tuple[ReasonGroup, ...]
+    # R7.1: the buyer passes the risk check: a level no higher than this.
+    max_risk_level: RiskLevel
+    # R7.3: once switched on, it cannot be switched off for this long.
+    switch_off_lock_hours: int = Field(ge=0)
+
+
+class RegionalAutoRefund(_Strict):
+    """R8.2: a region auto-approves refund-without-return requests in an amount range."""
+
+    region: str = Field(min_length=1)
+    from_date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")  # orders paid on or after (profile tz)
+    min_amount: int = Field(ge=0)  # inclusive, minor units of the case's currency
+    max_amount: int = Field(ge=0)  # inclusive
+
+    @model_validator(mode="after")
+    def _range(self) -> RegionalAutoRefund:
+        if self.min_amount > self.max_amount:
+            raise ValueError(f"auto refund {self.region}: min_amount exceeds max_amount")
+        return self
+
+
+class RefundWithoutReturn(_Strict):
+    """R8: when no return is needed."""
+
+    # R8.1: reasons that need no return (counterfeit, completely broken, lost) ...
+    reasons: tuple[str, ...]
+    # ... and product flags (custom-made goods).
+    product_flags: tuple[ProductFlag, ...]
+    # R8.2: regional auto-approval with no merchant action.
+    auto_approval: tuple[RegionalAutoRefund, ...] = ()
+
+
+class RiskRules(_Strict):
+    """R15.2: the signals that raise a buyer's risk level, and their weights."""
+
+    new_account_days: int = Field(ge=0)  # an account younger than this is new
+    min_purchase_history: int = Field(ge=0)  # fewer earlier paid orders: no purchase history
+    many_units_of_one_item: int = Field(gt=1)  # this many units of one item in one order
+    refund_history_days: int = Field(gt=0)  # the window refund history is read over
+    frequent_refund_requests: int = Field(gt=0)  # requests in the window at or above: frequent
+    # Points per signal; the level is the highest threshold the sum reaches.
+    weights: dict[str, int]
+    medium_at: int = Field(gt=0)
+    high_at: int = Field(gt=0)
+    # A confirmed malicious-buyer report (R15.2) sets the level to at least this.
+    confirmed_report_level: RiskLevel
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> RiskRules:
+        if self.medium_at > self.high_at:
+            raise ValueError("risk: medium_at exceeds high_at")
+        if any(w < 0 for w in self.weights.values()):
+            raise ValueError("risk: weights are not negative")
+        return self
+
+
+class LogisticsRules(_Strict):
+    """R16: parcels that come back, and intercepts."""
+
+    # R16.1: a refused or undeliverable parcel goes back to the merchant; the refund follows
+    # on its receipt, or this long after the failure if it never arrives back.
+    returned_parcel_timeout_hours: int = Field(gt=0)
+    # R16.2: before the parcel is delivered, a refund may trigger an intercept; a merchant
+    # who refunds without attempting one when it was possible is marked liable.
+    intercept_enabled: bool
+
+
 class RefusalCode(_Strict):
     """R5.5: a reject-reason code and the evidence it requires."""
 
@@ -175,6 +261,11 @@ class Profile(_Strict):
     # R5.7. Optional only so that frozen copies of versions older than [messages] still
     # load (services then read the current version's table); every shipped profile has it.
     messages: Messages | None = None
+    # R7, R8, R15.2, R16 (profile v4). Optional for the same reason as `messages`.
+    express_refund: ExpressRefund | None = None
+    refund_without_return: RefundWithoutReturn | None = None
+    risk: RiskRules | None = None
+    logistics: LogisticsRules | None = None
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Profile:

@@ -41,6 +41,7 @@ _REASONS: tuple[Reason, ...] = (
     Reason("damaged_in_transit", ReasonGroup.FULFILMENT, N_("Damaged in transit")),
     Reason("not_received", ReasonGroup.LOGISTICS, N_("Parcel not received")),
     Reason("stuck_in_transit", ReasonGroup.LOGISTICS, N_("Stuck in transit")),
+    Reason("lost_in_transit", ReasonGroup.LOGISTICS, N_("Lost in transit")),
     Reason("late_shipment", ReasonGroup.LOGISTICS, N_("Shipped late")),
     Reason("other", ReasonGroup.OTHER, N_("Other")),
 )

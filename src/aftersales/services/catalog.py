@@ -69,9 +69,17 @@ def create_buyer(
     phone: str,
     created_at: datetime | None = None,
     ref: str | None = None,
+    registered_at: datetime | None = None,
 ) -> int:
     with ctx.db.write() as conn:
-        return repo.insert_buyer(conn, name=name, phone=phone, now=created_at or ctx.now(), ref=ref)
+        return repo.insert_buyer(
+            conn,
+            name=name,
+            phone=phone,
+            now=created_at or ctx.now(),
+            ref=ref,
+            registered_at=registered_at,
+        )
 
 
 def create_product(
@@ -108,6 +116,7 @@ def create_order(
     ship_by: datetime | None = None,
     shipped_at: datetime | None = None,
     signed_at: datetime | None = None,
+    region: str | None = None,
 ) -> int:
     if not lines:
         raise ValidationFailed(
@@ -135,6 +144,7 @@ def create_order(
             signed_at=signed_at,
             lines=lines,
             now=ctx.now(),
+            region=region,
         )
         order = repo.load_order(conn, order_id)
         assert order is not None

@@ -27,6 +27,7 @@ class BuyerIn:
     ref: str  # the marketplace's own buyer id
     name: str
     phone: str
+    registered_at: datetime | None = None  # R15.2: when the marketplace account was made
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,7 @@ def push_order(
     ship_by: datetime | None = None,
     shipped_at: datetime | None = None,
     signed_at: datetime | None = None,
+    region: str | None = None,
 ) -> OrderView:
     """Record a paid order (with its buyer and products, created on first sight) and the
     buyer's payment in the shop's settlement balance. An order number is recorded once."""
@@ -108,7 +110,12 @@ def push_order(
         buyer_id = repo.buyer_id_by_ref(conn, buyer.ref)
         if buyer_id is None:
             buyer_id = repo.insert_buyer(
-                conn, name=buyer.name, phone=buyer.phone, ref=buyer.ref, now=now
+                conn,
+                name=buyer.name,
+                phone=buyer.phone,
+                ref=buyer.ref,
+                now=now,
+                registered_at=buyer.registered_at,
             )
         new_lines = []
         for ln in lines:
@@ -139,6 +146,7 @@ def push_order(
                     signed_at=signed_at,
                     lines=new_lines,
                     now=now,
+                    region=region,
                 )
         except IntegrityError:
             raise Conflict(

@@ -108,12 +108,18 @@ def update_shop(conn: Connection, shop_id: int, **values: Any) -> None:
 
 
 def insert_buyer(
-    conn: Connection, *, name: str, phone: str, now: datetime, ref: str | None = None
+    conn: Connection,
+    *,
+    name: str,
+    phone: str,
+    now: datetime,
+    ref: str | None = None,
+    registered_at: datetime | None = None,
 ) -> int:
     return int(
         conn.execute(
             insert(buyers)
-            .values(name=name, phone=phone, ref=ref, created_at=now)
+            .values(name=name, phone=phone, ref=ref, created_at=now, registered_at=registered_at)
             .returning(buyers.c.id)
         ).scalar_one()
     )
@@ -189,6 +195,7 @@ def insert_order(
     signed_at: datetime | None,
     lines: Sequence[NewOrderLine],
     now: datetime,
+    region: str | None = None,
 ) -> int:
     order_id = int(
         conn.execute(
@@ -205,6 +212,7 @@ def insert_order(
                 shipped_at=shipped_at,
                 signed_at=signed_at,
                 created_at=now,
+                region=region,
             )
             .returning(orders.c.id)
         ).scalar_one()
@@ -243,6 +251,7 @@ def load_order(conn: Connection, order_id: int) -> Order | None:
         ship_by=row.ship_by,
         shipped_at=row.shipped_at,
         signed_at=row.signed_at,
+        region=row.region,
     )
     q = (
         select(

@@ -82,6 +82,8 @@ shops = Table(
     Column("return_address", Text, nullable=False),
     Column("profile_id", String(40), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # R6.4: {"days": [1..7 ISO weekdays], "start": "09:00", "end": "18:00"} in `timezone`.
+    Column("service_hours", JSON),
 )
 
 buyers = Table(
@@ -92,6 +94,7 @@ buyers = Table(
     Column("phone", String(40), nullable=False, index=True),
     Column("ref", String(80), unique=True),  # the marketplace's own buyer id
     Column("created_at", UTCDateTime, nullable=False),
+    Column("registered_at", UTCDateTime),  # R15.2: the marketplace account's age
 )
 
 products = Table(
@@ -121,6 +124,7 @@ orders = Table(
     Column("shipped_at", UTCDateTime),
     Column("signed_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("region", String(40)),  # R8.2: the marketplace's region code (cross-border ...)
     Index("ix_orders_shop_paid", "shop_id", "paid_at"),
 )
 
@@ -519,4 +523,121 @@ logistics_events = Table(
     Column("case_id", ForeignKey("cases.id"), index=True),
     Column("applied_action", String(40)),
     UniqueConstraint("carrier", "tracking_number", "status", "occurred_at"),
+)
+
+
+# --------------------------------------------------------------------------- issue 5
+# R6: a shop's automation strategies 售后小助手. Changes are audited (audit_log); a removed
+# strategy is archived, never deleted, so timelines that name it still resolve.
+automation_strategies = Table(
+    "automation_strategies",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("conditions", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("archived_at", UTCDateTime),
+)
+
+# R7.3: every switch of a shop's express refund, append-only: whether it was on at a
+# moment (an order's payment) is read from this history.
+express_refund_switches = Table(
+    "express_refund_switches",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by_account_id", ForeignKey("accounts.id")),
+    Index("ix_express_refund_switches_shop_at", "shop_id", "at"),
+)
+
+# R7.1: each eligibility check, with every condition and whether it held (append-only).
+express_refund_checks = Table(
+    "express_refund_checks",
+    metadata,
+    _id(),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("eligible", Boolean, nullable=False),
+    Column("conditions", JSON, nullable=False),
+    Column("entry_id", ForeignKey("ledger_entries.id")),
+)
+
+# Warehouse / ERP receipt of a return: received and inspected, pass or fail (append-only).
+warehouse_inspections = Table(
+    "warehouse_inspections",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("external_id", String(80), nullable=False),  # the warehouse's own id: replays
+    Column("result", String(8), nullable=False),  # pass | fail
+    Column("note", Text, nullable=False),
+    Column("photos", JSON, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("inspected_at", UTCDateTime, nullable=False),
+    Column("reported_at", UTCDateTime, nullable=False),
+    Column("reported_by", String(80), nullable=False),
+    Column("applied_action", String(40)),
+    UniqueConstraint("shop_id", "external_id"),
+)
+
+# The secret a shop's warehouse signs inbound receipts with (Standard Webhooks).
+warehouse_secrets = Table(
+    "warehouse_secrets",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("secret", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+# R16: the merchant's outbound parcels of an order (one tracking number, one parcel).
+order_parcels = Table(
+    "order_parcels",
+    metadata,
+    _id(),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("carrier", String(16), nullable=False),
+    Column("tracking_number", String(40), nullable=False),
+    Column("shipped_at", UTCDateTime, nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("status_at", UTCDateTime, nullable=False),
+    UniqueConstraint("carrier", "tracking_number"),
+)
+
+# R16.2: logistics intercepts asked for on a case (append-only requests; outcome set once).
+parcel_intercepts = Table(
+    "parcel_intercepts",
+    metadata,
+    _id(),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("parcel_id", ForeignKey("order_parcels.id"), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("requested_by", String(80), nullable=False),
+    Column("outcome", String(16)),  # intercepted | failed
+    Column("outcome_at", UTCDateTime),
+)
+
+# R15.2: malicious-buyer reports (issue 6 adds evidence and review); a confirmed one
+# raises the buyer's risk level.
+buyer_reports = Table(
+    "buyer_reports",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("buyer_id", ForeignKey("buyers.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False),  # pending | confirmed | rejected
+    Column("reason", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("reviewed_at", UTCDateTime),
+    Column("reviewed_by", String(80)),
 )

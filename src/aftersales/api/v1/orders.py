@@ -24,6 +24,9 @@ class BuyerIn(BaseModel):
     ref: str = Field(min_length=1, max_length=80, description="The marketplace's buyer id")
     name: str = Field(min_length=1, max_length=200)
     phone: str = Field(min_length=1, max_length=40)
+    registered_at: Moment | None = Field(
+        default=None, description="When the buyer's marketplace account was made (R15.2)"
+    )
 
 
 class OrderLineIn(BaseModel):
@@ -49,6 +52,11 @@ class OrderIn(BaseModel):
     ship_by: Moment | None = None
     shipped_at: Moment | None = None
     signed_at: Moment | None = None
+    region: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The marketplace's region code, e.g. SEA_CROSS_BORDER (R8.2)",
+    )
 
 
 class OrderLineOut(BaseModel):
@@ -71,6 +79,7 @@ class OrderOut(BaseModel):
     ship_by: datetime | None
     shipped_at: datetime | None
     signed_at: datetime | None
+    region: str | None
     lines: list[OrderLineOut]
 
 
@@ -87,6 +96,7 @@ def order_out(v: orders.OrderView) -> OrderOut:
         ship_by=o.ship_by,
         shipped_at=o.shipped_at,
         signed_at=o.signed_at,
+        region=o.region,
         lines=[
             OrderLineOut(
                 id=ln.id,
@@ -119,7 +129,9 @@ def push_order(
                 auth.actor,
                 number=body.number,
                 shop_code=body.shop,
-                buyer=orders.BuyerIn(body.buyer.ref, body.buyer.name, body.buyer.phone),
+                buyer=orders.BuyerIn(
+                    body.buyer.ref, body.buyer.name, body.buyer.phone, body.buyer.registered_at
+                ),
                 currency=body.currency,
                 lines=[
                     orders.LineIn(
@@ -140,6 +152,7 @@ def push_order(
                 ship_by=body.ship_by,
                 shipped_at=body.shipped_at,
                 signed_at=body.signed_at,
+                region=body.region,
             )
         ),
         status=201,
