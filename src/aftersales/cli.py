@@ -523,6 +523,142 @@ def ledger_check() -> None:
     raise typer.Exit(1)
 
 
+@app.command()
+def risk(
+    buyer_ref: Annotated[str, typer.Argument(help="The marketplace's buyer id")],
+    lang: Lang = None,
+) -> None:
+    """A buyer's risk level (R15.2): the score and every signal that made it, and why."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.domain.risk import LEVEL_LABELS, SIGNAL_LABELS
+    from aftersales.i18n import risk_explanation
+    from aftersales.services import risk as svc
+    from aftersales.services.actors import Actor
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    try:
+        view = svc.buyer_risk(ctx, Actor.platform("cli"), buyer_ref)
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    t = lambda s: gettext(s, loc)  # noqa: E731
+    a, rules = view.assessment, view.rules
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row(t("Buyer"), view.buyer_ref)
+    head.add_row(t("Risk level"), f"{t(LEVEL_LABELS[a.level])} ({a.level.value})")
+    head.add_row(
+        t("Score"),
+        translate(
+            N_("{score} (medium from {medium}, high from {high})"),
+            loc,
+            score=a.score,
+            medium=rules.medium_at,
+            high=rules.high_at,
+        ),
+    )
+    head.add_row(t("Order"), view.order_number or "-")
+    head.add_row(t("Policy"), f"{view.profile_id} v{view.profile_version}")
+    console.print(head, highlight=False)
+    if not a.signals:
+        console.print(t("No risk signals."))
+        return
+    table = Table()
+    for col in (N_("Signal"), N_("Points"), N_("Why")):
+        table.add_column(t(col))
+    for s in a.signals:
+        points = f"+{s.points}" if s.points else "-"
+        if s.raises_to is not None:
+            points = f"≥ {t(LEVEL_LABELS[s.raises_to])}"
+        table.add_row(f"{t(SIGNAL_LABELS[s.name])} ({s.name})", points, risk_explanation(s, loc))
+    console.print(table, highlight=False)
+
+
+automation_app = typer.Typer(
+    no_args_is_help=True, help="Automation strategies (R6) and express refund (R7)."
+)
+app.add_typer(automation_app, name="automation")
+
+
+@automation_app.command("list")
+def automation_list(
+    shop: Annotated[str, typer.Argument(help="Shop code")], lang: Lang = None
+) -> None:
+    """A shop's strategies in priority order, its service hours and express refund."""
+    from aftersales.domain.automation import KIND_LABELS
+    from aftersales.domain.errors import DomainError
+    from aftersales.services import automation as svc
+    from aftersales.services import express_refund
+    from aftersales.services.actors import Actor
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    t = lambda s: gettext(s, loc)  # noqa: E731
+    actor = Actor.platform("cli")
+    try:
+        settings = svc.settings(ctx, actor, shop)
+        express = express_refund.status(ctx, actor, shop)
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    hours = settings.service_hours
+    console.print(
+        f"{t('Service hours')}: "
+        + (
+            f"{hours.start:%H:%M}-{hours.end:%H:%M} {list(hours.days)} ({settings.timezone})"
+            if hours
+            else "-"
+        ),
+        highlight=False,
+    )
+    state = t("on") if express.enabled else t("off")
+    console.print(f"{t('Express refund')}: {state}", highlight=False)
+    table = Table()
+    for col in (N_("Priority"), N_("Strategy"), N_("Kind"), N_("On"), N_("Conditions")):
+        table.add_column(t(col))
+    for st in settings.strategies:
+        cond = ", ".join(f"{k}={v}" for k, v in st.conditions.to_json().items() if v)
+        table.add_row(
+            str(st.priority),
+            f"{st.name} (#{st.id})",
+            t(KIND_LABELS[st.kind]),
+            "✓" if st.enabled else "-",
+            cond or "-",
+        )
+    console.print(table, highlight=False)
+
+
+@automation_app.command("preview")
+def automation_preview(
+    number: Annotated[str, typer.Argument(help="Case number")], lang: Lang = None
+) -> None:
+    """The dry run: which strategy would act on the case now, and why each would or not."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.services import automation as svc
+    from aftersales.services.actors import Actor
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    t = lambda s: gettext(s, loc)  # noqa: E731
+    try:
+        p = svc.preview(ctx, Actor.platform("cli"), number)
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    if p.regional_rule:
+        console.print(f"R8.2: {p.regional_rule}", highlight=False)
+    acting = f"{p.acting.strategy.name} (#{p.acting.strategy.id})" if p.acting else "-"
+    console.print(f"{t('Would act')}: {acting}", highlight=False)
+    for v in p.verdicts:
+        mark = "✓" if v.matched else "✗"
+        console.print(f"{mark} {v.strategy.name} (#{v.strategy.id}, {v.strategy.kind.value})")
+        for c in v.checks:
+            held = "✓" if c.held else "✗"
+            console.print(f"    {held} {c.name} {c.rule} {_short(c.detail)}", highlight=False)
+
+
 def _reason_label(code: str) -> str:
     from aftersales.domain.reasons import REASONS
 

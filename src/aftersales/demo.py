@@ -52,6 +52,7 @@ class DemoSummary:
     cases: dict[str, dict[str, int]] = field(default_factory=dict)
     sample: str = ""
     logins: list[str] = field(default_factory=list)
+    automated: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [
@@ -62,6 +63,8 @@ class DemoSummary:
             lines.append(f"  {t}: " + ", ".join(f"{s}={n}" for s, n in sorted(states.items())))
         if self.sample:
             lines.append(f"try: aftersales case show {self.sample}")
+        for line in self.automated:
+            lines.append(f"automation: {line}")
         if self.logins:
             lines.append(f"logins (password {DEMO_PASSWORD!r}): " + ", ".join(self.logins))
         return "\n".join(lines)
@@ -383,8 +386,43 @@ def _stories() -> list[Story]:
                 )
             ],
         ),
+        # R16.1: the order's parcel comes back to the merchant; the refund waits for it
+        (T.REFUND_UNSHIPPED, "ordered_by_mistake", "paid", [(c, _parcel_back, {}, 2)]),
+        (
+            T.REFUND_ONLY,
+            "not_received",
+            "shipped",
+            [(c, _parcel_back, {"status": "delivery_failed"}, 3)],
+        ),
     ]
     return stories
+
+
+def _parcel_back(ctx: Context, actor: Actor, number: str, status: str = "refused") -> None:
+    """R16.1: the order system records the parcel (dispatched an hour ago, e.g. after a
+    refund request before shipment), then the carrier reports it refused or undeliverable."""
+    from aftersales.domain.logistics import ParcelStatus
+    from aftersales.services import logistics, orders
+
+    order_number = svc.get_case(ctx, Actor.platform("demo"), number).order_number
+    tracking = _sf()
+    now = ctx.now()
+    orders.record_fulfilment(
+        ctx,
+        Actor.system("order-system"),
+        order_number,
+        shipped_at=now - timedelta(hours=1),
+        carrier=str(tracking["carrier"]),
+        tracking_number=str(tracking["tracking_number"]),
+    )
+    logistics.record_event(
+        ctx,
+        actor,
+        carrier=str(tracking["carrier"]),
+        tracking_number=str(tracking["tracking_number"]),
+        status=ParcelStatus(status),
+        occurred_at=now,
+    )
 
 
 def _has_data(ctx: Context) -> bool:
@@ -466,6 +504,8 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         start: datetime,
         product: str = "plain",
         insured: bool = False,
+        region: str | None = None,
+        unit_price: int = 6_000,
     ) -> str:
         number = f"DO{stamp}{next(order_seq):04d}"
         paid = start - timedelta(days=3)
@@ -481,7 +521,8 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
             shipped_at=paid + timedelta(days=1) if stage != "paid" else None,
             signed_at=paid + timedelta(days=2, hours=3) if stage == "signed" else None,
             shipping_insurance=insured,
-            lines=[catalog.NewOrderLine(products[shop[0]][product], 2, 6_000, 12_000)],
+            region=region,
+            lines=[catalog.NewOrderLine(products[shop[0]][product], 2, unit_price, 2 * unit_price)],
         )
         summary.orders += 1
         return number
@@ -558,6 +599,15 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         per_type[view.case.state.value] = per_type.get(view.case.state.value, 0) + 1
         if ctype is T.RETURN_REFUND and view.case.state.value == "refunded" and not summary.sample:
             summary.sample = case.number
+    summary.automated = _automation_demo(
+        dctx,
+        clock,
+        real_now,
+        _codes(stamp, shop_specs),
+        shop_ids,
+        buyer_ids,
+        new_order,
+    )
     # R14.1: a counterfeit finding on one order: a 1x fine from the deposit and a freeze.
     clock.now = real_now - timedelta(hours=1)
     fined = new_order(shop_ids[1], buyer_ids[2], "signed", clock.now)
@@ -568,6 +618,129 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         dctx, [f"DEMO{i}-{stamp}" for i in range(1, len(shop_specs) + 1)], stamp, len(buyer_ids)
     )
     return summary
+
+
+def _codes(stamp: str, specs: list[tuple[str, str, str, str]]) -> list[str]:
+    return [f"DEMO{i}-{stamp}" for i in range(1, len(specs) + 1)]
+
+
+def _automation_demo(
+    ctx: Context,
+    clock: _Clock,
+    real_now: datetime,
+    codes: list[str],
+    shop_ids: list[tuple[int, str]],
+    buyer_ids: list[int],
+    new_order: Callable[..., str],
+) -> list[str]:
+    """Shop 1 runs every strategy kind (R6) and express refund (R7); shop 3 (tiktok) gets
+    a regional request refunded with no merchant action (R8.2). Returns what to look at."""
+    from zoneinfo import ZoneInfo
+
+    from aftersales.domain.automation import Conditions, StrategyKind, parse_service_hours
+    from aftersales.services import automation, express_refund, warehouse
+
+    shop, code = shop_ids[0], codes[0]
+    main = Actor.merchant(shop[0], "店长 owner")
+    clock.now = real_now - timedelta(days=2)
+    automation.set_service_hours(
+        ctx, main, code, parse_service_hours([1, 2, 3, 4, 5, 6, 7], "09:00", "21:00")
+    )
+    K = StrategyKind
+    for kind, name, priority, conditions in (
+        (K.SEVEN_DAY_AUTO_APPROVE, "七天无理由自动同意 7-day returns", 10, Conditions()),
+        (
+            K.AUTO_APPROVE_RETURN,
+            "质量问题小额自动退货 small quality returns",
+            20,
+            Conditions(reasons=("defect", "function_failure"), max_amount=20_000),
+        ),
+        (K.OFF_HOURS_AUTO_APPROVE, "非工作时间自动同意 off-hours returns", 30, Conditions()),
+        (
+            K.WAREHOUSE_RECEIPT_AUTO_REFUND,
+            "仓库验货通过自动退款 refund on receipt",
+            40,
+            Conditions(),
+        ),
+    ):
+        automation.create_strategy(
+            ctx, main, code, kind=kind, name=name, priority=priority, conditions=conditions
+        )
+    express_refund.switch(ctx, main, code, enabled=True)
+    notes = [f"aftersales automation list {code}"]
+
+    def open_return(reason: str, at: datetime, buyer: int) -> str:
+        clock.now = at
+        order = new_order(shop, buyer, "signed", at)
+        case = _open(ctx, buyer, order, CaseType.RETURN_REFUND, reason, 12_000)
+        return case
+
+    # 1. Seven-day return: approved by the strategy, express refund at the tracking number,
+    #    refunded by the warehouse strategy when the inspection passes (advance recovered).
+    number = open_return("changed_mind", real_now - timedelta(hours=30), buyer_ids[0])
+    clock.now += timedelta(hours=3)
+    svc.ship_return(ctx, Actor.buyer(buyer_ids[0]), number, **_sf())  # type: ignore[arg-type]
+    clock.now += timedelta(days=1)
+    warehouse.report(
+        ctx,
+        main,
+        warehouse.Receipt(
+            number,
+            f"WMS-{number}",
+            warehouse.Result.PASS,
+            clock.now - timedelta(hours=1),
+            clock.now,
+            "外包装完好，吊牌齐全 sealed, tags on",
+            ("https://wms.example.com/photos/1.jpg",),
+        ),
+    )
+    notes.append(f"aftersales case show {number}  (R6.2 + R7 express refund + R6.3)")
+    # 2. A small quality return, approved by the conditioned strategy.
+    number = open_return("defect", real_now - timedelta(hours=20), buyer_ids[1])
+    notes.append(f"aftersales case show {number}  (R6.1)")
+    # 3. Arrives at 23:30 shop time, outside the service hours.
+    tz = ZoneInfo("Asia/Shanghai")
+    late = (real_now - timedelta(days=1)).astimezone(tz).replace(hour=23, minute=30)
+    number = open_return("not_as_described", late.astimezone(real_now.tzinfo), buyer_ids[2])
+    notes.append(f"aftersales case show {number}  (R6.4 off-hours)")
+    # 4. tiktok: a Southeast-Asia cross-border refund in the regional range (R8.2).
+    tiktok = ctx.profiles.current["tiktok"].refund_without_return
+    if tiktok is not None and tiktok.auto_approval and len(shop_ids) > 2:
+        rule = tiktok.auto_approval[0]
+        clock.now = real_now - timedelta(hours=5)
+        order = new_order(
+            shop_ids[2],
+            buyer_ids[3],
+            "shipped",
+            clock.now,
+            region=rule.region,
+            unit_price=rule.max_amount // 2,
+        )
+        number = _open(
+            ctx, buyer_ids[3], order, CaseType.REFUND_ONLY, "not_received", rule.max_amount
+        )
+        notes.append(f"aftersales case show {number}  (R8.2 regional auto-refund)")
+    return notes
+
+
+def _open(ctx: Context, buyer: int, order: str, ctype: CaseType, reason: str, amount: int) -> str:
+    from aftersales.store import repo
+
+    with ctx.db.read() as conn:
+        loaded = repo.load_order(conn, repo.order_id_by_number(conn, order) or 0)
+    assert loaded is not None
+    case = svc.open_case(
+        ctx,
+        Actor.buyer(buyer),
+        order_number=order,
+        type=ctype,
+        lines=[svc.LineRequest(loaded.lines[0].id, loaded.lines[0].quantity)],
+        reason=reason,
+        amount=amount,
+        description="演示自动化 automation demo",
+        evidence=[EvidenceKind.PHOTO],
+    )
+    return case.number
 
 
 DEMO_PASSWORD = "demo-password"

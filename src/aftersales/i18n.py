@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel.messages.pofile import read_po
 
 from aftersales.domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from aftersales.domain.risk import Signal
 
 LOCALES = ("zh_CN", "en")
 DOMAIN = "messages"
@@ -61,3 +64,15 @@ def error_message(err: DomainError, locale: str) -> str:
         for key, value in err.params.items()
     }
     return translate(err.message, locale, **params)
+
+
+def risk_explanation(signal: Signal, locale: str) -> str:
+    """Why an R15.2 risk signal fired, in the caller's language (a level by its label)."""
+    from aftersales.domain.policy import RiskLevel
+    from aftersales.domain.risk import LEVEL_LABELS
+
+    params = {
+        key: gettext(LEVEL_LABELS[RiskLevel(str(value))], locale) if key == "level" else value
+        for key, value in signal.params.items()
+    }
+    return translate(signal.message, locale, **params)

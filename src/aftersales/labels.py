@@ -25,6 +25,7 @@ STATE_LABELS: dict[str, str] = {
     "refunded": N_("Refunded"),
     "completed": N_("Completed"),
     "closed": N_("Closed"),
+    "parcel_returning": N_("Parcel returning to the merchant"),
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -51,6 +52,15 @@ ACTION_LABELS: dict[str, str] = {
     "receipt_timeout": N_("Merchant did not handle the return in time"),
     "replacement_confirm_timeout": N_("Replacement receipt confirmed automatically"),
     "resubmit_timeout": N_("Window for a new request lapsed"),
+    "regional_auto_refund": N_("Refunded automatically without return (regional rule)"),
+    "parcel_undeliverable": N_("Parcel not delivered or refused: returning to the merchant"),
+    "parcel_intercepted": N_("Parcel intercepted: returning to the merchant"),
+    "parcel_returned": N_("Parcel back at the merchant"),
+    "parcel_return_timeout": N_("Parcel did not come back in time: refunded"),
+    "request_intercept": N_("Logistics intercept requested"),
+    "express_refund": N_("Express refund: the platform refunded in advance"),
+    "express_refund_declined": N_("Express refund not granted"),
+    "warehouse_inspection": N_("Warehouse reported the returned goods"),
 }
 
 ACTOR_LABELS: dict[str, str] = {

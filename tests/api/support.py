@@ -146,6 +146,7 @@ class ApiWorld:
         type: str = "return_refund",
         reason: str = "changed_mind",
         amount: int = 10000,
+        expect_state: str = "awaiting_merchant",
     ) -> str:
         ref = REF_A if buyer == BUYER_A else REF_B
         number, line_id = self.push_order(shop, ref, shipped=type != "refund_unshipped")
@@ -161,7 +162,7 @@ class ApiWorld:
                 "amount": amount,
             },
         )
-        assert case["state"] == "awaiting_merchant"
+        assert case["state"] == expect_state, case
         return str(case["number"])
 
     def act(self, principal: str, case: str, action: str, body: Any = None) -> dict[str, Any]:
@@ -176,6 +177,20 @@ class ApiWorld:
             return self.open_case()
         if state == "awaiting_merchant_reship":
             return self.open_case(type="reship", reason="missing_item", amount=0)
+        if state == "awaiting_merchant_intercept":  # R16.2: the parcel shipped anyway
+            case = self.open_case(type="refund_unshipped", reason="ordered_by_mistake")
+            order = self.ok(ADMIN, "GET", f"/api/v1/cases/{case}")["order_number"]
+            self.ok(
+                SERVICE,
+                "POST",
+                f"/api/v1/orders/{order}/fulfilment",
+                {
+                    "shipped_at": self.clock.now.isoformat(),
+                    "carrier": "SF",
+                    "tracking_number": tracking_number(),
+                },
+            )
+            return case
         if state == "awaiting_buyer":
             case = self.open_case()
             self.act(X_MAIN, case, "counter-offer", {"amount": 5000})

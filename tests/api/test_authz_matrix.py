@@ -73,6 +73,7 @@ GHOST_INT = 2**31 - 2  # a valid id no row has
 GHOST_CASE = "AS20261120999999"
 GHOST_ORDER = "ORDNOSUCH"
 GHOST_SHOP = "NOSUCHSHOP"
+GHOST_BUYER = "no-such-buyer"
 
 
 @pytest.fixture
@@ -112,6 +113,21 @@ BUYER_ACTION = expect(
 SHOP_ADMIN = expect(404, x_main=200, admin=200, x_sub_handle=403, x_sub_plain=403)
 # Accounts and tokens of shop X: visible to X's main account and admins only.
 X_ACCOUNT_ADMIN = expect(404, x_main=200, admin=200)
+# Shop settings any account of the shop (and the platform) may read.
+SHOP_READ = expect(404, x_main=200, x_sub_handle=200, x_sub_plain=200, agent=200, admin=200)
+# R1.2: automation settings: the main account, a sub-account granted configure_strategies
+# (neither sub-account here has it), or an admin.
+CONFIGURE = expect(404, x_main=200, admin=200, x_sub_handle=403, x_sub_plain=403, agent=403)
+
+
+def _strategy_of_x(w: ApiWorld) -> int:
+    made = w.ok(
+        X_MAIN,
+        "POST",
+        f"/api/v1/shops/{SHOP_X}/strategies",
+        {"kind": "auto_approve_return", "name": f"s{serial()}", "enabled": False},
+    )
+    return int(made["id"])
 
 
 @dataclass(frozen=True)
@@ -164,6 +180,7 @@ MERCHANT_MOVES: dict[str, tuple[str, Callable[[], Any] | None]] = {
         lambda: {"refusal_code": "returned_goods_damaged", "evidence": ["carrier_proof"]},
     ),
     "ship-replacement": ("awaiting_reship", ship_body),
+    "request-intercept": ("awaiting_merchant_intercept", None),  # R16.2
 }
 BUYER_MOVES: dict[str, tuple[str, Callable[[], Any] | None]] = {
     "edit-request": ("awaiting_merchant", lambda: {"description": "It is torn, too."}),
@@ -274,6 +291,16 @@ def _id_rows() -> list[Row]:
             observe="/api/v1/orders/{number}",
             why="a function of the order system: refused (403) before any lookup",
         ),
+        # ------------------------------------------------------------------ buyers
+        Row(
+            "GET",
+            "/api/v1/buyers/{ref}/risk",
+            expect(404, agent=200, admin=200),
+            lambda w: Probe({"ref": REF_A}),
+            {"ref": GHOST_BUYER},
+            fresh=False,
+            why="R15.2 risk is the platform's: to shops, buyers and services no buyer exists",
+        ),
         # ------------------------------------------------------------------ cases
         Row(
             "GET",
@@ -364,6 +391,113 @@ def _id_rows() -> list[Row]:
             {"code": GHOST_SHOP},
             fresh=False,
             why="sub-accounts need view_analytics or handle_aftersales",
+        ),
+        # ------------------------------------------------------------------ automation
+        Row(
+            "GET",
+            "/api/v1/shops/{code}/automation",
+            SHOP_READ,
+            lambda w: Probe({"code": SHOP_X}),
+            {"code": GHOST_SHOP},
+            fresh=False,
+            why="any account of the shop and the platform read the strategies",
+        ),
+        Row(
+            "POST",
+            "/api/v1/shops/{code}/service-hours",
+            CONFIGURE,
+            lambda w: Probe(
+                {"code": SHOP_X},
+                {"service_hours": {"days": [1, 2, 3], "start": "09:00", "end": "18:00"}},
+            ),
+            {"code": GHOST_SHOP},
+            observe="/api/v1/shops/{code}/automation",
+            why="R1.2: configure_strategies",
+        ),
+        Row(
+            "POST",
+            "/api/v1/shops/{code}/strategies",
+            {k: (201 if v == 200 else v) for k, v in CONFIGURE.items()},
+            lambda w: Probe(
+                {"code": SHOP_X},
+                {"kind": "auto_approve_return", "name": f"s{serial()}", "enabled": False},
+            ),
+            {"code": GHOST_SHOP},
+            observe="/api/v1/shops/{code}/automation",
+            why="R1.2: configure_strategies",
+        ),
+        Row(
+            "PATCH",
+            "/api/v1/shops/{code}/strategies/{strategy_id}",
+            CONFIGURE,
+            lambda w: Probe({"code": SHOP_X, "strategy_id": _strategy_of_x(w)}, {"priority": 7}),
+            {"code": SHOP_X, "strategy_id": GHOST_INT},
+            observe="/api/v1/shops/{code}/automation",
+        ),
+        Row(
+            "POST",
+            "/api/v1/shops/{code}/strategies/{strategy_id}/archive",
+            CONFIGURE,
+            lambda w: Probe({"code": SHOP_X, "strategy_id": _strategy_of_x(w)}),
+            {"code": SHOP_X, "strategy_id": GHOST_INT},
+            observe="/api/v1/shops/{code}/automation",
+        ),
+        Row(
+            "GET",
+            "/api/v1/cases/{number}/automation-preview",
+            CASE_READ,
+            case_probe("awaiting_merchant"),
+            CASE,
+            fresh=False,
+        ),
+        Row(
+            "GET",
+            "/api/v1/shops/{code}/express-refund",
+            SHOP_READ,
+            lambda w: Probe({"code": SHOP_X}),
+            {"code": GHOST_SHOP},
+            fresh=False,
+        ),
+        Row(
+            "POST",
+            "/api/v1/shops/{code}/express-refund",
+            CONFIGURE,
+            lambda w: Probe({"code": SHOP_X}, {"enabled": True}),
+            {"code": GHOST_SHOP},
+            observe="/api/v1/shops/{code}/express-refund",
+            why="R1.2: configure_strategies (R7.3 switch)",
+        ),
+        Row(
+            "GET",
+            "/api/v1/cases/{number}/express-refund",
+            CASE_READ,
+            case_probe("awaiting_merchant"),
+            CASE,
+            fresh=False,
+        ),
+        Row(
+            "GET",
+            "/api/v1/cases/{number}/inspections",
+            CASE_READ,
+            case_probe("awaiting_merchant"),
+            CASE,
+            fresh=False,
+        ),
+        Row(
+            "POST",
+            "/api/v1/shops/{code}/warehouse-secret",
+            CONFIGURE,
+            lambda w: Probe({"code": SHOP_X}),
+            {"code": GHOST_SHOP},
+            why="the shop's signing secret for its warehouse",
+        ),
+        Row(
+            "POST",
+            "/api/v1/inbound/warehouse/{code}",
+            everyone(401, anonymous=401),
+            lambda w: Probe({"code": SHOP_X}, {"case_number": "X"}),
+            {"code": GHOST_SHOP},
+            why="no account: only the shop's warehouse signature is accepted",
         ),
         # ------------------------------------------------------------------ webhooks
         Row(
@@ -458,6 +592,17 @@ def _open_body(w: ApiWorld) -> dict[str, Any]:
     }
 
 
+def _receipt_body(w: ApiWorld) -> dict[str, Any]:
+    now = w.clock.now.isoformat()
+    return {
+        "case_number": w.case_in("return_shipped"),
+        "external_id": f"W{serial()}",
+        "result": "fail",
+        "received_at": now,
+        "inspected_at": now,
+    }
+
+
 def _with(key: str, value: Any) -> Callable[[Any], Any]:
     return lambda body: {**body, key: value}
 
@@ -544,6 +689,14 @@ def _routes_without_id_rows() -> list[Row]:
             lambda w: Probe({}, _open_body(w)),
             ghost_body=_with("order_number", GHOST_ORDER),
             why="buyers only, on their own orders",
+        ),
+        Row(
+            "POST",
+            "/api/v1/warehouse/receipts",
+            everyone(403, x_main=201, x_sub_handle=201, y_main=404),
+            lambda w: Probe({}, _receipt_body(w)),
+            ghost_body=_with("case_number", GHOST_CASE),
+            why="the shop's own accounts that handle after-sales (its ERP)",
         ),
         Row("GET", "/api/v1/webhooks/event-types", everyone(200), none),
         Row(

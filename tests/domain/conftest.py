@@ -19,7 +19,13 @@ from aftersales.domain.case import Case, CaseLine, Command, CounterOffer, Facts,
 from aftersales.domain.case_types import Action, ActorKind, CaseType, State
 from aftersales.domain.catalog import Order, OrderLine, Product
 from aftersales.domain.money import Money
-from aftersales.domain.policy import EvidenceKind, ProductFlag, Profile, RefusalCode
+from aftersales.domain.policy import (
+    EvidenceKind,
+    ProductFlag,
+    Profile,
+    RefusalCode,
+    RegionalAutoRefund,
+)
 from aftersales.domain.reasons import reason
 from aftersales.profiles import load_profiles
 
@@ -313,10 +319,23 @@ def tiktok(profiles: dict[str, Profile]) -> Profile:
     return profiles["tiktok"]
 
 
+# R8.2: a regional auto-approval covering any amount, for orders of this region only.
+TEST_REGION = "TEST_REGION"
+
+
 @pytest.fixture(scope="session")
 def build(douyin: Profile) -> Builder:
-    """Builders on the default (douyin) profile at ``NOW``."""
-    return Builder(douyin)
+    """Builders on the default (douyin) profile at ``NOW``, plus an R8.2 regional
+    auto-approval for orders of ``TEST_REGION`` (no other order has a region), so that
+    every row of the table can be walked."""
+    rules = douyin.refund_without_return
+    assert rules is not None
+    regional = RegionalAutoRefund(
+        region=TEST_REGION, from_date="2000-01-01", min_amount=0, max_amount=10**12
+    )
+    update = {"auto_approval": (*rules.auto_approval, regional)}
+    profile = douyin.model_copy(update={"refund_without_return": rules.model_copy(update=update)})
+    return Builder(profile)
 
 
 @pytest.fixture(scope="session")

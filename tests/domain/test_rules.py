@@ -985,7 +985,7 @@ JUST = timedelta(seconds=1)
 
 
 def _profile_delay(profile: Profile, kind: DeadlineKind) -> timedelta:
-    """How long each deadline runs, read from the profile (R5.1-R5.6, R2.4)."""
+    """How long each deadline runs, read from the profile (R5.1-R5.6, R2.4, R16.1)."""
     h = profile.handling
     return {
         DeadlineKind.MERCHANT_RESPONSE: timedelta(hours=h.merchant_response_hours),
@@ -994,6 +994,9 @@ def _profile_delay(profile: Profile, kind: DeadlineKind) -> timedelta:
         DeadlineKind.MERCHANT_RECEIPT: timedelta(hours=h.merchant_receipt_hours),
         DeadlineKind.REPLACEMENT_CONFIRM: timedelta(days=h.replacement_auto_confirm_days),
         DeadlineKind.RESUBMIT_WINDOW: timedelta(hours=h.resubmit_window_hours),
+        DeadlineKind.PARCEL_RETURN: timedelta(  # R16.1
+            hours=profile.logistics.returned_parcel_timeout_hours if profile.logistics else 0
+        ),
     }[kind]
 
 

@@ -25,6 +25,7 @@ from aftersales.domain.case_types import (
     State,
 )
 from aftersales.domain.errors import Forbidden, IllegalTransition
+from tests.domain.conftest import TEST_REGION
 
 if TYPE_CHECKING:
     from tests.domain.conftest import Builder
@@ -75,6 +76,12 @@ def legal_move(
     assert row is not None
     case = b.case(case_type, state)
     facts = b.facts(b.order_for(case_type))
+    if action is Action.REGIONAL_AUTO_REFUND:  # R8.2: an order of the covered region
+        facts = dataclasses.replace(
+            facts, order=dataclasses.replace(facts.order, region=TEST_REGION)
+        )
+    if action is Action.REQUEST_INTERCEPT:  # R16.2: a parcel still travelling to the buyer
+        facts = dataclasses.replace(facts, interceptable_parcel=b.sf_tracking)
     kw: dict[str, object] = {}
     if action is Action.REJECT:
         code = b.refusal_code_for("review", case.reason, facts.order, case.lines)

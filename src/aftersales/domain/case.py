@@ -96,6 +96,10 @@ class Facts:
     already_refunded: Money  # refunds decided on this order by other cases
     tracking_in_use: bool = False  # R5.3: the tracking number is on another case
     shop_return_address: str = ""
+    # R16.2: the order's outbound parcel that can still be intercepted (carrier, tracking
+    # number): not delivered, signed or coming back, no intercept pending on it.
+    interceptable_parcel: tuple[str, str] | None = None
+    intercept_attempted: bool = False  # R16.2: this case asked for an intercept
 
     def lines_of(self, case_lines: tuple[CaseLine, ...]) -> list[tuple[OrderLine, int]]:
         out: list[tuple[OrderLine, int]] = []

@@ -32,6 +32,7 @@ class State(StrEnum):
     REFUNDED = "refunded"  # 退款成功
     COMPLETED = "completed"  # 换货/补寄成功
     CLOSED = "closed"  # 售后关闭
+    PARCEL_RETURNING = "parcel_returning"  # 包裹退回中 (R16.1: failed, refused, intercepted)
 
     @property
     def terminal(self) -> bool:
@@ -77,6 +78,18 @@ class Action(StrEnum):
     RECEIPT_TIMEOUT = "receipt_timeout"
     REPLACEMENT_CONFIRM_TIMEOUT = "replacement_confirm_timeout"
     RESUBMIT_TIMEOUT = "resubmit_timeout"
+    # system (automatic decisions at opening)
+    REGIONAL_AUTO_REFUND = "regional_auto_refund"  # R8.2
+    # R16: the order's outbound parcel comes back to the merchant
+    PARCEL_UNDELIVERABLE = "parcel_undeliverable"  # carrier: delivery failed or refused (R16.1)
+    PARCEL_INTERCEPTED = "parcel_intercepted"  # carrier: intercepted on request (R16.2)
+    PARCEL_RETURNED = "parcel_returned"  # carrier: back at the merchant (R16.1)
+    PARCEL_RETURN_TIMEOUT = "parcel_return_timeout"  # system (R16.1)
+    REQUEST_INTERCEPT = "request_intercept"  # merchant (R16.2)
+    # timeline entries that are not moves of the machine (the state stays)
+    EXPRESS_REFUND = "express_refund"  # R7.1: the platform advanced the refund
+    EXPRESS_REFUND_DECLINED = "express_refund_declined"  # R7.1: a condition failed
+    WAREHOUSE_INSPECTION = "warehouse_inspection"  # the warehouse reported the return
 
 
 class DeadlineKind(StrEnum):
@@ -86,3 +99,4 @@ class DeadlineKind(StrEnum):
     MERCHANT_RECEIPT = "merchant_receipt"  # R5.4
     REPLACEMENT_CONFIRM = "replacement_confirm"
     RESUBMIT_WINDOW = "resubmit_window"  # R5.6
+    PARCEL_RETURN = "parcel_return"  # R16.1

@@ -4,9 +4,32 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from aftersales.domain.errors import ValidationFailed
 from aftersales.domain.i18n import N_
+
+
+class ParcelStatus(StrEnum):
+    """What a carrier reports about a parcel (R5.4, R16)."""
+
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"  # 妥投
+    SIGNED = "signed"  # 签收
+    DELIVERY_FAILED = "delivery_failed"  # 妥投失败 (R16.1)
+    REFUSED = "refused"  # 拒收 (R16.1)
+    RETURNED_TO_SENDER = "returned_to_sender"  # back at the sender (R16.1)
+    INTERCEPTED = "intercepted"  # 拦截成功 (R16.2)
+    INTERCEPT_FAILED = "intercept_failed"  # 拦截失败 (R16.2)
+
+
+DELIVERED = frozenset({ParcelStatus.DELIVERED, ParcelStatus.SIGNED})
+# R16.1: the parcel did not reach the buyer and goes back to the merchant, and the reason
+# a refund request opened for it on the buyer's behalf names (R16.3 freight follows it).
+UNDELIVERABLE_REASONS: dict[ParcelStatus, str] = {
+    ParcelStatus.DELIVERY_FAILED: "not_received",
+    ParcelStatus.REFUSED: "no_longer_needed",
+}
 
 
 @dataclass(frozen=True, slots=True)

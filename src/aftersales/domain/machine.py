@@ -31,7 +31,7 @@ from aftersales.domain.errors import Forbidden, IllegalTransition, ValidationFai
 from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.money import Money
-from aftersales.domain.policy import Profile
+from aftersales.domain.policy import LogisticsRules, Profile
 from aftersales.domain.reasons import reason
 from aftersales.domain.windows import check_window
 
@@ -130,10 +130,65 @@ def guard_refund_positive(
     guard_amount_within_paid(case, dataclasses.replace(cmd, amount=amount), facts, profile, now)
 
 
+def no_return_needed(case: Case, facts: Facts, profile: Profile) -> str | None:
+    """R8.1: why the goods need not come back (counterfeit, completely broken, lost,
+    custom-made), as the reason code or product flag that says so; None when they must."""
+    rules = profile.refund_without_return
+    if rules is None:
+        return None
+    if case.reason in rules.reasons:
+        return case.reason
+    for line, _ in facts.lines_of(case.lines):
+        for flag in rules.product_flags:
+            if flag in line.product.flags:
+                return flag.value
+    return None
+
+
+def regional_auto_refund(case: Case, order: Order, profile: Profile) -> str | None:
+    """R8.2: the regional rule under which this refund-without-return request is approved
+    with no merchant action (the order's region, paid on or after the rule's start date in
+    the profile's time zone, the amount in the rule's range, both ends included)."""
+    rules = profile.refund_without_return
+    if rules is None or case.type is not T.REFUND_ONLY or order.region is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    paid_on = order.paid_at.astimezone(ZoneInfo(profile.timezone)).date().isoformat()
+    for rule in rules.auto_approval:
+        if (
+            rule.region == order.region
+            and paid_on >= rule.from_date
+            and rule.min_amount <= case.requested.amount <= rule.max_amount
+        ):
+            return rule.region
+    return None
+
+
+def guard_regional_auto_refund(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R8.2: only a request a regional rule covers is refunded without the merchant."""
+    if regional_auto_refund(case, facts.order, profile) is None:
+        raise IllegalTransition(
+            "refund.no_regional_rule",
+            N_("No regional rule approves this request automatically."),
+            rule="R8.2",
+        )
+
+
 def guard_offer_valid(
     case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
 ) -> None:
-    """R5.2: a counter-offer names a positive amount within what was paid."""
+    """R5.2: a counter-offer names a positive amount within what was paid; R8.1: it cannot
+    ask for goods back that need not come back."""
+    if cmd.return_required and (why := no_return_needed(case, facts, profile)) is not None:
+        raise IllegalTransition(
+            "offer.return_not_needed",
+            N_("No return is needed for this request ({why}): refund without return."),
+            rule="R8.1",
+            why=why,
+        )
     if cmd.amount is None:
         raise ValidationFailed(
             "offer.amount_missing",
@@ -333,6 +388,66 @@ def guard_return_address(
         )
 
 
+# --------------------------------------------------------------------------- R16 parcels
+def logistics_rules(profile: Profile) -> LogisticsRules:
+    """R16: the profile's [logistics] table (services give a frozen version older than the
+    table the current version's, as they do for [messages])."""
+    if profile.logistics is None:
+        raise RuntimeError(f"profile {profile.id} v{profile.version} has no [logistics] table")
+    return profile.logistics
+
+
+def intercept_offered(profile: Profile) -> bool:
+    """R16.2: whether the marketplace offers logistics intercepts at all."""
+    return profile.logistics is not None and profile.logistics.intercept_enabled
+
+
+def intercept_missed(case: Case, facts: Facts, profile: Profile) -> bool:
+    """R16.2: refunding a refund request while its order's parcel could still have been
+    intercepted, and no intercept was asked for on the case, counts against the merchant."""
+    return (
+        case.type in REFUND_TYPES
+        and intercept_offered(profile)
+        and facts.interceptable_parcel is not None
+        and not facts.intercept_attempted
+    )
+
+
+def guard_intercept_possible(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R16.2: an intercept needs the marketplace to offer them and a parcel of the order
+    still travelling to the buyer with no intercept pending on it."""
+    if not intercept_offered(profile):
+        raise IllegalTransition(
+            "intercept.not_offered",
+            N_("Logistics intercepts are not offered on this marketplace."),
+            rule="R16.2",
+        )
+    if facts.interceptable_parcel is None:
+        raise IllegalTransition(
+            "intercept.no_parcel",
+            N_("No parcel of this order can be intercepted now."),
+            rule="R16.2",
+        )
+
+
+def _r16_2_changes(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, row: Transition, target: State
+) -> dict[str, tuple[object, object]]:
+    """R16.2 facts a timeline entry records: the parcel an intercept was asked for, or a
+    merchant refund that missed a possible intercept."""
+    parcel = facts.interceptable_parcel
+    if parcel is None:
+        return {}
+    named = {"carrier": parcel[0], "tracking_number": parcel[1], "rule": "R16.2"}
+    if cmd.action is A.REQUEST_INTERCEPT:
+        return {"intercept": (None, named)}
+    if row.actor is MERCHANT and target is S.REFUNDED and intercept_missed(case, facts, profile):
+        return {"intercept_missed": (None, named)}
+    return {}
+
+
 # --------------------------------------------------------------------------- effects
 def _refund_amount(case: Case, cmd: Command, facts: Facts, profile: Profile) -> Money:
     if cmd.action is A.ACCEPT_OFFER and case.offer is not None:
@@ -486,6 +601,8 @@ TRANSITIONS: tuple[Transition, ...] = (
        SYSTEM, "R5.1", (guard_return_address,), effect_approve_return),
     _t(S.AWAITING_MERCHANT, A.MERCHANT_TIMEOUT, {T.RESHIP}, S.AWAITING_RESHIP,
        SYSTEM, "R5.1"),
+    _t(S.AWAITING_MERCHANT, A.REGIONAL_AUTO_REFUND, {T.REFUND_ONLY}, S.REFUNDED,
+       SYSTEM, "R8.2", (guard_regional_auto_refund, guard_refund_positive), effect_refund),
     # --- counter-offer: the buyer accepts, edits and resubmits, or lets it lapse (R5.2) --
     _t(S.AWAITING_BUYER, A.ACCEPT_OFFER, ALL_TYPES, (S.REFUNDED, S.AWAITING_RETURN),
        BUYER, "R5.2", _REFUND_OK, effect_accept_offer),
@@ -545,6 +662,21 @@ TRANSITIONS: tuple[Transition, ...] = (
        BUYER, "R2"),
     _t(S.REJECTED, A.RESUBMIT_TIMEOUT, ALL_TYPES, S.CLOSED,
        SYSTEM, "R5.6"),
+    # --- R16 parcels that come back ------------------------------------------------------
+    # The order's outbound parcel failed delivery or was refused (R16.1) or intercepted
+    # (R16.2): the refund request waits for it to reach the merchant, or for the timeout.
+    _t(S.AWAITING_MERCHANT, A.PARCEL_UNDELIVERABLE, REFUND_TYPES, S.PARCEL_RETURNING,
+       CARRIER, "R16.1"),
+    _t(S.AWAITING_MERCHANT, A.PARCEL_INTERCEPTED, REFUND_TYPES, S.PARCEL_RETURNING,
+       CARRIER, "R16.2"),
+    _t(S.AWAITING_MERCHANT, A.REQUEST_INTERCEPT, REFUND_TYPES, S.AWAITING_MERCHANT,
+       MERCHANT, "R16.2", (guard_intercept_possible,)),
+    _t(S.PARCEL_RETURNING, A.PARCEL_RETURNED, REFUND_TYPES, S.REFUNDED,
+       CARRIER, "R16.1", _REFUND_OK, effect_refund),
+    _t(S.PARCEL_RETURNING, A.REFUND, REFUND_TYPES, S.REFUNDED,
+       MERCHANT, "R16.1", _REFUND_OK, effect_refund),
+    _t(S.PARCEL_RETURNING, A.PARCEL_RETURN_TIMEOUT, REFUND_TYPES, S.REFUNDED,
+       SYSTEM, "R16.1", _REFUND_OK, effect_refund),
 )
 # fmt: on
 
@@ -565,6 +697,7 @@ STATE_DEADLINES: dict[State, DeadlineKind] = {
     S.RETURN_RECEIVED: DeadlineKind.MERCHANT_RECEIPT,
     S.REPLACEMENT_SHIPPED: DeadlineKind.REPLACEMENT_CONFIRM,
     S.REJECTED: DeadlineKind.RESUBMIT_WINDOW,
+    S.PARCEL_RETURNING: DeadlineKind.PARCEL_RETURN,  # R16.1
 }
 
 DEADLINE_ACTIONS: dict[DeadlineKind, Action] = {
@@ -574,6 +707,7 @@ DEADLINE_ACTIONS: dict[DeadlineKind, Action] = {
     DeadlineKind.MERCHANT_RECEIPT: A.RECEIPT_TIMEOUT,
     DeadlineKind.REPLACEMENT_CONFIRM: A.REPLACEMENT_CONFIRM_TIMEOUT,
     DeadlineKind.RESUBMIT_WINDOW: A.RESUBMIT_TIMEOUT,
+    DeadlineKind.PARCEL_RETURN: A.PARCEL_RETURN_TIMEOUT,
 }
 
 
@@ -615,6 +749,8 @@ def guard_deadline(case: Case, cmd: Command, now: datetime, rule: str = "R5") ->
 
 
 def deadline_delay(kind: DeadlineKind, profile: Profile) -> timedelta:
+    if kind is DeadlineKind.PARCEL_RETURN:  # R16.1
+        return timedelta(hours=logistics_rules(profile).returned_parcel_timeout_hours)
     h = profile.handling
     return {
         DeadlineKind.MERCHANT_RESPONSE: timedelta(hours=h.merchant_response_hours),
@@ -724,6 +860,9 @@ def apply(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetim
             after.agreed = _refund_amount(case, cmd, facts, profile)
         refund = RefundDecision(after.lines, after.agreed, after.reason, row.rule, now)
     deadline, keep = _plan_deadline(case, after, profile, now)
+    if cmd.action is A.REQUEST_INTERCEPT and case.deadline_kind and case.deadline_at:
+        # R16.2: asking for an intercept does not stop the merchant's R5.1 clock.
+        deadline, keep = DeadlinePlan(case.deadline_kind, case.deadline_at), True
     after.deadline_kind = deadline.kind if deadline else None
     after.deadline_at = deadline.due_at if deadline else None
     changes = {
@@ -731,6 +870,7 @@ def apply(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetim
         for k, v in before_snapshot.items()
         if getattr(after, k) != v and k not in ("updated_at", "version")
     }
+    changes.update(_r16_2_changes(case, cmd, facts, profile, row, target))
     return Outcome(after, cmd.action, row.rule, case.state, target, changes, refund, deadline, keep)
 
 

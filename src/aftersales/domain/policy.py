@@ -185,6 +185,19 @@ class RefundWithoutReturn(_Strict):
     auto_approval: tuple[RegionalAutoRefund, ...] = ()
 
 
+# R15.2: the names of the buyer risk signals that carry points (`[risk.weights]` names
+# exactly these; `domain.risk` computes them). A confirmed malicious-buyer report is not
+# among them: it sets a floor on the level instead (`confirmed_report_level`).
+RISK_SIGNALS: tuple[str, ...] = (
+    "new_account",
+    "no_purchase_history",
+    "many_units_of_one_item",
+    "frequent_refunds",
+    "vague_compensation_demands",
+    "refused_photos",
+)
+
+
 class RiskRules(_Strict):
     """R15.2: the signals that raise a buyer's risk level, and their weights."""
 
@@ -193,7 +206,11 @@ class RiskRules(_Strict):
     many_units_of_one_item: int = Field(gt=1)  # this many units of one item in one order
     refund_history_days: int = Field(gt=0)  # the window refund history is read over
     frequent_refund_requests: int = Field(gt=0)  # requests in the window at or above: frequent
-    # Points per signal; the level is the highest threshold the sum reaches.
+    # A description this short (characters, surrounding white space trimmed) gives no details:
+    # with a merchant-side reason, the request is a vague compensation demand.
+    vague_description_max_chars: int = Field(ge=0)
+    # Points per signal (keys: exactly RISK_SIGNALS); the level is the highest threshold the
+    # sum reaches.
     weights: dict[str, int]
     medium_at: int = Field(gt=0)
     high_at: int = Field(gt=0)
@@ -206,6 +223,13 @@ class RiskRules(_Strict):
             raise ValueError("risk: medium_at exceeds high_at")
         if any(w < 0 for w in self.weights.values()):
             raise ValueError("risk: weights are not negative")
+        if set(self.weights) != set(RISK_SIGNALS):
+            unknown = sorted(set(self.weights) - set(RISK_SIGNALS))
+            missing = sorted(set(RISK_SIGNALS) - set(self.weights))
+            raise ValueError(
+                f"risk.weights: names exactly the signals {', '.join(RISK_SIGNALS)}"
+                f" (unknown: {unknown or '-'}; missing: {missing or '-'})"
+            )
         return self
 
 

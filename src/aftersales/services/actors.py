@@ -125,6 +125,18 @@ def require_case_access(actor: Actor, case: Case | None, number: str, *, write: 
     return case
 
 
+def require_configurer(actor: Actor) -> None:
+    """R1.2/R6: a shop's automation (strategies, service hours, express refund, the
+    warehouse secret) is configured by its main account, a sub-account granted
+    configure_strategies (a token with shop:admin), or a platform admin."""
+    if actor.kind is ActorKind.PLATFORM:
+        if not actor.is_admin:
+            raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
+        return
+    require_permission(actor, Permission.CONFIGURE_STRATEGIES)
+    require_scope(actor, Scope.SHOP_ADMIN)
+
+
 def require_case_reading(actor: Actor) -> None:
     """`cases:read`, or `cases:write`: a token that may change cases may also read them
     (the answer to its own action, the list it works from)."""

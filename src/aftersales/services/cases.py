@@ -41,7 +41,7 @@ from aftersales.services.actors import (
     require_scope,
 )
 from aftersales.services.context import Context
-from aftersales.store import case_queries, repo
+from aftersales.store import case_queries, parcels, repo
 from aftersales.store.case_queries import CaseFilter
 
 __all__ = [
@@ -194,7 +194,15 @@ def _facts(conn: Connection, case: Case, cmd: Command) -> Facts:
         else:
             in_use = repo.tracking_in_use(conn, carrier, number, case.id or 0)
     refunded = repo.already_refunded(conn, order.id, case.id)
-    return Facts(order, Money(refunded, order.currency), in_use, shop.return_address)
+    parcel = parcels.interceptable(conn, order.id)  # R16.2
+    return Facts(
+        order,
+        Money(refunded, order.currency),
+        in_use,
+        shop.return_address,
+        interceptable_parcel=(parcel.carrier, parcel.tracking_number) if parcel else None,
+        intercept_attempted=case.id is not None and parcels.intercept_attempted(conn, case.id),
+    )
 
 
 def act_in(
@@ -205,8 +213,11 @@ def act_in(
     cmd: Command,
     expected_version: int | None,
     now: datetime,
+    extra_changes: dict[str, Any] | None = None,
 ) -> Case:
-    """Apply one command to a loaded case inside the caller's transaction."""
+    """Apply one command to a loaded case inside the caller's transaction, then let the
+    automation answer what the move started (R6, R7, R8.2). ``extra_changes`` are written
+    into the timeline entry (an automatic decision names its strategy and conditions)."""
     if expected_version is not None and expected_version != case.version:
         raise Conflict(
             "case.conflict",
@@ -220,7 +231,53 @@ def act_in(
         changes = dict(outcome.changes)
         changes["evidence"] = (None, tuple(cmd.evidence))
         outcome = dataclasses.replace(outcome, changes=changes)
-    return _persist(ctx, conn, now, actor, outcome, facts.order, case.version, cmd.note)
+    if extra_changes:
+        changes = dict(outcome.changes)
+        changes.update({k: (None, v) for k, v in extra_changes.items()})
+        outcome = dataclasses.replace(outcome, changes=changes)
+    after = _persist(ctx, conn, now, actor, outcome, facts.order, case.version, cmd.note)
+    from aftersales.services import automation  # the automation acts through act_in
+
+    return automation.after_move(ctx, conn, after, outcome.action, now)
+
+
+def note_in(
+    conn: Connection,
+    case: Case,
+    actor: Actor,
+    action: Action,
+    rule: str,
+    changes: dict[str, Any],
+    now: datetime,
+) -> int:
+    """A timeline entry that is not a move of the machine (the state stays): an express
+    refund check, a warehouse report. Announced to webhooks like any other entry."""
+    assert case.id is not None
+    seq = repo.append_event(
+        conn,
+        case.id,
+        at=now,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        action=action.value,
+        rule=rule,
+        strategy=actor.strategy,
+        from_state=case.state,
+        to_state=case.state,
+        changes={k: {"before": None, "after": _jsonable(v)} for k, v in changes.items()},
+        note=None,
+    )
+    events.case_event(
+        conn,
+        case,
+        action=action.value,
+        seq=seq,
+        actor_kind=actor.kind.value,
+        rule=rule,
+        from_state=case.state.value,
+        now=now,
+    )
+    return seq
 
 
 def act(
@@ -248,7 +305,7 @@ class LineRequest:
     quantity: int
 
 
-def _case_number(conn: Connection, now: datetime, tz: str) -> str:
+def new_case_number(conn: Connection, now: datetime, tz: str) -> str:
     from zoneinfo import ZoneInfo
 
     day = now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
@@ -296,7 +353,7 @@ def open_case(
             requested=Money(amount, order.currency),
             description=description,
         )
-        number = _case_number(conn, now, profile.timezone)
+        number = new_case_number(conn, now, profile.timezone)
         outcome = machine.open_case(
             req,
             facts,
@@ -342,7 +399,9 @@ def open_case(
         )
         assert outcome.deadline is not None
         repo.schedule_deadline(conn, case.id, outcome.deadline.kind, outcome.deadline.due_at, now)
-        return case
+        from aftersales.services import automation
+
+        return automation.after_move(ctx, conn, case, Action.OPEN, now)
 
 
 # --------------------------------------------------------------------------- actions
@@ -580,6 +639,12 @@ def get_case(ctx: Context, actor: Actor, number: str) -> CaseView:
             kind.value: [a.value for a in machine.available_actions(case, kind, ctx.now())]
             for kind in (ActorKind.BUYER, ActorKind.MERCHANT)
         }
+        profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
+        if not machine.intercept_offered(profile) or not parcels.interceptable(conn, order.id):
+            # R16.2: the guard would refuse it, so the button is not offered either
+            offered[ActorKind.MERCHANT.value] = [
+                a for a in offered[ActorKind.MERCHANT.value] if a != Action.REQUEST_INTERCEPT
+            ]
         return CaseView(
             case,
             order.number,

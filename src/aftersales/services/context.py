@@ -80,7 +80,13 @@ class ProfileStore:
             row = repo.stored_profile(conn, profile_id, version)
             if row is None:  # pragma: no cover - a case always stores its profile first
                 raise RuntimeError(f"profile {profile_id} v{version} is not stored")
-            self._frozen[key] = Profile.model_validate(row.body)
+            frozen = Profile.model_validate(row.body)
+            current = self.current.get(profile_id)
+            if frozen.logistics is None and current is not None:
+                # R16: a version older than the [logistics] table follows the current one's
+                # (as services read [messages]); the stored copy is unchanged.
+                frozen = frozen.model_copy(update={"logistics": current.logistics})
+            self._frozen[key] = frozen
         return self._frozen[key]
 
 

@@ -2,15 +2,15 @@
 
 Every event is recorded (append-only; a replayed event is recognised and changes nothing).
 A return parcel reported delivered or signed moves its case to ``return_delivered``
-(R5.4), in the same transaction as the record. Failed deliveries, refusals and
-interception are issue 5's; they are recorded now and shown on the case's shipment.
+(R5.4), in the same transaction as the record. An event on an order's outbound parcel
+updates the parcel and, when the parcel comes back (failed delivery, refusal, intercept),
+moves the order's refund request (R16.1, R16.2; see :mod:`aftersales.services.parcels`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection
@@ -20,24 +20,14 @@ from aftersales.domain.case import Command
 from aftersales.domain.case_types import Action, ActorKind, State
 from aftersales.domain.errors import DomainError, Forbidden
 from aftersales.domain.i18n import N_
-from aftersales.domain.logistics import validate_tracking
+from aftersales.domain.logistics import DELIVERED, ParcelStatus, validate_tracking
+from aftersales.services import parcels
 from aftersales.services.actors import Actor, require_scope
 from aftersales.services.cases import act_in
 from aftersales.services.context import Context
 from aftersales.store import logistics as store
+from aftersales.store import parcels as parcel_store
 from aftersales.store import repo
-
-
-class ParcelStatus(StrEnum):
-    IN_TRANSIT = "in_transit"
-    DELIVERED = "delivered"
-    SIGNED = "signed"
-    DELIVERY_FAILED = "delivery_failed"
-    REFUSED = "refused"
-    RETURNED_TO_SENDER = "returned_to_sender"
-
-
-DELIVERED = frozenset({ParcelStatus.DELIVERED, ParcelStatus.SIGNED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +64,16 @@ def record_event(
             return _result(conn, existing, duplicate=True)
         case_id = store.case_of_tracking(conn, code, number)
         applied = None
-        if case_id is not None and status in DELIVERED:
+        carrier_actor = Actor(ActorKind.CARRIER, f"{actor.id or 'carrier'}:{code}")
+        parcel = parcel_store.by_tracking(conn, code, number) if case_id is None else None
+        if parcel is not None:  # R16: the order's outbound parcel
+            case_id, applied = parcels.on_carrier_event(
+                ctx, conn, parcel, status, occurred_at, carrier_actor, now
+            )
+        if case_id is not None and parcel is None and status in DELIVERED:
             case = repo.load_case_by_id(conn, case_id)
             assert case is not None
             if case.state is State.RETURN_SHIPPED:
-                carrier_actor = Actor(ActorKind.CARRIER, f"{actor.id or 'carrier'}:{code}")
                 try:
                     with conn.begin_nested():
                         act_in(

@@ -243,22 +243,25 @@ def advance(ctx: Context, actor: Actor, case_number: str, amount: int | None = N
     _require_platform(actor)
     with ctx.db.write() as conn:
         case, order = _case_and_order(conn, actor, case_number)
-        assert case.id is not None
         value = amount if amount is not None else case.requested.amount
-        generation = store.count_case_entries(
-            conn, case.id, L.EntryKind.ADVANCE, reversed_only=True
-        )
-        key = f"case:{case.number}:advance:{generation}"
-        if store.entry_by_key(conn, key) is None:
-            _check_order_cap(conn, order, value)
-        draft = L.move(
-            L.EntryKind.ADVANCE,
-            L.platform_account(L.Purpose.ADVANCE, order.currency),
-            L.buyer_account(case.buyer_id, order.currency),
-            value,
-            memo=f"express refund advanced on {case.number}",
-        )
-        return _post_on_case(conn, case, order, draft, key, now=ctx.now()).entry_id
+        return advance_in(conn, case, order, value, ctx.now())
+
+
+def advance_in(conn: Connection, case: Case, order: Order, amount: int, now: datetime) -> int:
+    """R7.1 inside the caller's transaction (the order locked): platform -> buyer."""
+    assert case.id is not None
+    generation = store.count_case_entries(conn, case.id, L.EntryKind.ADVANCE, reversed_only=True)
+    key = f"case:{case.number}:advance:{generation}"
+    if store.entry_by_key(conn, key) is None:
+        _check_order_cap(conn, order, amount)
+    draft = L.move(
+        L.EntryKind.ADVANCE,
+        L.platform_account(L.Purpose.ADVANCE, order.currency),
+        L.buyer_account(case.buyer_id, order.currency),
+        amount,
+        memo=f"express refund advanced on {case.number}",
+    )
+    return _post_on_case(conn, case, order, draft, key, now=now).entry_id
 
 
 def _recover(

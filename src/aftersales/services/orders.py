@@ -14,10 +14,12 @@ from aftersales.domain.case_types import ActorKind
 from aftersales.domain.catalog import Order
 from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
+from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.policy import ProductFlag
-from aftersales.services import events, money
+from aftersales.services import events, money, parcels
 from aftersales.services.actors import Actor, require_case_reading, require_scope
 from aftersales.services.context import Context
+from aftersales.services.parcels import ParcelView
 from aftersales.store import repo
 from aftersales.store.repo import NewOrderLine
 
@@ -48,6 +50,7 @@ class OrderView:
     shop_code: str
     buyer_ref: str | None
     skus: dict[int, str]  # order line id -> sku
+    parcels: tuple[ParcelView, ...] = ()  # R16: the outbound parcels
 
 
 def _require_pusher(actor: Actor) -> None:
@@ -174,6 +177,7 @@ def _view(conn: Connection, order: Order) -> OrderView:
         shop.code,
         repo.buyer_ref(conn, order.buyer_id),
         {ln.id: ln.product.sku for ln in order.lines},
+        tuple(parcels.parcels_of(conn, order.id)),
     )
 
 
@@ -210,14 +214,29 @@ def record_fulfilment(
     *,
     shipped_at: datetime | None = None,
     signed_at: datetime | None = None,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
 ) -> OrderView:
     """The order system reports the parcel shipped and/or signed for (R4 windows count
-    from signing). Dates already recorded are never moved."""
+    from signing). Dates already recorded are never moved. With ``carrier`` and
+    ``tracking_number`` (and ``shipped_at``) it records an outbound parcel (R16): validated
+    per carrier, never a number another parcel or case uses (R5.3). Further parcels of an
+    order keep their own dispatch time; the order's ``shipped_at`` stays the first."""
     _require_pusher(actor)
     if shipped_at is None and signed_at is None:
         raise ValidationFailed(
             "order.no_dates", N_("Give shipped_at, signed_at or both."), field="shipped_at"
         )
+    parcel = carrier is not None or tracking_number is not None
+    if parcel and (not carrier or not tracking_number or shipped_at is None):
+        raise ValidationFailed(
+            "parcel.incomplete",
+            N_("A parcel needs carrier, tracking_number and shipped_at."),
+            rule="R16",
+            field="tracking_number",
+        )
+    if parcel and carrier and tracking_number:
+        validate_tracking(carrier, tracking_number)  # R5.3: refused before any lookup
     now = ctx.now()
     with ctx.db.write() as conn:
         order = _visible_order(conn, actor, number)
@@ -230,6 +249,8 @@ def record_fulfilment(
             if value is None:
                 continue
             if current is not None and current != value:
+                if name == "shipped_at" and parcel:
+                    continue  # a further parcel: the order shipped with its first one
                 raise Conflict(
                     "order.date_recorded",
                     N_("Order {number} already has {field} recorded."),
@@ -243,14 +264,26 @@ def record_fulfilment(
             changes.get("shipped_at", order.shipped_at),
             changes.get("signed_at", order.signed_at),
         )
+        if parcel and shipped_at is not None:
+            _check_dates(order.paid_at, shipped_at, None)
+        data: dict[str, object] = {k: v.isoformat() for k, v in changes.items()}
+        if (
+            carrier
+            and tracking_number
+            and shipped_at is not None
+            and parcels.add_parcel(conn, order, carrier, tracking_number, shipped_at)
+        ):
+            code, tracking = validate_tracking(carrier, tracking_number)
+            data["parcel"] = {"carrier": code, "tracking_number": tracking}
         if changes:
             repo.set_order_dates(conn, order.id, **changes)
+        if data:
             events.emit(
                 conn,
                 "order.fulfilment",
                 shop_id=order.shop_id,
                 case_id=None,
-                data={"order_number": number, **{k: v.isoformat() for k, v in changes.items()}},
+                data={"order_number": number, **data},
                 now=now,
             )
         reloaded = repo.load_order(conn, order.id)

@@ -107,7 +107,9 @@ def create_shop(
         return _view(repo.shop_row(conn, shop_id))
 
 
-def _visible(conn: Connection, actor: Actor, code: str) -> Any:
+def visible_shop(conn: Connection, actor: Actor, code: str) -> Any:
+    """The shop row when the actor may see it (the platform, or its own accounts); else
+    404, as for a shop that does not exist."""
     row = repo.shop_row_by_code(conn, code)
     ok = row is not None and (
         actor.kind is ActorKind.PLATFORM
@@ -120,7 +122,7 @@ def _visible(conn: Connection, actor: Actor, code: str) -> Any:
 
 def get_shop(ctx: Context, actor: Actor, code: str) -> ShopView:
     with ctx.db.read() as conn:
-        return _view(_visible(conn, actor, code))
+        return _view(visible_shop(conn, actor, code))
 
 
 def list_shops(ctx: Context, actor: Actor) -> list[ShopView]:
@@ -146,7 +148,7 @@ def update_shop(
     the platform's to assign (admins only). Open cases keep the profile they opened under."""
     now = ctx.now()
     with ctx.db.write() as conn:
-        row = _visible(conn, actor, code)
+        row = visible_shop(conn, actor, code)
         if not actor.is_admin:
             if actor.kind is not ActorKind.MERCHANT or not actor.main:
                 raise Forbidden(

@@ -25,6 +25,7 @@ from aftersales.store.schema import (
     deadlines,
     number_sequences,
     order_lines,
+    order_parcels,
     orders,
     policy_profiles,
     products,
@@ -478,6 +479,12 @@ def claimed_quantities(conn: Connection, order_id: int) -> dict[int, int]:
 
 
 def tracking_in_use(conn: Connection, carrier: str, number: str, case_id: int) -> bool:
+    """R5.3/R16: the number is on another case's shipment, or on an order's outbound parcel."""
+    parcel = select(order_parcels.c.id).where(
+        and_(order_parcels.c.carrier == carrier, order_parcels.c.tracking_number == number)
+    )
+    if conn.execute(parcel.limit(1)).first() is not None:
+        return True
     q = (
         select(shipments.c.id)
         .where(

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from aftersales.api.v1 import accounts, auth, cases, logistics, messages, orders, shops, webhooks
+from aftersales.api.v1 import (
+    accounts,
+    auth,
+    automation,
+    buyers,
+    cases,
+    logistics,
+    messages,
+    orders,
+    shops,
+    webhooks,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     accounts.router,
     shops.router,
     orders.router,
+    buyers.router,
     logistics.router,
     cases.router,
+    automation.router,
     messages.router,
     webhooks.router,
 ]

@@ -22,6 +22,7 @@ from aftersales.domain.policy import EvidenceKind
 from aftersales.i18n import gettext
 from aftersales.labels import ACTION_LABELS, STATE_LABELS, TYPE_LABELS
 from aftersales.services import cases as svc
+from aftersales.services import parcels
 from aftersales.services.actors import Actor
 from aftersales.store.case_queries import SORTS, CaseFilter
 
@@ -99,6 +100,11 @@ class CaseOut(BaseModel):
     close_reason: str | None
     deadline: DeadlineOut | None
     actions: list[str] = Field(description="Actions you may take now (hyphenated route names)")
+    intercept_missed: bool = Field(
+        default=False,
+        description="R16.2: the merchant refunded while the parcel could still have been "
+        "intercepted, and no intercept was asked for (counts against the merchant)",
+    )
 
 
 def _money(amount: int | None, currency: str) -> MoneyOut | None:
@@ -163,6 +169,7 @@ def case_out(view: svc.CaseView, actor: Actor, locale: str) -> CaseOut:
         actions=[
             route_name(a) for a in view.actions.get(actor.kind.value, []) if a in PERSON_ACTIONS
         ],
+        intercept_missed=any("intercept_missed" in (e.changes or {}) for e in view.timeline),
     )
 
 
@@ -441,6 +448,7 @@ ACTIONS: dict[str, tuple[type[BaseModel], Callable[..., object]]] = {
     "resubmit": (EditIn, svc.resubmit),
     "cancel": (NoteIn, svc.cancel),
     "confirm_replacement": (VersionOnly, svc.confirm_replacement),
+    "request_intercept": (NoteIn, parcels.request_intercept),  # R16.2
 }
 PERSON_ACTIONS = frozenset(ACTIONS)
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from aftersales.api.common import Moment
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
+from aftersales.domain.logistics import ParcelStatus
 from aftersales.domain.policy import ProductFlag
 from aftersales.services import orders
 
@@ -68,6 +69,14 @@ class OrderLineOut(BaseModel):
     paid: int
 
 
+class ParcelOut(BaseModel):
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime
+    status: ParcelStatus = Field(description="The carrier's latest report (R16)")
+    status_at: datetime
+
+
 class OrderOut(BaseModel):
     number: str
     shop: str
@@ -81,6 +90,7 @@ class OrderOut(BaseModel):
     signed_at: datetime | None
     region: str | None
     lines: list[OrderLineOut]
+    parcels: list[ParcelOut] = Field(description="Outbound parcels (R16)")
 
 
 def order_out(v: orders.OrderView) -> OrderOut:
@@ -107,6 +117,16 @@ def order_out(v: orders.OrderView) -> OrderOut:
                 paid=ln.paid.amount,
             )
             for ln in o.lines
+        ],
+        parcels=[
+            ParcelOut(
+                carrier=p.carrier,
+                tracking_number=p.tracking_number,
+                shipped_at=p.shipped_at,
+                status=p.status,
+                status_at=p.status_at,
+            )
+            for p in v.parcels
         ],
     )
 
@@ -168,6 +188,15 @@ def get_order(number: OrderNumber, request: Request, auth: Auth) -> OrderOut:
 class FulfilmentIn(BaseModel):
     shipped_at: Moment | None = None
     signed_at: Moment | None = None
+    carrier: str | None = Field(
+        default=None, min_length=1, max_length=16, description="SF, ZTO, YTO, STO, JD, ..."
+    )
+    tracking_number: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="With carrier and shipped_at: an outbound parcel (R16)",
+    )
 
 
 @router.post("/{number}/fulfilment", response_model=OrderOut)
@@ -179,7 +208,9 @@ def record_fulfilment(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """The order system reports the parcel shipped and/or signed for (R4 windows count
-    from signing). A date already recorded cannot be moved (409)."""
+    from signing). A date already recorded cannot be moved (409). With `carrier` and
+    `tracking_number` it records an outbound parcel (R16; format checked per carrier, a
+    number used by another parcel or case is refused, R5.3)."""
     return respond(
         request,
         auth,
@@ -192,6 +223,8 @@ def record_fulfilment(
                 number,
                 shipped_at=body.shipped_at,
                 signed_at=body.signed_at,
+                carrier=body.carrier,
+                tracking_number=body.tracking_number,
             )
         ),
     )
