@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -120,7 +121,12 @@ def clock() -> FakeClock:
 
 
 def make_context(database: Database, clock: FakeClock) -> Context:
-    settings = Settings(database_url=database.url, worker_retry_base_seconds=30)
+    settings = Settings(
+        database_url=database.url,
+        worker_retry_base_seconds=30,
+        # Evidence files of this context: a fresh directory, created on first upload.
+        evidence_dir=Path(tempfile.gettempdir()) / f"aftersales-evidence-{uuid.uuid4().hex}",
+    )
     return Context(database, ProfileStore(load_profiles()), settings, clock)
 
 

@@ -61,6 +61,7 @@ ACTION_LABELS: dict[str, str] = {
     "express_refund": N_("Express refund: the platform refunded in advance"),
     "express_refund_declined": N_("Express refund not granted"),
     "warehouse_inspection": N_("Warehouse reported the returned goods"),
+    "evidence_added": N_("Evidence added"),
 }
 
 ACTOR_LABELS: dict[str, str] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -40,3 +41,16 @@ class Settings(BaseSettings):
     webhook_retry_max_seconds: int = 6 * 3600
     webhook_lease_seconds: int = 60
     webhook_allow_private_networks: bool = False  # allow 127.0.0.1/10.x endpoints (dev, tests)
+    # Evidence uploads (issue 6; operational limits, not rulebook numbers).
+    evidence_storage: Literal["local", "s3"] = "local"
+    # None: `evidence/` beside the SQLite file, or `var/evidence` under the working
+    # directory for PostgreSQL. Never inside a web root: files are served only by the API.
+    evidence_dir: Path | None = None
+    evidence_bucket: str | None = None
+    evidence_endpoint_url: str | None = None  # S3-compatible stores (MinIO, OSS, COS)
+    evidence_region: str | None = None
+    evidence_key_prefix: str = "evidence/"
+    evidence_max_image_bytes: int = 10 * 1024 * 1024
+    evidence_max_video_bytes: int = 200 * 1024 * 1024
+    evidence_max_pdf_bytes: int = 20 * 1024 * 1024
+    evidence_max_pixels: int = 50_000_000  # width × height from the image header

@@ -130,10 +130,28 @@ def _strategy_of_x(w: ApiWorld) -> int:
     return int(made["id"])
 
 
+# A 1×1 PNG (signature, IHDR, IDAT, IEND).
+_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010800000000"
+    "3a7e9b550000000a49444154789c6360000000020001e221bc330000000049454e44ae426082"
+)
+
+
+def _evidence_upload() -> dict[str, Any]:
+    return {"files": {"file": ("photo.png", _PNG, "image/png")}, "data": {"kind": "photo"}}
+
+
+def _evidence_of_a(w: ApiWorld) -> int:
+    resp = w.call(BUYER_A, "POST", f"/api/v1/cases/{w.case_a}/evidence", None, **_evidence_upload())
+    assert resp.status_code == 201, resp.text
+    return int(resp.json()["id"])
+
+
 @dataclass(frozen=True)
 class Probe:
     params: dict[str, Any]
     body: Any = None
+    upload: dict[str, Any] | None = None  # multipart: httpx `files` and `data`
 
 
 @dataclass(frozen=True)
@@ -391,6 +409,42 @@ def _id_rows() -> list[Row]:
             {"code": GHOST_SHOP},
             fresh=False,
             why="sub-accounts need view_analytics or handle_aftersales",
+        ),
+        # ------------------------------------------------------------------ evidence
+        Row(
+            "GET",
+            "/api/v1/cases/{number}/evidence",
+            CASE_READ,
+            lambda w: Probe({"number": w.case_a}),
+            CASE,
+            fresh=False,
+        ),
+        Row(
+            "POST",
+            "/api/v1/cases/{number}/evidence",
+            expect(
+                404,
+                buyer_a=201,
+                x_main=201,
+                x_sub_handle=201,
+                x_sub_plain=403,
+                agent=201,
+                admin=201,
+            ),
+            lambda w: Probe({"number": w.case_a}, upload=_evidence_upload()),
+            CASE,
+            observe="/api/v1/cases/{number}/evidence",
+            fresh=False,
+            why="R9.3: the buyer, the shop's accounts that handle after-sales, the platform",
+        ),
+        Row(
+            "GET",
+            "/api/v1/evidence/{evidence_id}",
+            CASE_READ,
+            lambda w: Probe({"evidence_id": _evidence_of_a(w)}),
+            {"evidence_id": GHOST_INT},
+            fresh=False,
+            why="the parties of the case only",
         ),
         # ------------------------------------------------------------------ automation
         Row(
@@ -726,7 +780,9 @@ def _path(row: Row, params: dict[str, Any]) -> str:
 
 
 def _send(world: ApiWorld, row: Row, principal: str, probe: Probe) -> httpx.Response:
-    return world.call(principal, row.method, _path(row, probe.params), probe.body)
+    return world.call(
+        principal, row.method, _path(row, probe.params), probe.body, **(probe.upload or {})
+    )
 
 
 def _normalised(resp: httpx.Response, values: list[str]) -> dict[str, Any]:
@@ -749,7 +805,7 @@ def _ghost_mismatch(
         return f"{row.key}: a 404 row needs a ghost (an id of a missing object)"
     params = {**probe.params, **row.ghost}
     body = row.ghost_body(probe.body) if row.ghost_body else probe.body
-    ghost = world.call(principal, row.method, _path(row, params), body)
+    ghost = world.call(principal, row.method, _path(row, params), body, **(probe.upload or {}))
     real_ids = [str(v) for k, v in probe.params.items() if k in row.ghost]
     ghost_ids = [str(v) for v in row.ghost.values()]
     if row.ghost_body is not None:

@@ -89,6 +89,12 @@ max-examples = {MAX_EXAMPLES}
 include-name = ["GET /api/v1/cases", "GET /api/v1/webhooks/endpoints/{{endpoint_id}}/deliveries"]
 checks.positive_data_acceptance.expected-statuses = {ACCEPTS_422}
 
+# Evidence: the file's sniffed type, its extension and its declared Content-Type must
+# agree (docs/evidence.md), which a JSON Schema cannot state.
+[[operations]]
+include-name = ["POST /api/v1/cases/{{number}}/evidence"]
+checks.positive_data_acceptance.expected-statuses = {ACCEPTS_422}
+
 # A statistics period is at most 366 days: a rule across `from` and `to`.
 [[operations]]
 include-name = ["GET /api/v1/shops/{{code}}/message-stats"]

@@ -90,6 +90,7 @@ class Action(StrEnum):
     EXPRESS_REFUND = "express_refund"  # R7.1: the platform advanced the refund
     EXPRESS_REFUND_DECLINED = "express_refund_declined"  # R7.1: a condition failed
     WAREHOUSE_INSPECTION = "warehouse_inspection"  # the warehouse reported the return
+    EVIDENCE_ADDED = "evidence_added"  # R9.3: a side (or the platform) added evidence
 
 
 class DeadlineKind(StrEnum):

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from aftersales.domain.case_types import CaseType
 from aftersales.domain.reasons import ReasonGroup
 
 
@@ -23,6 +24,8 @@ class EvidenceKind(StrEnum):
     QC_RECORD = "qc_record"
     CHAT_LOG = "chat_log"
     DOCUMENT = "document"
+    FORCE_MAJEURE_APPROVAL = "force_majeure_approval"  # R15.1 report approval (R10.3)
+    LOGISTICS_RECORD = "logistics_record"  # carrier tracking history (R10.2 logistics)
 
 
 class ProductFlag(StrEnum):
@@ -244,6 +247,233 @@ class LogisticsRules(_Strict):
     intercept_enabled: bool
 
 
+# ---------------------------------------------------------------------------------- R10
+# The judgment's vocabulary and its rules as data (`[judgment]`); `domain.judgment` is the
+# one generic engine that evaluates them.
+
+
+class Issue(StrEnum):
+    """R10.2: what the buyer claims happened (finer than the reason code: severity, and
+    the influencer's promotion as opposed to the listing)."""
+
+    COUNTERFEIT = "counterfeit"
+    NOT_AS_DESCRIBED = "not_as_described"  # differs from the listing
+    PROMOTION_MISMATCH = "promotion_mismatch"  # differs from what an influencer claimed
+    WRONG_ITEM = "wrong_item"
+    MISSING_PART = "missing_part"
+    SERIOUS_DEFECT = "serious_defect"  # unusable
+    MINOR_DEFECT = "minor_defect"  # usable, with a flaw
+    DAMAGED = "damaged"  # broken or crushed goods
+    LATE_SHIPMENT = "late_shipment"
+    NOT_RECEIVED = "not_received"
+    LOST_IN_TRANSIT = "lost_in_transit"
+    CHANGED_MIND = "changed_mind"  # seven-day no-reason
+
+
+class Party(StrEnum):
+    """R9.3: who submitted a piece of evidence."""
+
+    BUYER = "buyer"
+    MERCHANT = "merchant"
+    PLATFORM = "platform"
+
+
+class Side(StrEnum):
+    """R10.1: whom a piece of evidence (or a rule, or a signal) supports."""
+
+    BUYER = "buyer"
+    MERCHANT = "merchant"
+    NEUTRAL = "neutral"
+
+
+class Liability(StrEnum):
+    """R10.4: who is liable (also who bears the return shipment's risk)."""
+
+    MERCHANT = "merchant"
+    BUYER = "buyer"
+    SHARED = "shared"
+    CARRIER = "carrier"
+    NONE = "none"
+
+
+class Remedy(StrEnum):
+    """R10.4: what the ruling gives the buyer."""
+
+    FULL_REFUND = "full_refund"
+    PARTIAL_REFUND = "partial_refund"
+    RETURN_THEN_REFUND = "return_then_refund"
+    REFUND_WITHOUT_RETURN = "refund_without_return"
+    EXCHANGE = "exchange"
+    RESHIP = "reship"
+    REJECT = "reject"
+
+
+class FreightPayer(StrEnum):
+    """R10.4, R16.3: who pays the freight (the merchant unless a rule says otherwise)."""
+
+    MERCHANT = "merchant"
+    BUYER = "buyer"
+    INSURER = "insurer"  # R16.3 shipping insurance (运费险)
+    SHARED = "shared"
+    NONE = "none"  # nothing travels
+
+
+# The yes/no facts a judgment rule may test (`when.facts`); `domain.judgment` reads them
+# from the case facts and the signals under exactly these names.
+JUDGMENT_FACTS: tuple[str, ...] = (
+    "in_window",  # R4: the request was inside its window
+    "signed",  # the buyer signed for the goods
+    "shipped_late",  # R10.2: shipped after the promised ship-by time (order records)
+    "intercept_missed",  # R16.2: an intercept was possible and not attempted
+    "parcel_lost",  # the carrier confirmed the parcel lost
+    "merchant_responded",  # R9.3: the merchant responded before its deadline
+    "shipping_insurance",  # R16.3: the order carries 运费险
+    "force_majeure_approved",  # R15.1/R10.3: an approved report covers the order
+)
+
+
+class EvidenceNeed(_Strict):
+    """A rule condition: admissible evidence of one of ``kinds`` from ``party`` that
+    supports ``supports``."""
+
+    party: Party
+    kinds: tuple[EvidenceKind, ...] = Field(min_length=1)
+    supports: Side = Side.BUYER
+
+
+class Condition(_Strict):
+    """When a judgment rule applies: every non-empty part must hold (empty: any)."""
+
+    case_types: tuple[CaseType, ...] = ()
+    reason_groups: tuple[ReasonGroup, ...] = ()
+    reason_codes: tuple[str, ...] = ()
+    issues: tuple[Issue, ...] = ()
+    facts: dict[str, bool] = Field(default_factory=dict)  # names from JUDGMENT_FACTS
+    min_days_after_signing: int | None = Field(default=None, ge=0)  # issue reported ...
+    max_days_after_signing: int | None = Field(default=None, ge=0)  # ... this long after
+    evidence: tuple[EvidenceNeed, ...] = ()  # each need met by at least one item
+
+    @model_validator(mode="after")
+    def _known_facts(self) -> Condition:
+        unknown = sorted(set(self.facts) - set(JUDGMENT_FACTS))
+        if unknown:
+            raise ValueError(f"judgment: unknown facts {unknown} (known: {JUDGMENT_FACTS})")
+        return self
+
+
+class Allocation(_Strict):
+    """R10.4: what a ruling allocates; an unset part falls back to
+    ``Judgment.default_allocation`` (remedy: ``Judgment.remedies`` by case type)."""
+
+    liability: Liability | None = None
+    remedy: Remedy | None = None
+    freight_payer: FreightPayer | None = None
+    return_risk: Liability | None = None
+
+
+class JudgmentRule(_Strict):
+    """One rule of R10 (or of a rule R10 relies on) as data.
+
+    A matching rule may ``lean`` toward a side by ``weight`` (added to that side's
+    support like evidence: facts on record that the buyer need not prove), may ``decide``
+    the case outright (with ``confidence``), and may set the ``allocation`` of the
+    decision (a deciding rule's decision; otherwise a win for the buyer). The first
+    matching rule with an allocation sets it; the first deciding rule decides.
+    """
+
+    id: str = Field(pattern=r"^J-[a-z0-9-]+$")
+    clause: str = Field(pattern=r"^R\d+(\.\d+)?$")  # the rulebook clause it restates
+    label_en: str
+    label_zh_CN: str
+    when: Condition = Field(default_factory=Condition)
+    lean: Side = Side.NEUTRAL
+    weight: float = Field(default=0.0, ge=0)
+    decides: Side | None = None
+    confidence: float = Field(default=0.9, ge=0, le=1)
+    allocation: Allocation | None = None
+
+    @model_validator(mode="after")
+    def _effect(self) -> JudgmentRule:
+        if self.decides is Side.NEUTRAL:
+            raise ValueError(f"judgment rule {self.id}: decides buyer or merchant")
+        if (self.lean is Side.NEUTRAL) != (self.weight == 0):
+            raise ValueError(f"judgment rule {self.id}: a lean needs a weight and vice versa")
+        if self.decides is None and self.lean is Side.NEUTRAL and self.allocation is None:
+            raise ValueError(f"judgment rule {self.id}: no effect")
+        return self
+
+
+class EvidenceTemplate(_Strict):
+    """R9.3: the evidence a buyer is asked for, per reason group: each slot is filled by
+    one admissible buyer item of any of its kinds (R10.3 completeness = filled / slots)."""
+
+    reason_groups: tuple[ReasonGroup, ...] = Field(min_length=1)
+    slots: tuple[tuple[EvidenceKind, ...], ...] = Field(min_length=1)
+
+
+class JudgmentSignals(_Strict):
+    """R10.3: signals besides evidence, and how far each leans."""
+
+    positive_review_threshold: float = Field(ge=0, le=1)  # below: leans merchant-liable
+    low_review_weight: float = Field(ge=0)
+    complaint_rate_at: float = Field(ge=0, le=1)  # shop complaints / orders at or above ...
+    min_complaints: int = Field(ge=0)  # ... with at least this many complaints
+    complaints_weight: float = Field(ge=0)
+    complete_at: float = Field(ge=0, le=1)  # template completeness at or above: toward buyer
+    complete_weight: float = Field(ge=0)
+    incomplete_below: float = Field(ge=0, le=1)  # below: toward merchant
+    incomplete_weight: float = Field(ge=0)
+    risk_weights: dict[RiskLevel, float]  # R15.2 buyer risk level: toward merchant
+
+    @model_validator(mode="after")
+    def _levels(self) -> JudgmentSignals:
+        if set(self.risk_weights) != set(RiskLevel):
+            raise ValueError("judgment.signals.risk_weights: one weight per risk level")
+        if any(w < 0 for w in self.risk_weights.values()):
+            raise ValueError("judgment.signals.risk_weights: weights are not negative")
+        if self.incomplete_below > self.complete_at:
+            raise ValueError("judgment.signals: incomplete_below exceeds complete_at")
+        return self
+
+
+class Judgment(_Strict):
+    """R10: how the platform weighs a dispute (`domain.judgment.recommend`)."""
+
+    # R10.1: the buyer's support (evidence plus facts on record) below this is insufficient.
+    min_buyer_support: float = Field(gt=0)
+    # R9.3: the buyer's first submission weighs this many times as much.
+    first_submission_multiplier: float = Field(ge=1)
+    # Confidence of a weighed decision: 0.5 + 0.5 * margin / (margin + this).
+    confidence_half_at: float = Field(gt=0)
+    evidence_weights: dict[EvidenceKind, float]  # per kind; a kind not listed weighs 0
+    signals: JudgmentSignals
+    templates: tuple[EvidenceTemplate, ...] = ()
+    remedies: dict[CaseType, Remedy]  # R10.4: a buyer's win, by request type
+    default_allocation: Allocation  # R10.4: a buyer's win no rule allocates
+    reject_allocation: Allocation  # R10.1: the buyer loses
+    rules: tuple[JudgmentRule, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Judgment:
+        ids = [r.id for r in self.rules]
+        if len(ids) != len(set(ids)):
+            raise ValueError("judgment rules: ids must be unique")
+        if set(self.remedies) != set(CaseType):
+            raise ValueError("judgment.remedies: one remedy per request type")
+        if any(w < 0 for w in self.evidence_weights.values()):
+            raise ValueError("judgment.evidence_weights: weights are not negative")
+        for name in ("default_allocation", "reject_allocation"):
+            alloc: Allocation = getattr(self, name)
+            if alloc.liability is None or alloc.freight_payer is None or alloc.return_risk is None:
+                raise ValueError(f"judgment.{name}: liability, freight_payer, return_risk")
+        if self.reject_allocation.remedy is not Remedy.REJECT:
+            raise ValueError("judgment.reject_allocation: remedy is reject")
+        return self
+
+    def template_for(self, group: ReasonGroup) -> EvidenceTemplate | None:
+        return next((t for t in self.templates if group in t.reason_groups), None)
+
+
 class RefusalCode(_Strict):
     """R5.5: a reject-reason code and the evidence it requires."""
 
@@ -290,6 +520,8 @@ class Profile(_Strict):
     refund_without_return: RefundWithoutReturn | None = None
     risk: RiskRules | None = None
     logistics: LogisticsRules | None = None
+    # R10 judgment (profile v4). Optional for the same reason as `messages`.
+    judgment: Judgment | None = None
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Profile:

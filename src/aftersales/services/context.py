@@ -15,6 +15,8 @@ from aftersales.domain.policy import Profile
 from aftersales.profiles import load_profiles, profile_digest
 from aftersales.settings import Settings
 from aftersales.store import repo
+from aftersales.store.blobs import BlobStore
+from aftersales.store.blobs import from_settings as blob_store_from
 from aftersales.store.db import Database
 
 Clock = Callable[[], datetime]
@@ -96,6 +98,8 @@ class Context:
     profiles: ProfileStore
     settings: Settings
     clock: Clock = system_clock
+    # Evidence file storage; built from the settings on first use (tests may set one).
+    evidence_store: BlobStore | None = None
 
     @classmethod
     def from_settings(
@@ -108,6 +112,11 @@ class Context:
         settings = settings or Settings()
         db = database or Database(settings.database_url)
         return cls(db, ProfileStore(load_profiles(settings.profile_dir)), settings, clock)
+
+    def blobs(self) -> BlobStore:
+        if self.evidence_store is None:
+            self.evidence_store = blob_store_from(self.settings)
+        return self.evidence_store
 
     def now(self) -> datetime:
         moment = self.clock()

@@ -641,3 +641,25 @@ buyer_reports = Table(
     Column("reviewed_at", UTCDateTime),
     Column("reviewed_by", String(80)),
 )
+
+# Issue 6 / R9.3: evidence items (append-only). The file lives in the blob store under
+# `content_hash`; `filename` is the uploader's name, sanitised, for display only.
+evidence_items = Table(
+    "evidence_items",
+    metadata,
+    _id(),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("uploaded_by", String(80), nullable=False),  # the actor id
+    Column("account_id", Integer),
+    Column("party", String(16), nullable=False),  # buyer | merchant | platform
+    Column("kind", String(32), nullable=False),
+    Column("content_hash", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(40), nullable=False),  # sniffed from the content
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("filename", String(255), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("first_submission", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

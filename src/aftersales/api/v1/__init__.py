@@ -10,6 +10,7 @@ from aftersales.api.v1 import (
     automation,
     buyers,
     cases,
+    evidence,
     logistics,
     messages,
     orders,
@@ -27,5 +28,6 @@ ROUTERS: list[APIRouter] = [
     cases.router,
     automation.router,
     messages.router,
+    evidence.router,
     webhooks.router,
 ]

@@ -1,0 +1,314 @@
+"""Evidence over HTTP (issue 6 item 2, R9.3), on SQLite and PostgreSQL.
+
+Every upload attack of the issue is refused with a 422 naming the field, and leaves no
+row and no file behind. Downloads go to the parties of the case only, as attachments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from aftersales.store.db import Database
+from tests.api.support import (
+    ADMIN,
+    AGENT,
+    BUYER_A,
+    BUYER_B,
+    SERVICE,
+    X_MAIN,
+    X_SUB_HANDLE,
+    X_SUB_PLAIN,
+    Y_MAIN,
+    ApiWorld,
+    build_world,
+    cheap_argon2,
+)
+from tests.conftest import FakeClock
+from tests.evidence import files
+
+
+@pytest.fixture
+def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
+    cheap_argon2(monkeypatch)
+    yield from build_world(db, clock)
+
+
+def _dir(world: ApiWorld) -> Path:
+    path = world.ctx.settings.evidence_dir
+    assert path is not None
+    return path
+
+
+def stored_files(world: ApiWorld) -> list[Path]:
+    root = _dir(world)
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def upload(
+    world: ApiWorld,
+    principal: str,
+    case: str,
+    name: str,
+    data: bytes,
+    content_type: str,
+    kind: str = "photo",
+    description: str = "",
+) -> httpx.Response:
+    return world.call(
+        principal,
+        "POST",
+        f"/api/v1/cases/{case}/evidence",
+        files={"file": (name, data, content_type)},
+        data={"kind": kind, "description": description},
+    )
+
+
+def items(world: ApiWorld, case: str) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = world.ok(ADMIN, "GET", f"/api/v1/cases/{case}/evidence")
+    return result
+
+
+def limit(world: ApiWorld, **kw: int) -> None:
+    world.ctx.settings = world.ctx.settings.model_copy(update=kw)
+
+
+# --------------------------------------------------------------------------- attacks
+ATTACKS = {
+    "jpg_php_double_extension": ("receipt.jpg.php", files.jpeg(), "image/jpeg", "file"),
+    "php_hidden_inside_the_name": ("receipt.php.jpg", files.jpeg(), "image/jpeg", "file"),
+    "nul_in_the_name": ("photo\x00.png", files.png(), "image/png", "file"),
+    "dot_dot_slash_in_the_name": ("../../photo.png", files.png(), "image/png", "file"),
+    "backslash_in_the_name": ("..\\photo.png", files.png(), "image/png", "file"),
+    "html_disguised_as_png": ("photo.png", files.HTML, "image/png", "file"),
+    "svg_with_script": ("drawing.svg", files.SVG, "image/svg+xml", "file"),
+    "svg_with_script_named_png": ("drawing.png", files.SVG, "image/png", "file"),
+    "declared_type_disagrees": ("photo.png", files.png(), "image/jpeg", "file"),
+    "extension_disagrees": ("photo.jpg", files.png(), "image/png", "file"),
+    "decompression_bomb_png": ("bomb.png", files.png(100_000, 100_000), "image/png", "file"),
+    "decompression_bomb_jpeg": ("bomb.jpg", files.jpeg(65_000, 65_000), "image/jpeg", "file"),
+    "empty_file": ("photo.png", b"", "image/png", "file"),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_upload_attack_is_refused_naming_the_field_and_nothing_is_stored(
+    world: ApiWorld, attack: str
+) -> None:
+    name, data, ctype, field = ATTACKS[attack]
+    before = stored_files(world)
+    resp = upload(world, BUYER_A, world.case_a, name, data, ctype)
+    assert resp.status_code == 422, resp.text
+    assert resp.headers["content-type"] == "application/problem+json"
+    doc = resp.json()
+    assert [e["field"] for e in doc["errors"]] == [field], doc
+    assert doc["code"].startswith("evidence."), doc
+    assert items(world, world.case_a) == []
+    assert stored_files(world) == before
+
+
+def _raw_upload(world: ApiWorld, filename: bytes, data: bytes, ctype: str) -> httpx.Response:
+    """A multipart body written by hand: the name's bytes go on the wire as they are."""
+    boundary = b"b0undary"
+    body = (
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="kind"\r\n\r\nphoto\r\n'
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; filename="'
+        + filename + b'"\r\nContent-Type: ' + ctype.encode() + b"\r\n\r\n"
+        + data + b"\r\n--" + boundary + b"--\r\n"
+    )  # fmt: skip
+    return world.call(
+        BUYER_A,
+        "POST",
+        f"/api/v1/cases/{world.case_a}/evidence",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=b0undary"},
+    )
+
+
+@pytest.mark.parametrize("name", [b"photo\x00.png", b"photo.png\x00.php", b"../photo.png"])
+def test_raw_nul_and_path_in_the_name_on_the_wire_are_refused(world: ApiWorld, name: bytes) -> None:
+    resp = _raw_upload(world, name, files.png(), "image/png")
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"][0]["field"] == "file"
+    assert resp.json()["code"] in ("evidence.filename_invalid", "evidence.filename_path")
+    assert items(world, world.case_a) == [] and stored_files(world) == []
+
+
+def test_a_file_one_byte_over_the_limit_is_refused_and_one_at_it_is_accepted(
+    world: ApiWorld,
+) -> None:
+    limit(world, evidence_max_image_bytes=4096)
+    over = upload(world, BUYER_A, world.case_a, "big.png", files.sized_png(4097), "image/png")
+    assert over.status_code == 422, over.text
+    assert over.json()["code"] == "evidence.too_large"
+    assert over.json()["errors"][0]["field"] == "file"
+    assert items(world, world.case_a) == [] and stored_files(world) == []
+    at = upload(world, BUYER_A, world.case_a, "big.png", files.sized_png(4096), "image/png")
+    assert at.status_code == 201, at.text
+    assert at.json()["size"] == 4096
+
+
+def test_a_body_over_the_largest_limit_is_cut_off_before_it_is_parsed(world: ApiWorld) -> None:
+    limit(world, evidence_max_image_bytes=1000, evidence_max_video_bytes=1000)
+    limit(world, evidence_max_pdf_bytes=1000)
+    huge = files.sized_png(200_000)
+    resp = upload(world, BUYER_A, world.case_a, "huge.png", huge, "image/png")
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["code"] == "evidence.request_too_large"
+    assert resp.json()["errors"][0]["field"] == "file"
+
+    # The same without a Content-Length (chunked): cut off while it is received.
+    boundary = "xyzzy"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nphoto\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="h.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode()
+
+    def body() -> Iterator[bytes]:
+        yield head
+        for i in range(0, len(huge), 8192):
+            yield huge[i : i + 8192]
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    resp = world.call(
+        BUYER_A,
+        "POST",
+        f"/api/v1/cases/{world.case_a}/evidence",
+        content=body(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["code"] == "evidence.request_too_large"
+    assert items(world, world.case_a) == [] and stored_files(world) == []
+
+
+def test_a_kind_that_cannot_be_that_type_names_the_kind_field(world: ApiWorld) -> None:
+    resp = upload(world, BUYER_A, world.case_a, "a.pdf", files.pdf(), "application/pdf", "photo")
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["field"] == "kind"
+    unknown = upload(world, BUYER_A, world.case_a, "a.png", files.png(), "image/png", "selfie")
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["field"] == "body.kind"
+    assert items(world, world.case_a) == [] and stored_files(world) == []
+
+
+# --------------------------------------------------------------------------- happy paths
+ALLOWED = {
+    "png": ("p.png", files.png(2, 3), "image/png", "photo"),
+    "jpeg": ("p.jpeg", files.jpeg(4, 5), "image/jpeg", "photo"),
+    "gif": ("chat.gif", files.gif(), "image/gif", "chat_log"),
+    "webp": ("p.webp", files.webp(), "image/webp", "carrier_proof"),
+    "pdf": ("qc.pdf", files.pdf(), "application/pdf", "qc_record"),
+    "mp4": ("unboxing.mp4", files.mp4(), "video/mp4", "unboxing_video"),
+    "mov": ("clip.MOV", files.mov(), "video/quicktime", "video"),
+    "force_majeure_pdf": ("ok.pdf", files.pdf(), "application/pdf", "force_majeure_approval"),
+}
+
+
+@pytest.mark.parametrize("sample", sorted(ALLOWED))
+def test_each_allowed_type_is_accepted_stored_by_hash_and_downloadable(
+    world: ApiWorld, sample: str
+) -> None:
+    name, data, ctype, kind = ALLOWED[sample]
+    resp = upload(world, X_MAIN, world.case_a, name, data, ctype, kind, "from the warehouse")
+    assert resp.status_code == 201, resp.text
+    item = resp.json()
+    assert item["media_type"] == ctype
+    assert item["kind"] == kind and item["party"] == "merchant"
+    assert item["size"] == len(data) and item["filename"] == name
+    assert [p.name for p in stored_files(world)] == [item["sha256"]]
+    got = world.call(BUYER_A, "GET", item["download"])
+    assert got.status_code == 200 and got.content == data
+    assert got.headers["content-type"] == ctype
+
+
+def test_download_headers_make_the_file_an_attachment_never_sniffed_or_cached(
+    world: ApiWorld,
+) -> None:
+    item = upload(world, BUYER_A, world.case_a, "开箱 照片.png", files.png(), "image/png").json()
+    resp = world.call(X_SUB_HANDLE, "GET", f"/api/v1/evidence/{item['id']}")
+    assert resp.status_code == 200
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    assert resp.headers["cache-control"] == "private, no-store"
+    assert resp.headers["content-type"] == "image/png"
+    disposition = resp.headers["content-disposition"]
+    assert disposition.startswith("attachment;")
+    assert "filename*=UTF-8''%E5%BC%80%E7%AE%B1%20%E7%85%A7%E7%89%87.png" in disposition
+
+
+def test_a_buyer_of_another_case_cannot_fetch_the_evidence(world: ApiWorld) -> None:
+    item = upload(world, BUYER_A, world.case_a, "p.png", files.png(), "image/png").json()
+    hidden = world.call(BUYER_B, "GET", f"/api/v1/evidence/{item['id']}")
+    missing = world.call(BUYER_B, "GET", "/api/v1/evidence/2147483000")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json()["code"] == missing.json()["code"] == "evidence.not_found"
+    for principal in (Y_MAIN, SERVICE):
+        assert world.call(principal, "GET", f"/api/v1/evidence/{item['id']}").status_code == 404
+    assert world.call(X_SUB_PLAIN, "GET", f"/api/v1/evidence/{item['id']}").status_code == 403
+    listed = world.call(BUYER_B, "GET", f"/api/v1/cases/{world.case_a}/evidence")
+    assert listed.status_code == 404
+
+
+def test_R9_3_the_buyers_first_submission_is_marked_and_only_it(world: ApiWorld) -> None:
+    case = world.case_a
+    merchant = upload(world, X_MAIN, case, "m.png", files.png(), "image/png").json()
+    first = upload(world, BUYER_A, case, "a.png", files.png(1, 2), "image/png").json()
+    second = upload(world, BUYER_A, case, "b.png", files.png(2, 1), "image/png").json()
+    platform = upload(world, AGENT, case, "c.pdf", files.pdf(), "application/pdf", "document")
+    assert platform.status_code == 201, platform.text
+    assert platform.json()["party"] == "platform"
+    assert (merchant["first_submission"], first["first_submission"]) == (False, True)
+    assert second["first_submission"] is False
+    listed = items(world, case)
+    assert [i["id"] for i in listed] == [
+        merchant["id"],
+        first["id"],
+        second["id"],
+        platform.json()["id"],
+    ]
+    assert [i["first_submission"] for i in listed] == [False, True, False, False]
+    assert {i["party"] for i in listed} == {"buyer", "merchant", "platform"}
+
+
+def test_R9_3_each_upload_is_a_timeline_entry_that_leaves_the_state(world: ApiWorld) -> None:
+    before = world.ok(BUYER_A, "GET", f"/api/v1/cases/{world.case_a}")
+    item = upload(world, BUYER_A, world.case_a, "a.png", files.png(), "image/png").json()
+    after = world.ok(BUYER_A, "GET", f"/api/v1/cases/{world.case_a}")
+    assert (after["state"], after["version"]) == (before["state"], before["version"])
+    events = world.ok(X_MAIN, "GET", f"/api/v1/cases/{world.case_a}/timeline")
+    last = events[-1]
+    assert last["action"] == "evidence_added" and last["rule"] == "R9.3"
+    assert last["from_state"] == last["to_state"] == before["state"]
+    assert last["changes"]["evidence_id"]["after"] == item["id"]
+    assert last["changes"]["first_submission"]["after"] is True
+
+
+def test_identical_files_are_stored_once(world: ApiWorld) -> None:
+    data = files.png(3, 3)
+    a = upload(world, BUYER_A, world.case_a, "a.png", data, "image/png").json()
+    b = upload(world, X_MAIN, world.case_a, "b.png", data, "image/png").json()
+    assert a["sha256"] == b["sha256"] and a["id"] != b["id"]
+    assert len(stored_files(world)) == 1
+
+
+def test_an_idempotent_retry_returns_the_first_item(world: ApiWorld) -> None:
+    def send() -> httpx.Response:
+        return world.call(
+            BUYER_A,
+            "POST",
+            f"/api/v1/cases/{world.case_a}/evidence",
+            files={"file": ("a.png", files.png(), "image/png")},
+            data={"kind": "photo"},
+            headers={"Idempotency-Key": "evidence-1"},
+        )
+
+    first, again = send(), send()
+    assert first.status_code == again.status_code == 201
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert first.json() == again.json()
+    assert len(items(world, world.case_a)) == 1
