@@ -147,6 +147,37 @@ def _evidence_of_a(w: ApiWorld) -> int:
     return int(resp.json()["id"])
 
 
+def _fm_body() -> dict[str, Any]:
+    return {
+        "shop": SHOP_X,
+        "kind": "snowstorm",
+        "regions": ["CN-BJ"],
+        "starts_on": "2026-11-19",
+        "ends_on": "2026-11-21",
+        "description": "Roads closed by snow.",
+    }
+
+
+def _fm_report_of_x(w: ApiWorld) -> int:
+    return int(w.ok(X_MAIN, "POST", "/api/v1/reports/force-majeure", _fm_body())["id"])
+
+
+def _buyer_report_body() -> dict[str, Any]:
+    return {"shop": SHOP_X, "buyer": REF_A, "reason": "Claims every parcel is empty."}
+
+
+def _buyer_report_of_x(w: ApiWorld) -> int:
+    return int(w.ok(X_MAIN, "POST", "/api/v1/reports/buyers", _buyer_report_body())["id"])
+
+
+# R15: a shop files its own reports (after-sales permission); the platform reviews them.
+REPORT_FILE = expect(404, x_main=201, x_sub_handle=201, x_sub_plain=403, agent=403, admin=403)
+# A shop's after-sales accounts list their own reports; the platform every shop's.
+REPORT_LIST = everyone(403, x_main=200, x_sub_handle=200, y_main=200, agent=200, admin=200)
+# R15: a report is reviewed by the platform; the reporting shop sees it (403), others 404.
+REPORT_REVIEW = expect(404, agent=200, admin=200, x_main=403, x_sub_handle=403, x_sub_plain=403)
+
+
 @dataclass(frozen=True)
 class Probe:
     params: dict[str, Any]
@@ -597,6 +628,24 @@ def _id_rows() -> list[Row]:
             {"endpoint_id": GHOST_INT},
             observe="/api/v1/webhooks/endpoints/{endpoint_id}/deliveries",
         ),
+        # ------------------------------------------------------------------ reports (R15)
+        Row(
+            "POST",
+            "/api/v1/reports/force-majeure/{report_id}/review",
+            REPORT_REVIEW,
+            lambda w: Probe({"report_id": _fm_report_of_x(w)}, {"decision": "approve"}),
+            {"report_id": GHOST_INT},
+            observe="/api/v1/reports/force-majeure",
+        ),
+        Row(
+            "POST",
+            "/api/v1/reports/buyers/{report_id}/review",
+            REPORT_REVIEW,
+            lambda w: Probe({"report_id": _buyer_report_of_x(w)}, {"decision": "reject"}),
+            {"report_id": GHOST_INT},
+            observe="/api/v1/reports/buyers",
+            why="rejected, so the probe rejects none of buyer A's requests",
+        ),
     ]
     for action, (state, body) in MERCHANT_MOVES.items():
         rows.append(
@@ -767,6 +816,24 @@ def _routes_without_id_rows() -> list[Row]:
             ghost_body=_with("shop", GHOST_SHOP),
             fresh=False,
         ),
+        # ------------------------------------------------------------------ reports (R15)
+        Row(
+            "POST",
+            "/api/v1/reports/force-majeure",
+            REPORT_FILE,
+            lambda w: Probe({}, _fm_body()),
+            ghost_body=_with("shop", GHOST_SHOP),
+            why="the shop's own accounts that handle after-sales; the platform reviews",
+        ),
+        Row("GET", "/api/v1/reports/force-majeure", REPORT_LIST, none),
+        Row(
+            "POST",
+            "/api/v1/reports/buyers",
+            REPORT_FILE,
+            lambda w: Probe({}, _buyer_report_body()),
+            ghost_body=_with("shop", GHOST_SHOP),
+        ),
+        Row("GET", "/api/v1/reports/buyers", REPORT_LIST, none),
     ]
 
 

@@ -119,7 +119,21 @@ def test_ledger_statement_csv_chains_opening_movements_closing_and_xlsx_opens(de
     labels = {"Settlement balance": "settlement", "Deposit": "deposit"}
     for (account, _), lines in per_account.items():
         assert _minor(lines[-1][col["Balance"]]) == balances[labels.get(account, account)]
-    assert sum(len(v) - 2 for v in per_account.values()) == sum(1 for t in times if lo <= t < hi)
+    # One line per posting on the shop's own accounts in the window. (Not one per entry
+    # naming the shop: an express-refund advance, R7.1, moves platform money to the buyer
+    # and touches no account of the shop.)
+    with sqlite3.connect(path) as con:
+        posted = [
+            datetime.fromisoformat(r[0]).replace(tzinfo=UTC)
+            for r in con.execute(
+                "SELECT e.created_at FROM ledger_postings p"
+                " JOIN ledger_entries e ON e.id = p.entry_id"
+                " JOIN ledger_accounts a ON a.id = p.account_id"
+                " WHERE a.party = 'shop' AND a.party_id = ?",
+                (shop_id,),
+            )
+        ]
+    assert sum(len(v) - 2 for v in per_account.values()) == sum(1 for t in posted if lo <= t < hi)
 
     wb = load_workbook(out_xlsx)
     ws = wb["statement"]

@@ -201,6 +201,18 @@ RISK_SIGNALS: tuple[str, ...] = (
 )
 
 
+class ReportRules(_Strict):
+    """R15: the numbers of force-majeure and malicious-buyer reports (issue 6)."""
+
+    force_majeure_max_regions: int = Field(ge=1)  # R15.1: regions in one report
+    force_majeure_max_days: int = Field(ge=1)  # R15.1: the longest window (days, inclusive)
+    force_majeure_backdate_days: int = Field(ge=0)  # R15.1: how far before filing it starts
+    # R15.2: a confirmed report rejects the buyer's requests at the shop still awaiting the
+    # merchant whose current reason is in these groups, with this refusal code.
+    malicious_reason_groups: tuple[ReasonGroup, ...]
+    malicious_refusal_code: str = Field(min_length=1)
+
+
 class RiskRules(_Strict):
     """R15.2: the signals that raise a buyer's risk level, and their weights."""
 
@@ -522,12 +534,21 @@ class Profile(_Strict):
     logistics: LogisticsRules | None = None
     # R10 judgment (profile v4). Optional for the same reason as `messages`.
     judgment: Judgment | None = None
+    # R15 reports (profile v4, issue 6). Optional for the same reason as `messages`.
+    reports: ReportRules | None = None
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Profile:
         codes = [c.code for c in self.refusal_codes]
         if len(codes) != len(set(codes)):
             raise ValueError("refusal codes must be unique")
+        if self.reports is not None:
+            code = self.refusal_code(self.reports.malicious_refusal_code)
+            if code is None or "review" not in code.stages or code.evidence_required:
+                raise ValueError(
+                    "reports.malicious_refusal_code must name a review-stage refusal code "
+                    "that needs no evidence"
+                )
         return self
 
     def refusal_code(self, code: str) -> RefusalCode | None:

@@ -467,7 +467,19 @@ def reject(
     note: str = "",
     expected_version: int | None = None,
 ) -> Case:
-    """R5.5: the merchant rejects the request with a reason code and its evidence."""
+    """R5.5: the merchant rejects the request with a reason code and its evidence. The
+    code a confirmed malicious-buyer report rejects with (R15.2) is the platform's only."""
+    if any(
+        p.reports is not None and p.reports.malicious_refusal_code == refusal_code
+        for p in ctx.profiles.current.values()
+    ):
+        raise ValidationFailed(
+            "refusal.reserved_for_reports",
+            N_("{code} is used only by a confirmed malicious-buyer report."),
+            rule="R15.2",
+            field="refusal_code",
+            code=refusal_code,
+        )
     cmd = Command(
         Action.REJECT, actor.kind, refusal_code=refusal_code, evidence=tuple(evidence), note=note
     )

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -640,6 +641,33 @@ buyer_reports = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("reviewed_at", UTCDateTime),
     Column("reviewed_by", String(80)),
+    # Issue 6: who filed it, what it points at (case numbers, evidence ids), the review's
+    # note, and the requests a confirmation rejected (case numbers).
+    Column("filed_by", String(80)),
+    Column("evidence", JSON),
+    Column("review_note", Text),
+    Column("rejected_cases", JSON),
+)
+
+# R15.1: force-majeure reports (报备中心). Review fields are set once (pending → approved
+# or rejected); the window is in the shop's local dates, both ends inclusive.
+force_majeure_reports = Table(
+    "force_majeure_reports",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("regions", JSON, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | approved | rejected
+    Column("filed_by", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("reviewed_at", UTCDateTime),
+    Column("reviewed_by", String(80)),
+    Column("review_note", Text),
+    CheckConstraint("ends_on >= starts_on", name="window_ordered"),
 )
 
 # Issue 6 / R9.3: evidence items (append-only). The file lives in the blob store under

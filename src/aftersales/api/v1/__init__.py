@@ -14,6 +14,7 @@ from aftersales.api.v1 import (
     logistics,
     messages,
     orders,
+    reports,
     shops,
     webhooks,
 )
@@ -29,5 +30,6 @@ ROUTERS: list[APIRouter] = [
     automation.router,
     messages.router,
     evidence.router,
+    reports.router,
     webhooks.router,
 ]

@@ -1,0 +1,312 @@
+"""Reports (R15): force-majeure reports (报备中心) and malicious-buyer reports (举报中心),
+filed by a shop and reviewed once by a platform agent (docs/arbitration.md)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from aftersales.api.common import router as _router
+from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
+from aftersales.services import reports as svc
+
+router = _router("/reports", "reports")
+
+MAX_ID = 2**31 - 1
+ReportId = Annotated[int, Path(ge=1, le=MAX_ID, description="The report's id")]
+ShopCode = Annotated[str, Field(min_length=1, max_length=40, description="Shop code")]
+Region = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=svc.REGION_MAX,
+        pattern=svc.REGION_PATTERN,
+        description="A region code or name (compared ignoring case)",
+    ),
+]
+CaseNumber = Annotated[str, Field(min_length=1, max_length=32)]
+EvidenceId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Text = Annotated[str, Field(min_length=1, max_length=svc.DESCRIPTION_MAX, pattern=r"\S")]
+Note = Annotated[str, Field(max_length=svc.NOTE_MAX)]
+
+
+def _iso_date(value: Any) -> Any:
+    """A date is `YYYY-MM-DD` text; Pydantic's lax mode would read a number as a time
+    stamp, which the schema's `format: date` does not allow."""
+    if not isinstance(value, str | date) or isinstance(value, datetime):
+        raise PydanticCustomError("date_type", "expected an ISO 8601 date")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_iso_date)]
+Limit = Annotated[int, Query(ge=1, le=svc.MAX_PAGE)]
+
+
+# --------------------------------------------------------------------------- models
+class ForceMajeureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shop: ShopCode
+    kind: svc.EventKind
+    regions: list[Region] = Field(
+        min_length=1,
+        max_length=svc.MAX_REGIONS,
+        description="Affected regions (the profile may allow fewer: reports.force_majeure_"
+        "max_regions)",
+    )
+    starts_on: Day = Field(description="First day, in the shop's time zone (inclusive)")
+    ends_on: Day = Field(description="Last day, in the shop's time zone (inclusive)")
+    description: Text
+
+
+class ForceMajeureOut(BaseModel):
+    id: int
+    shop: str
+    kind: svc.EventKind
+    regions: list[str]
+    starts_on: date
+    ends_on: date
+    description: str
+    status: svc.FmStatus
+    filed_by: str
+    created_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_note: str | None
+
+
+class ForceMajeureList(BaseModel):
+    items: list[ForceMajeureOut]
+
+
+class ForceMajeureReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "reject"]
+    note: Note = ""
+
+
+class BuyerReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    shop: ShopCode
+    buyer: str | None = Field(
+        None,
+        min_length=1,
+        max_length=80,
+        description="The marketplace's buyer id; or omit it and name `case_numbers`",
+    )
+    case_numbers: list[CaseNumber] = Field(
+        default_factory=list,
+        max_length=svc.MAX_EVIDENCE,
+        description="The buyer's cases at the shop (the first names the buyer when "
+        "`buyer` is omitted)",
+    )
+    evidence_ids: list[EvidenceId] = Field(
+        default_factory=list,
+        max_length=svc.MAX_EVIDENCE,
+        description="Evidence items on the buyer's cases at the shop",
+    )
+    reason: Text
+
+
+class BuyerReportOut(BaseModel):
+    id: int
+    shop: str
+    buyer: str
+    reason: str
+    case_numbers: list[str]
+    evidence_ids: list[int]
+    status: svc.BuyerReportStatus
+    filed_by: str | None
+    created_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_note: str | None
+    rejected_cases: list[str] = Field(description="R15.2: the requests the confirmation rejected")
+
+
+class BuyerReportList(BaseModel):
+    items: list[BuyerReportOut]
+
+
+class BuyerReportReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["confirm", "reject"]
+    note: Note = ""
+
+
+def _fm(v: svc.ForceMajeureView) -> ForceMajeureOut:
+    return ForceMajeureOut(
+        id=v.id,
+        shop=v.shop_code,
+        kind=v.kind,
+        regions=v.regions,
+        starts_on=v.starts_on,
+        ends_on=v.ends_on,
+        description=v.description,
+        status=v.status,
+        filed_by=v.filed_by,
+        created_at=v.created_at,
+        reviewed_at=v.reviewed_at,
+        reviewed_by=v.reviewed_by,
+        review_note=v.review_note,
+    )
+
+
+def _br(v: svc.BuyerReportView) -> BuyerReportOut:
+    return BuyerReportOut(
+        id=v.id,
+        shop=v.shop_code,
+        buyer=v.buyer_ref,
+        reason=v.reason,
+        case_numbers=v.case_numbers,
+        evidence_ids=v.evidence_ids,
+        status=v.status,
+        filed_by=v.filed_by,
+        created_at=v.created_at,
+        reviewed_at=v.reviewed_at,
+        reviewed_by=v.reviewed_by,
+        review_note=v.review_note,
+        rejected_cases=v.rejected_cases,
+    )
+
+
+# --------------------------------------------------------------------------- R15.1
+@router.post("/force-majeure", status_code=201, response_model=ForceMajeureOut)
+def file_force_majeure(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    body: ForceMajeureIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R15.1: the shop reports an event; an agent reviews it."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _fm(
+            svc.file_force_majeure(
+                ctx,
+                auth.actor,
+                body.shop,
+                kind=body.kind,
+                regions=body.regions,
+                starts_on=body.starts_on,
+                ends_on=body.ends_on,
+                description=body.description,
+            )
+        ),
+        status=201,
+    )
+
+
+@router.get("/force-majeure", response_model=ForceMajeureList)
+def list_force_majeure(
+    ctx: Ctx,
+    auth: Auth,
+    shop: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    status: Annotated[svc.FmStatus | None, Query()] = None,
+    limit: Limit = 50,
+) -> ForceMajeureList:
+    """A shop's own reports; platform agents and admins see every shop's (newest first)."""
+    views = svc.list_force_majeure(ctx, auth.actor, shop_code=shop, status=status, limit=limit)
+    return ForceMajeureList(items=[_fm(v) for v in views])
+
+
+@router.post("/force-majeure/{report_id}/review", response_model=ForceMajeureOut)
+def review_force_majeure(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    report_id: ReportId,
+    body: ForceMajeureReviewIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R15.1: a platform agent approves or rejects the report, once (again: 409)."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _fm(
+            svc.review_force_majeure(
+                ctx, auth.actor, report_id, approve=body.decision == "approve", note=body.note
+            )
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- R15.2
+@router.post("/buyers", status_code=201, response_model=BuyerReportOut)
+def file_buyer_report(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    body: BuyerReportIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R15.2: the shop reports a buyer it sold to, with evidence; an agent reviews it."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _br(
+            svc.file_buyer_report(
+                ctx,
+                auth.actor,
+                body.shop,
+                reason=body.reason,
+                buyer_ref=body.buyer,
+                case_numbers=body.case_numbers,
+                evidence_ids=body.evidence_ids,
+            )
+        ),
+        status=201,
+    )
+
+
+@router.get("/buyers", response_model=BuyerReportList)
+def list_buyer_reports(
+    ctx: Ctx,
+    auth: Auth,
+    shop: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    status: Annotated[svc.BuyerReportStatus | None, Query()] = None,
+    limit: Limit = 50,
+) -> BuyerReportList:
+    """A shop's own reports; platform agents and admins see every shop's (newest first)."""
+    views = svc.list_buyer_reports(ctx, auth.actor, shop_code=shop, status=status, limit=limit)
+    return BuyerReportList(items=[_br(v) for v in views])
+
+
+@router.post("/buyers/{report_id}/review", response_model=BuyerReportOut)
+def review_buyer_report(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    report_id: ReportId,
+    body: BuyerReportReviewIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R15.2: a platform agent confirms (the buyer's risk rises; matching pending requests
+    are rejected) or rejects the report, once (again: 409)."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _br(
+            svc.review_buyer_report(
+                ctx, auth.actor, report_id, confirm=body.decision == "confirm", note=body.note
+            )
+        ),
+    )
