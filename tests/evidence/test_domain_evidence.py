@@ -8,7 +8,6 @@ from aftersales.domain.errors import ValidationFailed
 from aftersales.domain.evidence import (
     MEDIA_TYPES,
     Limits,
-    Party,
     UploadKind,
     check_content,
     check_filename,
@@ -17,6 +16,7 @@ from aftersales.domain.evidence import (
     is_first_submission,
     sniff,
 )
+from aftersales.domain.policy import Party
 from tests.evidence import files
 
 LIMITS = Limits(image_bytes=10_000, video_bytes=20_000, pdf_bytes=15_000, max_pixels=1_000_000)

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 from aftersales.domain.errors import ValidationFailed
 from aftersales.domain.i18n import N_
-from aftersales.domain.policy import EvidenceKind
+from aftersales.domain.policy import EvidenceKind, Party
 
 RULE = "R9.3"
 FILE_FIELD = "file"
@@ -40,14 +40,6 @@ class UploadKind(StrEnum):
     QC_RECORD = "qc_record"
     FORCE_MAJEURE_APPROVAL = "force_majeure_approval"
     DOCUMENT = "document"
-
-
-class Party(StrEnum):
-    """The side an item was submitted for (R9.3: each side may add evidence)."""
-
-    BUYER = "buyer"
-    MERCHANT = "merchant"
-    PLATFORM = "platform"
 
 
 class MediaClass(StrEnum):

@@ -30,8 +30,10 @@ from aftersales.domain.automation import (
 )
 from aftersales.domain.case import Case, Command
 from aftersales.domain.case_types import Action, ActorKind, State
+from aftersales.domain.catalog import Order
 from aftersales.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
+from aftersales.domain.policy import Profile
 from aftersales.services import cases as cases_svc
 from aftersales.services import express_refund
 from aftersales.services.actors import Actor, require_case_access, require_configurer
@@ -302,30 +304,31 @@ def set_service_hours(
 
 # --------------------------------------------------------------------------- running
 def _situation(
-    conn: Connection, case: Case, trigger: Trigger, now: datetime
-) -> tuple[Situation, Any]:
-    order = repo.load_order(conn, case.order_id)
+    conn: Connection, case: Case, trigger: Trigger, now: datetime, order: Order
+) -> Situation:
     shop = repo.shop_row(conn, case.shop_id)
-    assert order is not None
     skus = []
     for cl in case.lines:
         line = order.line(cl.order_line_id)
         if line is not None:
             skus.append(line.product.sku)
-    return Situation(trigger, case, order, tuple(skus), now, shop.timezone, _hours(shop)), shop
+    return Situation(trigger, case, order, tuple(skus), now, shop.timezone, _hours(shop))
 
 
 def _strategies(conn: Connection, shop_id: int) -> list[Strategy]:
     return [_strategy(r) for r in store.strategy_rows(conn, shop_id)]
 
 
-def _regional_rule(ctx: Context, conn: Connection, case: Case) -> str | None:
+def _regional_rule(case: Case, order: Order, profile: Profile) -> str | None:
     if case.state is not State.AWAITING_MERCHANT:
         return None
-    profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
+    return machine.regional_auto_refund(case, order, profile)
+
+
+def _order(conn: Connection, case: Case) -> Order:
     order = repo.load_order(conn, case.order_id)
     assert order is not None
-    return machine.regional_auto_refund(case, order, profile)
+    return order
 
 
 def _run(ctx: Context, conn: Connection, case: Case, acting: Verdict, now: datetime) -> Case:
@@ -361,12 +364,16 @@ def _run(ctx: Context, conn: Connection, case: Case, acting: Verdict, now: datet
     return case
 
 
-def after_move(ctx: Context, conn: Connection, case: Case, action: Action, now: datetime) -> Case:
+def after_move(
+    ctx: Context, conn: Connection, case: Case, action: Action, now: datetime, order: Order
+) -> Case:
     """What a move starts, inside its transaction: a request that arrives for the merchant
     meets the regional rule (R8.2) and then the shop's strategies (R6.1, R6.2, R6.4); a
-    validated return tracking number meets the express refund check (R7.1)."""
+    validated return tracking number meets the express refund check (R7.1). ``order`` is
+    the case's order as the move loaded (and locked) it."""
     if action in ARRIVALS and case.state is State.AWAITING_MERCHANT:
-        region = _regional_rule(ctx, conn, case)
+        profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
+        region = _regional_rule(case, order, profile)
         if region is not None:
             system = Actor(ActorKind.SYSTEM, "platform:regional-rule")
             return cases_svc.act_in(
@@ -379,18 +386,26 @@ def after_move(ctx: Context, conn: Connection, case: Case, action: Action, now: 
                 now,
                 extra_changes={"regional_rule": {"region": region, "rule": "R8.2"}},
             )
-        return run_strategies(ctx, conn, case, Trigger.REQUEST_ARRIVED, now)
+        return run_strategies(ctx, conn, case, Trigger.REQUEST_ARRIVED, now, order)
     if action is Action.SHIP_RETURN:
-        express_refund.check_in(ctx, conn, case, now)
+        express_refund.check_in(ctx, conn, case, now, order)
     return case
 
 
 def run_strategies(
-    ctx: Context, conn: Connection, case: Case, trigger: Trigger, now: datetime
+    ctx: Context,
+    conn: Connection,
+    case: Case,
+    trigger: Trigger,
+    now: datetime,
+    order: Order | None = None,
 ) -> Case:
+    strategies = _strategies(conn, case.shop_id)
+    if not strategies:  # most shops: nothing more to read
+        return case
     profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
-    situation, _ = _situation(conn, case, trigger, now)
-    acting, _ = decide(_strategies(conn, case.shop_id), situation, profile)
+    situation = _situation(conn, case, trigger, now, order or _order(conn, case))
+    acting, _ = decide(strategies, situation, profile)
     if acting is None:
         return case
     return _run(ctx, conn, case, acting, now)
@@ -415,7 +430,9 @@ def preview(
                 else Trigger.REQUEST_ARRIVED
             )
         profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
-        situation, _ = _situation(conn, case, trigger, now)
+        order = _order(conn, case)
+        situation = _situation(conn, case, trigger, now, order)
         acting, verdicts = decide(_strategies(conn, case.shop_id), situation, profile)
-        region = _regional_rule(ctx, conn, case) if trigger is Trigger.REQUEST_ARRIVED else None
+        arriving = trigger is Trigger.REQUEST_ARRIVED
+        region = _regional_rule(case, order, profile) if arriving else None
         return Preview(case.number, trigger, region, None if region else acting, verdicts)

@@ -238,7 +238,7 @@ def act_in(
     after = _persist(ctx, conn, now, actor, outcome, facts.order, case.version, cmd.note)
     from aftersales.services import automation  # the automation acts through act_in
 
-    return automation.after_move(ctx, conn, after, outcome.action, now)
+    return automation.after_move(ctx, conn, after, outcome.action, now, facts.order)
 
 
 def note_in(
@@ -401,7 +401,7 @@ def open_case(
         repo.schedule_deadline(conn, case.id, outcome.deadline.kind, outcome.deadline.due_at, now)
         from aftersales.services import automation
 
-        return automation.after_move(ctx, conn, case, Action.OPEN, now)
+        return automation.after_move(ctx, conn, case, Action.OPEN, now, order)
 
 
 # --------------------------------------------------------------------------- actions

@@ -26,6 +26,30 @@ __all__ = [
 ]
 
 
+def check_profile(ctx: Context, profile_id: str) -> str:
+    """A policy profile the deployment knows, or a field error."""
+    if profile_id not in ctx.profiles.current:
+        raise ValidationFailed(
+            "profile.unknown",
+            N_("Unknown policy profile {profile}."),
+            field="profile",
+            profile=profile_id,
+        )
+    return profile_id
+
+
+def check_return_address(address: str) -> str:
+    """R5.1: an approved return sends this address to the buyer: it cannot be blank."""
+    if not address.strip():
+        raise ValidationFailed(
+            "return.address_missing",
+            N_("The shop has no return address."),
+            rule="R5.1",
+            field="return_address",
+        )
+    return address.strip()
+
+
 def create_shop(
     ctx: Context,
     *,
@@ -35,21 +59,8 @@ def create_shop(
     timezone: str = "Asia/Shanghai",
     profile_id: str | None = None,
 ) -> int:
-    profile_id = profile_id or ctx.settings.default_profile
-    if profile_id not in ctx.profiles.current:
-        raise ValidationFailed(
-            "profile.unknown",
-            N_("Unknown policy profile {profile}."),
-            field="profile",
-            profile=profile_id,
-        )
-    if not return_address.strip():
-        raise ValidationFailed(
-            "return.address_missing",
-            N_("The shop has no return address."),
-            rule="R5.1",
-            field="return_address",
-        )
+    profile_id = check_profile(ctx, profile_id or ctx.settings.default_profile)
+    check_return_address(return_address)
     with ctx.db.write() as conn:
         return repo.insert_shop(
             conn,

@@ -29,8 +29,9 @@ from aftersales.domain import evidence as rules
 from aftersales.domain.case import Case
 from aftersales.domain.case_types import Action, ActorKind
 from aftersales.domain.errors import Forbidden, NotFound, ValidationFailed
-from aftersales.domain.evidence import RULE, Limits, Party, UploadKind
+from aftersales.domain.evidence import RULE, Limits, UploadKind
 from aftersales.domain.i18n import N_
+from aftersales.domain.policy import Party
 from aftersales.services.actors import Actor, can_see, require_case_access
 from aftersales.services.cases import note_in
 from aftersales.services.context import Context

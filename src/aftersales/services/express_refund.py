@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from aftersales.domain.automation import Check
 from aftersales.domain.case import Case
 from aftersales.domain.case_types import Action, ActorKind
+from aftersales.domain.catalog import Order
 from aftersales.domain.errors import IllegalTransition
 from aftersales.domain.express_refund import (
     SwitchState,
@@ -143,32 +144,29 @@ def _risk_level(
     return risk.assess_in(conn, profile, case.buyer_id, now, order_id=case.order_id).level
 
 
-def evaluate(ctx: Context, conn: Connection, case: Case, now: datetime) -> tuple[Check, ...]:
+def evaluate(
+    ctx: Context, conn: Connection, case: Case, order: Order, now: datetime
+) -> tuple[Check, ...]:
     """R7.1: the six conditions for this case as it stands."""
     profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
     rules = rules_of(ctx, profile)
-    order = repo.load_order(conn, case.order_id)
-    assert order is not None
     switch_state = _switch_state(conn, case.shop_id, order.paid_at, now)
     level = _risk_level(ctx, conn, profile, case, now)
     return eligibility(case, order, rules, switch_state, level)
 
 
-def check_in(ctx: Context, conn: Connection, case: Case, now: datetime) -> bool:
+def check_in(ctx: Context, conn: Connection, case: Case, now: datetime, order: Order) -> bool:
     """At the moment the return tracking number passed validation (R7.1): refund at once
     when every condition holds. A shop that never switched the service on gets no check
     (nothing to explain); otherwise the check is recorded and written to the timeline."""
     assert case.id is not None
-    ever_on = bool(store.switches(conn, case.shop_id))
-    if not ever_on:
+    if store.switch_at(conn, case.shop_id, now) is None:  # never switched on
         return False
-    checks = evaluate(ctx, conn, case, now)
+    checks = evaluate(ctx, conn, case, order, now)
     eligible = all(c.held for c in checks)
     entry_id = None
     system = Actor(ActorKind.SYSTEM, "platform:express-refund")
     if eligible:
-        order = repo.load_order(conn, case.order_id)
-        assert order is not None
         amount = (case.agreed or case.requested).amount
         entry_id = money.advance_in(conn, case, order, amount, now)
     conditions = [c.to_json() for c in checks]

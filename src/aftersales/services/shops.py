@@ -16,6 +16,7 @@ from aftersales.domain.case_types import ActorKind
 from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.services.actors import Actor, require_scope
+from aftersales.services.catalog import check_profile, check_return_address
 from aftersales.services.context import Context
 from aftersales.store import accounts as account_store
 from aftersales.store import repo
@@ -65,21 +66,8 @@ def create_shop(
     _require_admin(actor)
     require_scope(actor, Scope.ACCOUNTS_WRITE)
     _check_timezone(timezone)
-    profile_id = profile_id or ctx.settings.default_profile
-    if profile_id not in ctx.profiles.current:
-        raise ValidationFailed(
-            "profile.unknown",
-            N_("Unknown policy profile {profile}."),
-            field="profile",
-            profile=profile_id,
-        )
-    if not return_address.strip():
-        raise ValidationFailed(
-            "return.address_missing",
-            N_("The shop has no return address."),
-            rule="R5.1",
-            field="return_address",
-        )
+    profile_id = check_profile(ctx, profile_id or ctx.settings.default_profile)
+    check_return_address(return_address)
     now = ctx.now()
     with ctx.db.write() as conn:
         try:
@@ -171,23 +159,9 @@ def update_shop(
             _check_timezone(timezone)
             changes["timezone"] = timezone
         if return_address is not None:
-            if not return_address.strip():
-                raise ValidationFailed(
-                    "return.address_missing",
-                    N_("The shop has no return address."),
-                    rule="R5.1",
-                    field="return_address",
-                )
-            changes["return_address"] = return_address.strip()
+            changes["return_address"] = check_return_address(return_address)
         if profile_id is not None:
-            if profile_id not in ctx.profiles.current:
-                raise ValidationFailed(
-                    "profile.unknown",
-                    N_("Unknown policy profile {profile}."),
-                    field="profile",
-                    profile=profile_id,
-                )
-            changes["profile_id"] = profile_id
+            changes["profile_id"] = check_profile(ctx, profile_id)
         changes = {k: v for k, v in changes.items() if getattr(row, k) != v}
         if changes:
             repo.update_shop(conn, row.id, **changes)

@@ -12,9 +12,7 @@ shop's warehouse: a return still in transit or delivered is confirmed received (
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets as pysecrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +44,7 @@ from aftersales.services.actors import (
 from aftersales.services.cases import act_in, note_in
 from aftersales.services.context import Context
 from aftersales.services.shops import visible_shop
-from aftersales.services.webhooks import verify_signature
+from aftersales.services.webhooks import new_secret, verify_signature
 from aftersales.store import accounts as account_store
 from aftersales.store import automation as store
 from aftersales.store import repo
@@ -260,7 +258,7 @@ def rotate_secret(ctx: Context, actor: Actor, shop_code: str) -> str:
     with ctx.db.write() as conn:
         shop = visible_shop(conn, actor, shop_code)
         require_configurer(actor)
-        secret = "whsec_" + base64.b64encode(pysecrets.token_bytes(24)).decode()
+        secret = new_secret()  # the same form as webhook endpoint secrets
         store.rotate_secret(conn, shop.id, secret, now)
         account_store.audit(
             conn,
