@@ -659,6 +659,377 @@ def automation_preview(
             console.print(f"    {held} {c.name} {c.rule} {_short(c.detail)}", highlight=False)
 
 
+intervention_app = typer.Typer(
+    no_args_is_help=True, help="Platform intervention, rulings and appeals (R9-R12)."
+)
+app.add_typer(intervention_app, name="intervention")
+
+AGENT = Annotated[
+    str, typer.Option("--agent", help="The agent acting (a different one hears appeals)")
+]
+
+
+@app.command()
+def queue(
+    mine: Annotated[bool, typer.Option(help="Only items this agent holds")] = False,
+    agent: AGENT = "cli",
+    lang: Lang = None,
+) -> None:
+    """The agent queue: interventions, appeals and reports by deadline (overdue first)."""
+    from aftersales.services import queue as svc
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    t = lambda s: gettext(s, loc)  # noqa: E731
+    from aftersales.services.actors import Actor
+
+    items = svc.agent_queue(ctx, Actor.platform(agent), mine=mine)
+    tz = "UTC"
+    table = Table()
+    for col in (N_("Due"), N_("Kind"), N_("Item"), N_("Shop"), N_("Agent")):
+        table.add_column(t(col))
+    for i in items:
+        due = _fmt_time(i.due_at, tz) + (f" [red]{t('overdue')}[/red]" if i.overdue else "")
+        if i.urgent:
+            due += f" [yellow]{t('urgent')}[/yellow]"
+        table.add_row(
+            due,
+            t(svc.KIND_LABELS[i.kind]),
+            i.case_number or f"#{i.id}",
+            i.shop,
+            i.assigned_agent or "-",
+        )
+    console.print(table, highlight=False)
+    console.print(translate(N_("{count} item(s) waiting"), loc, count=len(items)))
+
+
+@intervention_app.command("show")
+def intervention_show(
+    number: Annotated[str, typer.Argument(help="Case number")],
+    agent: AGENT = "cli",
+    lang: Lang = None,
+) -> None:
+    """An intervention as the agent sees it: deadlines, both sides' evidence, the
+    recommendation with its reasons (R10.5), rulings and appeals."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.labels import EVIDENCE_KIND_LABELS
+    from aftersales.services import evidence as evidence_svc
+    from aftersales.services import interventions as svc
+    from aftersales.services.actors import Actor
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    t = lambda s: gettext(s, loc)  # noqa: E731
+    actor = Actor.platform(agent)
+    try:
+        view = svc.get_intervention(ctx, actor, number)
+        items = evidence_svc.list_evidence(ctx, actor, number)
+        result = svc.recommendation(ctx, actor, number) if view.status == "open" else None
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    tz = "UTC"
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    head.add_row(t("Case"), f"{view.case_number} ({t(_STATE_LABELS[view.case_state])})")
+    head.add_row(t("Round"), f"{view.round} ({view.status})")
+    head.add_row(t("Opened by"), f"{view.opened_by}: {view.statement}")
+    responded = (
+        f"{_fmt_time(view.merchant_responded_at, tz)}: {view.merchant_response}"
+        if view.merchant_responded_at
+        else "-"
+    )
+    head.add_row(t("Merchant response due"), _fmt_time(view.merchant_response_due, tz))
+    head.add_row(t("Merchant responded"), responded)
+    head.add_row(t("Evidence due"), _fmt_time(view.evidence_due, tz))
+    head.add_row(t("Ruling due"), _fmt_time(view.ruling_due, tz))
+    console.print(head, highlight=False)
+    for template in view.templates:
+        kinds = "; ".join(
+            " / ".join(t(EVIDENCE_KIND_LABELS[k.value]) for k in slot.kinds)
+            for slot in template.slots
+        )
+        console.print(f"{t('Template')} ({t(template.party.value)}): {kinds}", highlight=False)
+    table = Table(title=t("Evidence"))
+    for col in (N_("Item"), N_("Side"), N_("Kind"), N_("Added"), N_("Description")):
+        table.add_column(t(col))
+    for e in items:
+        first = f" ({t('first submission')})" if e.first_submission else ""
+        table.add_row(
+            f"E{e.id}", e.party + first, e.kind, _fmt_time(e.created_at, tz), e.description
+        )
+    console.print(table, highlight=False)
+    if result is not None:
+        from aftersales.services import judgment
+
+        rec = result.recommendation
+        d = rec.decision
+        console.print(
+            f"{t('Recommendation')}: {d.liability.value} / {d.remedy.value} / "
+            f"{t('freight')} {d.freight_payer.value} / {t('return risk')} "
+            f"{d.return_risk.value} ({t('confidence')} {rec.confidence:.0%})",
+            highlight=False,
+        )
+        for factor in rec.factors:
+            console.print(f"  + {judgment.render_factor(factor, loc)}", highlight=False)
+        for factor in rec.ignored:
+            console.print(f"  - {judgment.render_factor(factor, loc)}", highlight=False)
+    for r in view.rulings:
+        money = f" {r.amount.format()}" if r.amount is not None else ""
+        console.print(
+            f"{t('Ruling')} #{r.id} {_fmt_time(r.ruled_at, tz)} {r.agent}: {r.liability} / "
+            f"{r.remedy}{money}: {r.reasons}"
+            + (f" ({t('override')}: {r.override_reason})" if r.overridden else ""),
+            highlight=False,
+        )
+    for a in view.appeals:
+        console.print(
+            f"{t('Appeal')} #{a.id} {a.party} {a.grounds} {a.status} "
+            f"({t('decide by')} {_fmt_time(a.decide_by, tz)}): {a.statement}",
+            highlight=False,
+        )
+
+
+@intervention_app.command("rule")
+def intervention_rule(
+    number: Annotated[str, typer.Argument(help="Case number")],
+    reasons: Annotated[str, typer.Option(help="The reasons told to both parties (R10.5)")],
+    accept: Annotated[
+        bool, typer.Option("--accept/--override", help="Accept the recommendation")
+    ] = True,
+    liability: Annotated[str | None, typer.Option(help="Override: liability")] = None,
+    remedy: Annotated[str | None, typer.Option(help="Override: remedy")] = None,
+    amount: Annotated[int | None, typer.Option(help="A partial refund, minor units")] = None,
+    override_reason: Annotated[str, typer.Option(help="Required to override")] = "",
+    agent: AGENT = "cli",
+    lang: Lang = None,
+) -> None:
+    """Rule on an open intervention: accept the recommendation or override it (R10.5)."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.domain.policy import Liability, Remedy
+    from aftersales.services import interventions as svc
+    from aftersales.services.actors import Actor
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    try:
+        view = svc.rule(
+            ctx,
+            Actor.platform(agent),
+            number,
+            svc.RulingInput(
+                reasons=reasons,
+                accept=accept,
+                liability=Liability(liability) if liability else None,
+                remedy=Remedy(remedy) if remedy else None,
+                amount=amount,
+                override_reason=override_reason,
+            ),
+        )
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    except ValueError as err:
+        console.print(f"[red]{err}[/red]")
+        raise typer.Exit(2) from None
+    r = view.rulings[-1]
+    console.print(
+        f"#{r.id}: {r.liability} / {r.remedy} -> {gettext(_STATE_LABELS[view.case_state], loc)}",
+        highlight=False,
+    )
+
+
+judgment_app = typer.Typer(no_args_is_help=True, help="The judgment (R10) on a case.")
+app.add_typer(judgment_app, name="judgment")
+
+
+@judgment_app.command("recommend")
+def judgment_recommend(
+    number: Annotated[str, typer.Argument(help="Case number")],
+    issue: Annotated[
+        str | None, typer.Option("--issue", help="The claim to weigh (default: the reason's)")
+    ] = None,
+    lang: Lang = None,
+) -> None:
+    """The recommended ruling on a case now (R10), every rule, item of evidence and
+    signal that decided it (R10.5), and the evidence set aside (R9.3)."""
+    from aftersales.domain import judgment as J
+    from aftersales.domain.errors import DomainError
+    from aftersales.services import judgment as svc
+    from aftersales.services.actors import Actor
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    t = lambda s: gettext(s, loc)  # noqa: E731
+    try:
+        view = svc.recommendation_for(ctx, Actor.platform("cli"), number, issue=issue)
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    result = view.result
+    rec, facts = result.recommendation, result.facts
+    d = rec.decision
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    for label, value in (
+        (N_("Case"), view.case_number),
+        (N_("Claim"), f"{t(J.ISSUE_LABELS[facts.issue])} ({facts.issue.value})"),
+        (N_("Decided for"), t(J.SIDE_LABELS[rec.decided_for])),
+        (N_("Basis"), t(J.BASIS_LABELS[rec.basis])),
+        (N_("Confidence"), f"{rec.confidence:.0%}"),
+        (N_("Liability"), t(J.LIABILITY_LABELS[d.liability])),
+        (N_("Remedy"), t(J.REMEDY_LABELS[d.remedy])),
+        (N_("Freight"), t(J.FREIGHT_LABELS[d.freight_payer])),
+        (N_("Return risk"), t(J.LIABILITY_LABELS[d.return_risk])),
+        (
+            N_("Support"),
+            translate(
+                N_("buyer {buyer}, merchant {merchant}, balance {balance}"),
+                loc,
+                buyer=rec.buyer_support,
+                merchant=rec.merchant_support,
+                balance=rec.balance,
+            ),
+        ),
+        (N_("Policy"), f"{view.profile_id} v{view.profile_version}"),
+    ):
+        head.add_row(t(label), value)
+    console.print(head, highlight=False)
+    for title, factors in ((N_("Factors"), rec.factors), (N_("Set aside"), rec.ignored)):
+        if not factors:
+            continue
+        table = Table(title=t(title))
+        for col in (N_("Kind"), N_("Ref"), N_("Clause"), N_("Weight"), N_("Why")):
+            table.add_column(t(col))
+        for f in factors:
+            label = svc.rule_label(view.policy, f.ref, loc) if f.kind is J.FactorKind.RULE else None
+            table.add_row(
+                t(J.FACTOR_KIND_LABELS[f.kind]),
+                f"{f.ref} ({label})" if label else f.ref,
+                f.clause,
+                f"{f.weight:g}",
+                svc.render_factor(f, loc),
+            )
+        console.print(table, highlight=False)
+
+
+reviews_app = typer.Typer(no_args_is_help=True, help="Product reviews and R12.3 appeals.")
+app.add_typer(reviews_app, name="reviews")
+
+
+def _review_time(moment: datetime, tz: str) -> str:
+    return f"{moment.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M} {tz}"
+
+
+@reviews_app.command("appeals")
+def reviews_appeals(
+    status: Annotated[
+        str,
+        typer.Option(
+            help="pending (the agent queue: soonest decide-by first), upheld, "
+            "dismissed or all (newest first)"
+        ),
+    ] = "pending",
+    shop: Annotated[str | None, typer.Option(help="Only this shop's")] = None,
+    lang: Lang = None,
+) -> None:
+    """Negative-review appeals (R12.3): the queue of pending ones by decide-by, or all."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.domain.reviews import STATUS_LABELS, AppealStatus
+    from aftersales.services import reviews as svc
+    from aftersales.services.actors import Actor
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    t = lambda s: gettext(s, loc)  # noqa: E731
+    if status != "all" and status not in set(AppealStatus):
+        unknown = translate(N_("Unknown status {status}."), loc, status=status)
+        console.print(f"[red]{unknown}[/red]")
+        raise typer.Exit(2)
+    wanted = None if status == "all" else AppealStatus(status)
+    try:
+        views = svc.list_appeals(
+            ctx, Actor.platform("cli"), shop_code=shop, status=wanted, limit=svc.MAX_PAGE
+        )
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    if wanted is AppealStatus.PENDING:
+        views.sort(key=lambda v: (v.decide_by, v.filed_at, v.id))
+    table = Table()
+    for col in (
+        N_("Appeal"),
+        N_("Shop"),
+        N_("Order"),
+        N_("SKU"),
+        N_("Attempt"),
+        N_("Status"),
+        N_("Filed"),
+        N_("Decide by"),
+    ):
+        table.add_column(t(col))
+    for v in views:
+        profile = ctx.profiles.current.get(v.profile_id)
+        tz = profile.timezone if profile else "UTC"
+        table.add_row(
+            str(v.id),
+            v.shop_code,
+            v.order_number,
+            v.sku,
+            str(v.attempt),
+            t(STATUS_LABELS[v.status]),
+            _review_time(v.filed_at, tz),
+            _review_time(v.decide_by - timedelta(seconds=1), tz),  # the day's last minute
+        )
+    console.print(table, highlight=False)
+    console.print(translate(N_("{count} review appeal(s)"), loc, count=len(views)))
+
+
+@reviews_app.command("decide")
+def reviews_decide(
+    appeal_id: Annotated[int, typer.Argument(help="The review appeal's id")],
+    uphold: Annotated[
+        bool | None,
+        typer.Option(
+            "--uphold/--dismiss",
+            help="Uphold (the review no longer counts) or dismiss (it stays)",
+            show_default=False,
+        ),
+    ] = None,
+    note: Annotated[str, typer.Option(help="Why (shown to the shop)")] = "",
+    agent: Annotated[str, typer.Option(help="The agent deciding")] = "cli",
+    lang: Lang = None,
+) -> None:
+    """Decide a negative-review appeal (R12.3), once."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.domain.reviews import STATUS_LABELS
+    from aftersales.services import reviews as svc
+    from aftersales.services.actors import Actor
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    if uphold is None:
+        choose = gettext(N_("Give --uphold or --dismiss."), loc)
+        console.print(f"[red]{choose}[/red]")
+        raise typer.Exit(2)
+    try:
+        view = svc.decide_appeal(ctx, Actor.platform(agent), appeal_id, uphold=uphold, note=note)
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    console.print(
+        translate(
+            N_("Review appeal {id}: {status}"),
+            loc,
+            id=view.id,
+            status=gettext(STATUS_LABELS[view.status], loc),
+        ),
+        highlight=False,
+    )
+
+
 def _reason_label(code: str) -> str:
     from aftersales.domain.reasons import REASONS
 

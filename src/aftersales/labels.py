@@ -26,6 +26,9 @@ STATE_LABELS: dict[str, str] = {
     "completed": N_("Completed"),
     "closed": N_("Closed"),
     "parcel_returning": N_("Parcel returning to the merchant"),
+    "in_intervention": N_("Platform intervention"),
+    "awaiting_execution": N_("Awaiting the merchant's execution of the ruling"),
+    "ruled": N_("Ruled for the merchant (open for appeal)"),
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -62,6 +65,34 @@ ACTION_LABELS: dict[str, str] = {
     "express_refund_declined": N_("Express refund not granted"),
     "warehouse_inspection": N_("Warehouse reported the returned goods"),
     "evidence_added": N_("Evidence added"),
+    "escalate": N_("Buyer asked the platform to step in"),
+    "merchant_escalate": N_("Merchant asked the platform to step in"),
+    "withdraw_intervention": N_("Intervention withdrawn after a settlement"),
+    "legal_proceedings": N_("Closed: legal proceedings started"),
+    "rule": N_("Platform ruling"),
+    "execution_timeout": N_("Ruling not executed in time: the platform paid first"),
+    "appeal": N_("Buyer appealed the ruling"),
+    "appeal_window_timeout": N_("Appeal window lapsed"),
+    "ruling_overturned": N_("Ruling overturned on the merchant's appeal"),
+    "intervention_response": N_("Merchant responded to the intervention"),
+    "intervention_urgent": N_("Intervention marked urgent"),
+    "intervention_assigned": N_("Intervention assigned to an agent"),
+    "merchant_appeal": N_("Merchant appealed the ruling"),
+    "appeal_decided": N_("Appeal decided"),
+    "evidence_assessed": N_("Evidence assessed by the platform"),
+}
+
+# R9.3: what each kind of evidence is, with an example (the evidence templates).
+EVIDENCE_KIND_LABELS: dict[str, str] = {
+    "photo": N_("Photo: the goods, the defect or the label, in focus"),
+    "video": N_("Video: the goods and the problem, in one take"),
+    "unboxing_video": N_("Unboxing video: from the sealed parcel and its label to the goods"),
+    "carrier_proof": N_("Carrier proof: the carrier's stamped note of the parcel's state"),
+    "qc_record": N_("QC record: the inspection record of the goods as shipped"),
+    "chat_log": N_("Chat log: screenshots of the conversation with the other side"),
+    "document": N_("Document: the listing, an invoice or a certificate"),
+    "force_majeure_approval": N_("Force-majeure approval: the approved report"),
+    "logistics_record": N_("Logistics record: the carrier's tracking history"),
 }
 
 ACTOR_LABELS: dict[str, str] = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from fastapi.testclient import TestClient
 
 from aftersales.api.app import create_app
 from aftersales.domain.accounts import KIND_SCOPES, AccountKind, Permission
+from aftersales.domain.policy import InterventionRules
 from aftersales.jobs.outbox import Dispatcher
 from aftersales.services import accounts
 from aftersales.services.actors import Actor
@@ -43,6 +45,10 @@ Y_MAIN = "y_main"
 AGENT = "agent"
 ADMIN = "admin"
 SERVICE = "service"  # the marketplace's order system
+ARBITER = "arbiter"  # a third platform agent, made on first use: not a principal
+
+# States ``ApiWorld.case_in`` reaches through platform intervention (R9-R11).
+ARBITRATION_STATES = ("in_intervention", "in_intervention_ruleable", "awaiting_execution")
 
 PRINCIPALS: tuple[str, ...] = (
     ANONYMOUS,
@@ -234,7 +240,83 @@ class ApiWorld:
                 {"carrier": "SF", "tracking_number": tracking_number()},
             )
             return case
+        if state in ARBITRATION_STATES:
+            return self._arbitration_case(state)
         raise AssertionError(f"no recipe for a case in state {state}")
+
+    # ------------------------------------------------------------------ arbitration (R9-R12)
+    def intervention_rules(self, profile: str = "douyin") -> InterventionRules:
+        rules = self.ctx.profiles.current[profile].intervention
+        assert rules is not None
+        return rules
+
+    @contextmanager
+    def earlier(self, **delta: float) -> Iterator[None]:
+        """Runs the block with the world's clock set back by ``delta``, then puts it back:
+        a setup that must lie in the past (an intervention whose evidence deadline has
+        passed) without moving the clock, and every other deadline, of the whole world."""
+        now = self.clock.now
+        self.clock.now = now - timedelta(**delta)
+        try:
+            yield
+        finally:
+            self.clock.now = now
+
+    def arbiter(self) -> str:
+        """A third platform agent (not a principal of the matrix) who rules, so that the
+        matrix's agent and admin may both decide an appeal against the ruling (R12.1)."""
+        if ARBITER not in self.tokens:
+            self.account_ids[ARBITER] = _account(self.ctx, AccountKind.AGENT, "arbiter")
+            self.tokens[ARBITER] = _token(self.ctx, self.account_ids[ARBITER], AccountKind.AGENT)
+        return ARBITER
+
+    def quality_dispute(self) -> str:
+        """Buyer A's refund-only quality request on shop X, rejected by the merchant (R5.5):
+        the buyer may now ask the platform to step in (R9.1)."""
+        case = self.open_case(type="refund_only", reason="defect")
+        self.act(
+            X_MAIN, case, "reject", {"refusal_code": "no_quality_issue", "evidence": ["qc_record"]}
+        )
+        return case
+
+    def escalate(self, case: str, principal: str = BUYER_A) -> dict[str, Any]:
+        result: dict[str, Any] = self.ok(
+            principal, "POST", f"/api/v1/cases/{case}/intervention", {"statement": "Decide."}
+        )
+        return result
+
+    def intervention_id(self, case: str) -> int:
+        return int(self.ok(ADMIN, "GET", f"/api/v1/cases/{case}/intervention")["id"])
+
+    def merchant_appeal(self) -> tuple[str, int]:
+        """A ruling against shop X (by the arbiter) that X's main account appealed
+        (R12.1): (the case, the appeal's id)."""
+        case = self.case_in("awaiting_execution")
+        appeal = self.ok(
+            X_MAIN,
+            "POST",
+            f"/api/v1/cases/{case}/appeals",
+            {"grounds": "misjudgment", "statement": "The buyer broke it."},
+        )
+        return case, int(appeal["id"])
+
+    def _arbitration_case(self, state: str) -> str:
+        if state == "in_intervention":  # the buyer escalated a rejected quality request
+            case = self.quality_dispute()
+            self.escalate(case)
+            return case
+        if state == "in_intervention_ruleable":  # ... and its evidence deadline has passed
+            hours = self.intervention_rules().evidence_hours
+            with self.earlier(hours=hours, minutes=1):
+                return self.case_in("in_intervention")
+        # the merchant stayed silent (R9.3), so the agent's accepted ruling is the engine's
+        # full refund, waiting for the merchant to execute it (R11.1)
+        case = self.case_in("in_intervention_ruleable")
+        ruled = self.ok(
+            self.arbiter(), "POST", f"/api/v1/cases/{case}/ruling", {"reasons": "Silent shop."}
+        )
+        assert ruled["case_state"] == "awaiting_execution", ruled
+        return case
 
     # ------------------------------------------------------------------ accounts, webhooks
     def sub_account_of_x(self) -> int:

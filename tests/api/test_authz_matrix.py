@@ -178,6 +178,68 @@ REPORT_LIST = everyone(403, x_main=200, x_sub_handle=200, y_main=200, agent=200,
 REPORT_REVIEW = expect(404, agent=200, admin=200, x_main=403, x_sub_handle=403, x_sub_plain=403)
 
 
+def _offer_review_appeals(w: ApiWorld) -> None:
+    """R12.3 is tiktok's and shop X runs douyin: for the R12.3 rows this world's douyin
+    profile (a new version) offers the appeal with tiktok's numbers, so that the rows
+    probe who may act, not which marketplace the shop is on."""
+    profiles = w.ctx.profiles.current
+    douyin, tiktok = profiles["douyin"], profiles["tiktok"]
+    assert douyin.appeals is not None and tiktok.appeals is not None
+    if douyin.appeals.negative_review is None:
+        appeals = douyin.appeals.model_copy(
+            update={"negative_review": tiktok.appeals.negative_review}
+        )
+        profiles["douyin"] = douyin.model_copy(
+            update={"version": douyin.version + 1000, "appeals": appeals}
+        )
+
+
+def _review_body(w: ApiWorld) -> dict[str, Any]:
+    number, line = w.push_order(SHOP_X, REF_A)
+    return {"order_number": number, "order_line_id": line, "rating": 2, "topic": "other"}
+
+
+def _review_appeal_probe(w: ApiWorld) -> Probe:
+    """A negative review of buyer A's order in shop X (pushed by the order system, on a
+    topic R12.3 lets the shop appeal) and an appeal body with every evidence kind."""
+    _offer_review_appeals(w)
+    nr = w.ctx.profiles.current["douyin"].appeals.negative_review  # type: ignore[union-attr]
+    assert nr is not None
+    case = w.ok(BUYER_A, "POST", "/api/v1/cases", _open_body(w))
+    msg = w.ok(BUYER_A, "POST", f"/api/v1/cases/{case['number']}/messages", {"body": "Where?"})
+    order, line = case["order_number"], case["lines"][0]["order_line_id"]
+    topic = next(t for t in ("logistics", "other", "price") if t not in nr.excluded_topics)
+    review = w.ok(
+        SERVICE,
+        "POST",
+        "/api/v1/reviews",
+        {
+            "order_number": order,
+            "order_line_id": line,
+            "rating": nr.negative_max_rating,
+            "topic": topic,
+        },
+    )
+    refs = {"order": order, "logistics": tracking_number(), "chat": f"message:{msg['id']}"}
+    evidence = [{"kind": k, "ref": refs[k]} for k in nr.required_evidence]
+    return Probe(
+        {"review_id": review["id"]}, {"reason": "Another shop's parcel.", "evidence": evidence}
+    )
+
+
+def _review_appeal_of_x(w: ApiWorld) -> int:
+    p = _review_appeal_probe(w)
+    path = f"/api/v1/reviews/{p.params['review_id']}/appeals"
+    return int(w.ok(X_MAIN, "POST", path, p.body)["id"])
+
+
+# R12.3: the shop appeals a review of its product (after-sales permission); the review's
+# buyer and the platform see the review (403); the platform decides (REPORT_REVIEW).
+REVIEW_APPEAL_FILE = expect(
+    404, x_main=201, x_sub_handle=201, x_sub_plain=403, agent=403, admin=403, buyer_a=403
+)
+
+
 @dataclass(frozen=True)
 class Probe:
     params: dict[str, Any]
@@ -239,6 +301,143 @@ BUYER_MOVES: dict[str, tuple[str, Callable[[], Any] | None]] = {
     "cancel": ("awaiting_merchant", None),
     "confirm-replacement": ("replacement_shipped", None),
 }
+
+
+# --------------------------------------------------------------------------- R9-R12
+# The services refuse a caller whose kind never takes the step (not a party, not the
+# merchant, not the buyer, not the platform) before looking the case up: 403 whatever the
+# case, so no existence oracle; a caller of the right kind then sees the case or gets 404.
+# R9.1: the buyer or the merchant (after a counter-offer both may); agents, admins and
+# integrations are no party (403 intervention.parties_only).
+ESCALATE = expect(
+    404,
+    buyer_a=201,
+    x_main=201,
+    x_sub_handle=201,
+    x_sub_plain=403,
+    agent=403,
+    admin=403,
+    service=403,
+)
+# R9.3: the merchant responds; every other kind 403 intervention.merchant_only.
+RESPOND = expect(403, x_main=200, x_sub_handle=200, y_main=404)
+# R9.4: the buyer withdraws; every other kind 403 intervention.buyer_only.
+WITHDRAW = expect(403, buyer_a=200, buyer_b=404)
+# R9.3 urgent, R10.4 ruling, R12.1 deciding an appeal, the queue: agents and admins only
+# (403 intervention.platform_only before any lookup).
+PLATFORM_ONLY = everyone(403, agent=200, admin=200)
+# R12.1: the merchant appeals a ruling against it. On douyin buyer A sees the case but the
+# ruling is not against the buyer (409 appeal.not_against_you, R12); R1.2: a sub-account
+# appeals only with file_appeals, which neither sub-account holds.
+APPEAL_FILE = expect(
+    404,
+    buyer_a=409,
+    x_main=201,
+    x_sub_handle=403,
+    x_sub_plain=403,
+    agent=403,
+    admin=403,
+    service=403,
+)
+INTERVENTION_OBSERVE = "/api/v1/cases/{number}/intervention"
+
+
+def _appeal_probe(w: ApiWorld) -> Probe:
+    case, appeal_id = w.merchant_appeal()
+    # `number` only locates the observation (the path names the appeal alone)
+    return Probe(
+        {"appeal_id": appeal_id, "number": case}, {"decision": "uphold", "note": "Upheld."}
+    )
+
+
+def _open_round(w: ApiWorld) -> int:
+    """The id of an open intervention round: a queue item (kind ``intervention``)."""
+    return w.intervention_id(w.case_in("in_intervention"))
+
+
+def _arbitration_rows() -> list[Row]:
+    return [
+        Row(
+            "POST",
+            "/api/v1/cases/{number}/intervention",
+            ESCALATE,
+            case_probe("awaiting_buyer", lambda: {"statement": "Please decide."}),
+            CASE,
+            observe=CASE_OBSERVE,
+            why="R9.1: the buyer or the merchant, while a counter-offer waits",
+        ),
+        Row(
+            "GET",
+            "/api/v1/cases/{number}/intervention",
+            CASE_READ,
+            case_probe("in_intervention"),
+            CASE,
+            fresh=False,
+        ),
+        Row(
+            "POST",
+            "/api/v1/cases/{number}/intervention/response",
+            RESPOND,
+            case_probe("in_intervention", lambda: {"response": "The goods left QC intact."}),
+            CASE,
+            observe=INTERVENTION_OBSERVE,
+            why="R9.3: once per round, so a fresh round per allowed principal",
+        ),
+        Row(
+            "POST",
+            "/api/v1/cases/{number}/intervention/urgent",
+            PLATFORM_ONLY,
+            case_probe("in_intervention"),
+            CASE,
+            observe=INTERVENTION_OBSERVE,
+        ),
+        Row(
+            "POST",
+            "/api/v1/cases/{number}/intervention/withdrawal",
+            WITHDRAW,
+            case_probe("in_intervention", lambda: {"settlement": "Partial refund agreed."}),
+            CASE,
+            observe=CASE_OBSERVE,
+        ),
+        Row(
+            "POST",
+            "/api/v1/cases/{number}/ruling",
+            PLATFORM_ONLY,
+            case_probe("in_intervention_ruleable", lambda: {"reasons": "The shop was silent."}),
+            CASE,
+            observe=CASE_OBSERVE,
+            why="R10.4: after the evidence deadline (the round was opened in the past)",
+        ),
+        Row(
+            "POST",
+            "/api/v1/cases/{number}/appeals",
+            APPEAL_FILE,
+            case_probe(
+                "awaiting_execution",
+                lambda: {"grounds": "misjudgment", "statement": "The buyer broke it."},
+            ),
+            CASE,
+            observe=INTERVENTION_OBSERVE,
+            why="R12.1: one appeal per ruling, so a fresh ruling per allowed principal",
+        ),
+        Row(
+            "POST",
+            "/api/v1/appeals/{appeal_id}/decision",
+            PLATFORM_ONLY,
+            _appeal_probe,
+            {"appeal_id": GHOST_INT},
+            observe=INTERVENTION_OBSERVE,
+            why="R12.1: the ruling was made by a third agent, so agent and admin may decide",
+        ),
+        Row(
+            "POST",
+            "/api/v1/queue/{kind}/{item_id}/assignment",
+            PLATFORM_ONLY,
+            lambda w: Probe({"kind": "intervention", "item_id": _open_round(w)}, {}),
+            {"kind": "intervention", "item_id": GHOST_INT},
+            observe="/api/v1/queue",
+        ),
+    ]
 
 
 def _id_rows() -> list[Row]:
@@ -477,6 +676,45 @@ def _id_rows() -> list[Row]:
             fresh=False,
             why="the parties of the case only",
         ),
+        # ------------------------------------------------------------------ judgment (R10)
+        Row(
+            "GET",
+            "/api/v1/cases/{number}/recommendation",
+            expect(
+                404,
+                agent=200,
+                admin=200,
+                buyer_a=403,
+                x_main=403,
+                x_sub_handle=403,
+                x_sub_plain=403,
+            ),
+            lambda w: Probe({"number": w.case_a}),
+            CASE,
+            fresh=False,
+            why="R10.5: the platform's; the parties see the case (403), anyone else 404",
+        ),
+        Row(
+            "POST",
+            "/api/v1/cases/{number}/evidence/{evidence_id}/assessments",
+            expect(
+                404,
+                agent=201,
+                admin=201,
+                buyer_a=403,
+                x_main=403,
+                x_sub_handle=403,
+                x_sub_plain=403,
+            ),
+            lambda w: Probe(
+                {"number": w.case_a, "evidence_id": _evidence_of_a(w)},
+                {"relevant": True, "credible": False, "supports": "buyer", "note": "Forged."},
+            ),
+            CASE,
+            observe="/api/v1/cases/{number}/timeline",
+            fresh=False,
+            why="R9.3: platform agents and admins assess evidence",
+        ),
         # ------------------------------------------------------------------ automation
         Row(
             "GET",
@@ -646,7 +884,36 @@ def _id_rows() -> list[Row]:
             observe="/api/v1/reports/buyers",
             why="rejected, so the probe rejects none of buyer A's requests",
         ),
+        # ------------------------------------------------------------------ reviews (R12.3)
+        Row(
+            "GET",
+            "/api/v1/shops/{code}/products/{sku}/reviews",
+            SHOP_READ,
+            lambda w: Probe({"code": SHOP_X, "sku": "TEE"}),
+            {"code": GHOST_SHOP},
+            fresh=False,
+            why="the shop's accounts and the platform",
+        ),
+        Row(
+            "POST",
+            "/api/v1/reviews/{review_id}/appeals",
+            REVIEW_APPEAL_FILE,
+            _review_appeal_probe,
+            {"review_id": GHOST_INT},
+            observe="/api/v1/review-appeals",
+        ),
+        Row(
+            "POST",
+            "/api/v1/review-appeals/{appeal_id}/decision",
+            REPORT_REVIEW,
+            lambda w: Probe(
+                {"appeal_id": _review_appeal_of_x(w)}, {"decision": "dismiss", "note": "No."}
+            ),
+            {"appeal_id": GHOST_INT},
+            observe="/api/v1/review-appeals",
+        ),
     ]
+    rows += _arbitration_rows()
     for action, (state, body) in MERCHANT_MOVES.items():
         rows.append(
             Row(
@@ -834,6 +1101,38 @@ def _routes_without_id_rows() -> list[Row]:
             ghost_body=_with("shop", GHOST_SHOP),
         ),
         Row("GET", "/api/v1/reports/buyers", REPORT_LIST, none),
+        # ------------------------------------------------------------------ R9.2, the queue
+        Row(
+            "POST",
+            "/api/v1/dispute-flags",
+            everyone(403, agent=201, admin=201),
+            lambda w: Probe(
+                {},
+                {
+                    "kind": "invalid_transaction",
+                    "note": "Brushing order.",
+                    "order_number": w.push_order(SHOP_X, REF_A)[0],
+                },
+            ),
+            why="R9.2: the platform's; refused (403) before the order is looked up",
+        ),
+        Row(
+            "GET",
+            "/api/v1/queue",
+            PLATFORM_ONLY,
+            none,
+            why="what waits for an agent: agents and admins only",
+        ),
+        # ------------------------------------------------------------------ reviews (R12.3)
+        Row(
+            "POST",
+            "/api/v1/reviews",
+            everyone(403, service=201, admin=201, buyer_a=201, buyer_b=404),
+            lambda w: Probe({}, _review_body(w)),
+            ghost_body=_with("order_number", GHOST_ORDER),
+            why="the marketplace pushes a review; the order's buyer writes one",
+        ),
+        Row("GET", "/api/v1/review-appeals", REPORT_LIST, none),
     ]
 
 

@@ -25,6 +25,7 @@ from aftersales.domain.policy import (
     Profile,
     RefusalCode,
     RegionalAutoRefund,
+    Remedy,
 )
 from aftersales.domain.reasons import reason
 from aftersales.profiles import load_profiles
@@ -180,7 +181,8 @@ class Builder:
         """A case of ``case_type`` sitting in ``state`` with what that state implies: the
         pending deadline of the state, a counter-offer while the buyer decides, a return
         address once a return is approved, shipments once goods travel, a refusal one hour
-        ago when rejected.
+        ago when rejected, and the ruled amount
+        while a ruling for the buyer awaits execution (:meth:`ruled_for_buyer`, R11.1).
 
         The deadline is planned from the profile as the move into ``state`` planned it (see
         :meth:`entered_at`), so it is still running at ``now``: a party's move at ``now`` is
@@ -234,6 +236,8 @@ class Builder:
             code = self.refusal_code_for("review", rsn, order, lines)
             case.refusal_code = code.code
             case.rejected_at = self.now - timedelta(hours=1)
+        if state is State.AWAITING_EXECUTION:
+            case.agreed = self.ruled_for_buyer(case, self.facts(order))
         if overrides:
             case = dataclasses.replace(case, **overrides)
         kind = machine.STATE_DEADLINES.get(state)
@@ -245,12 +249,25 @@ class Builder:
     def entered_at(self, case: Case) -> datetime:
         """When ``case`` entered its state, which starts the state's deadline: the refusal
         when rejected, the replacement's dispatch once shipped, otherwise an hour before
-        ``now``."""
+        ``now`` (for ``awaiting_execution`` and ``ruled``: the ruling, which starts the
+        execution deadline, R11.1, and the buyer's appeal window, R12.2)."""
         if case.state is State.REJECTED and case.rejected_at is not None:
             return case.rejected_at
         if case.state is State.REPLACEMENT_SHIPPED and case.replacement_shipment is not None:
             return case.replacement_shipment.shipped_at
         return self.now - timedelta(hours=1)
+
+    def ruled_for_buyer(self, case: Case, facts: Facts) -> Money | None:
+        """What a ruling for the buyer that waits for the merchant to execute it gave
+        (R10.4, R11.1): a reship sends goods (no money); any other request was ruled a full
+        refund of what was asked (an exchange's goods come back through the return: a
+        ruling that waits for execution refunds what was paid)."""
+        if case.type is CaseType.RESHIP:
+            return None
+        remedy = Remedy.FULL_REFUND
+        return machine.ruled_amount(
+            case, Command(Action.RULE, ActorKind.PLATFORM, remedy=remedy), facts, self.profile
+        )
 
     @staticmethod
     def due(case: Case) -> datetime:
@@ -324,18 +341,41 @@ TEST_REGION = "TEST_REGION"
 
 
 @pytest.fixture(scope="session")
-def build(douyin: Profile) -> Builder:
+def build(douyin: Profile, tiktok: Profile) -> Builder:
     """Builders on the default (douyin) profile at ``NOW``, plus an R8.2 regional
-    auto-approval for orders of ``TEST_REGION`` (no other order has a region), so that
-    every row of the table can be walked."""
+    auto-approval for orders of ``TEST_REGION`` (no other order has a region) and tiktok's
+    buyer appeals (R12.2: douyin buyers do not appeal, so no douyin case is ever ``ruled``),
+    so that every row of the table can be walked (``build_douyin_appeals`` keeps douyin's
+    own appeals)."""
     rules = douyin.refund_without_return
     assert rules is not None
     regional = RegionalAutoRefund(
         region=TEST_REGION, from_date="2000-01-01", min_amount=0, max_amount=10**12
     )
     update = {"auto_approval": (*rules.auto_approval, regional)}
-    profile = douyin.model_copy(update={"refund_without_return": rules.model_copy(update=update)})
+    assert douyin.appeals is not None and tiktok.appeals is not None
+    appeals = douyin.appeals.model_copy(
+        update={
+            "buyer_max_appeals": tiktok.appeals.buyer_max_appeals,
+            "buyer_window_hours": tiktok.appeals.buyer_window_hours,
+        }
+    )
+    profile = douyin.model_copy(
+        update={
+            "refund_without_return": rules.model_copy(update=update),
+            "appeals": appeals,
+        }
+    )
     return Builder(profile)
+
+
+@pytest.fixture(scope="session")
+def build_douyin_appeals(build: Builder, douyin: Profile) -> Builder:
+    """``build`` with douyin's own appeals: buyers do not appeal, so a ruling against the
+    buyer closes the case (R12.2)."""
+    return dataclasses.replace(
+        build, profile=build.profile.model_copy(update={"appeals": douyin.appeals})
+    )
 
 
 @pytest.fixture(scope="session")

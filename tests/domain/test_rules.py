@@ -985,7 +985,14 @@ JUST = timedelta(seconds=1)
 
 
 def _profile_delay(profile: Profile, kind: DeadlineKind) -> timedelta:
-    """How long each deadline runs, read from the profile (R5.1-R5.6, R2.4, R16.1)."""
+    """How long each deadline runs, read from the profile (R5.1-R5.6, R2.4, R16.1, R11.1,
+    R12.2)."""
+    if kind is DeadlineKind.RULING_EXECUTION:  # R11.1: the profile's [intervention]
+        assert profile.intervention is not None
+        return timedelta(hours=profile.intervention.execution_hours)
+    if kind is DeadlineKind.APPEAL_WINDOW:  # R12.2: the profile's [appeals]
+        assert profile.appeals is not None
+        return timedelta(hours=profile.appeals.buyer_window_hours)
     h = profile.handling
     return {
         DeadlineKind.MERCHANT_RESPONSE: timedelta(hours=h.merchant_response_hours),

@@ -25,6 +25,7 @@ from aftersales.domain.case_types import (
     State,
 )
 from aftersales.domain.errors import Forbidden, IllegalTransition
+from aftersales.domain.policy import Remedy
 from tests.domain.conftest import TEST_REGION
 
 if TYPE_CHECKING:
@@ -44,7 +45,24 @@ def _id(triple: tuple[CaseType, State, Action]) -> str:
     return f"{t.value}-{s.value}-{a.value}"
 
 
-# accept_offer routes on the offer (R5.2): without return -> refunded, with -> awaiting_return.
+# A ruling routes on its remedy (R10.4, R11.1, R12.2): money or goods for the buyer wait for
+# the merchant to execute them, goods that come back first go through the return, and a
+# rejection opens the buyer's appeal window where buyers appeal, else closes the case.
+RULING_ROUTES: dict[State, tuple[Remedy, ...]] = {
+    State.AWAITING_EXECUTION: (Remedy.FULL_REFUND, Remedy.RESHIP),
+    State.AWAITING_RETURN: (Remedy.RETURN_THEN_REFUND, Remedy.EXCHANGE),
+    State.RULED: (Remedy.REJECT,),
+    State.CLOSED: (Remedy.REJECT,),
+}
+
+
+def ruling_remedy(case_type: CaseType, target: State) -> Remedy | None:
+    """The first remedy that fits the request type (REMEDY_TYPES) and routes to ``target``."""
+    return next((r for r in RULING_ROUTES[target] if case_type in machine.REMEDY_TYPES[r]), None)
+
+
+# accept_offer routes on the offer (R5.2): without return -> refunded, with -> awaiting_return;
+# rule routes on the remedy (above). ``route`` picks the branch.
 LEGAL_MOVES = []
 for _t, _s, _a in LEGAL:
     if _a is Action.ACCEPT_OFFER:
@@ -53,6 +71,14 @@ for _t, _s, _a in LEGAL:
             LEGAL_MOVES.append(
                 pytest.param(_t, _s, _a, True, id=_id((_t, _s, _a)) + "-return_required")
             )
+    elif _a is Action.RULE:
+        _row = machine.transition_for(_s, _a, _t)
+        assert _row is not None and set(_row.targets) == set(RULING_ROUTES)
+        for _target in _row.targets:
+            if ruling_remedy(_t, _target) is not None:  # e.g. nothing comes back unshipped
+                LEGAL_MOVES.append(
+                    pytest.param(_t, _s, _a, _target, id=_id((_t, _s, _a)) + f"-{_target.value}")
+                )
     else:
         LEGAL_MOVES.append(pytest.param(_t, _s, _a, None, id=_id((_t, _s, _a))))
 
@@ -69,9 +95,15 @@ def moment(b: Builder, case: Case, action: Action) -> datetime:
 
 
 def legal_move(
-    b: Builder, case_type: CaseType, state: State, action: Action, return_required: bool | None
+    b: Builder,
+    case_type: CaseType,
+    state: State,
+    action: Action,
+    route: bool | State | None,
 ) -> tuple[Case, Command, Facts]:
-    """A case in ``state`` plus a command satisfying every guard of the row."""
+    """A case in ``state`` plus a command satisfying every guard of the row. ``route``: for
+    accept_offer whether the offer asks for a return; for rule the target the remedy routes
+    to (None: the ruling waits for execution)."""
     row = machine.transition_for(state, action, case_type)
     assert row is not None
     case = b.case(case_type, state)
@@ -97,25 +129,37 @@ def legal_move(
     elif action in (Action.EDIT_REQUEST, Action.RESUBMIT):
         kw = {"description": "补充了照片和说明"}
     elif action is Action.ACCEPT_OFFER:
-        assert return_required is not None
+        assert isinstance(route, bool)
         amount = max(b.cap(case, facts).amount // 2, 1)
-        case = dataclasses.replace(
-            case, offer=CounterOffer(b.money(amount), return_required, "部分退款")
-        )
+        case = dataclasses.replace(case, offer=CounterOffer(b.money(amount), route, "部分退款"))
+    elif action is Action.RULE:  # R10.4: a remedy that fits the type, with its reasons
+        target = State.AWAITING_EXECUTION if route is None else route
+        assert isinstance(target, State)
+        kw = {"remedy": ruling_remedy(case_type, target), "note": "证据支持该结论"}
+    elif action is Action.RULING_OVERTURNED:  # R12.1: the upheld appeal, in writing
+        kw = {"note": "商家申诉成立：新证据显示已按约发货"}
+    if state is State.AWAITING_EXECUTION:  # R11.1: executed as ruled, money or goods
+        if action is Action.REFUND and case.agreed is None:
+            case = dataclasses.replace(case, agreed=b.cap(case, facts))
+        elif action is Action.SHIP_REPLACEMENT:
+            case = dataclasses.replace(case, agreed=None)
     return case, Command(action, row.actor, **kw), facts  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("case_type", "state", "action", "return_required"), LEGAL_MOVES)
+@pytest.mark.parametrize(("case_type", "state", "action", "route"), LEGAL_MOVES)
 def test_R5_1_every_legal_move_lands_where_the_table_says(
     build: Builder,
+    build_douyin_appeals: Builder,
     case_type: CaseType,
     state: State,
     action: Action,
-    return_required: bool | None,
+    route: bool | State | None,
 ) -> None:
     row = machine.transition_for(state, action, case_type)
     assert row is not None
-    case, cmd, facts = legal_move(build, case_type, state, action, return_required)
+    if route is State.CLOSED:  # R12.2: where buyers do not appeal, a rejection closes
+        build = build_douyin_appeals
+    case, cmd, facts = legal_move(build, case_type, state, action, route)
     before = dataclasses.replace(case)
     at = moment(build, case, action)
 
@@ -126,10 +170,13 @@ def test_R5_1_every_legal_move_lands_where_the_table_says(
     assert out.from_state is state
     assert out.rule == row.rule and out.rule.startswith("R")
     if action is Action.ACCEPT_OFFER:
-        expected = State.AWAITING_RETURN if return_required else State.REFUNDED
+        expected = State.AWAITING_RETURN if route else State.REFUNDED
         assert out.to_state is expected
         assert case.offer is not None
         assert out.case.agreed == case.offer.amount
+    elif action is Action.RULE:
+        assert out.to_state is route
+        assert out.case.agreed == machine.ruled_amount(case, cmd, facts, build.profile)
     else:
         assert len(row.targets) == 1
     # The deadline after the move is the one of the state it landed in.
@@ -244,15 +291,18 @@ def test_R5_3_return_shipment_deadline_is_read_from_the_profile(build: Builder) 
     )
 
 
-# Who must act before each deadline (R5.1-R5.6). Once it has passed that party's moves are
-# refused and the timeout decides; the other party may still act. Nobody is late for the
-# replacement confirmation: the buyer may still confirm after the auto-confirm time.
+# Who must act before each deadline (R5.1-R5.6, R11.1, R12.2). Once it has passed that
+# party's moves are refused and the timeout decides; the other party may still act. Nobody
+# is late for the replacement confirmation: the buyer may still confirm after the
+# auto-confirm time.
 LATE_PARTY: dict[DeadlineKind, tuple[ActorKind, str]] = {
     DeadlineKind.MERCHANT_RESPONSE: (ActorKind.MERCHANT, "R5.1"),
     DeadlineKind.BUYER_OFFER_RESPONSE: (ActorKind.BUYER, "R5.2"),
     DeadlineKind.RETURN_SHIPMENT: (ActorKind.BUYER, "R5.3"),
     DeadlineKind.MERCHANT_RECEIPT: (ActorKind.MERCHANT, "R5.4"),
     DeadlineKind.RESUBMIT_WINDOW: (ActorKind.BUYER, "R5.6"),
+    DeadlineKind.RULING_EXECUTION: (ActorKind.MERCHANT, "R11.1"),
+    DeadlineKind.APPEAL_WINDOW: (ActorKind.BUYER, "R12.2"),
 }
 MOVES_UNDER_A_DEADLINE = [
     pytest.param(t, s, a, id=_id((t, s, a)))

@@ -9,7 +9,7 @@ from datetime import datetime
 from aftersales.domain.case_types import Action, ActorKind, CaseType, DeadlineKind, State
 from aftersales.domain.catalog import Order, OrderLine
 from aftersales.domain.money import Money
-from aftersales.domain.policy import EvidenceKind
+from aftersales.domain.policy import EvidenceKind, Remedy
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,7 @@ class Command:
     return_address: str | None = None
     freight: int | None = None  # R16.3: the buyer's return freight
     note: str = ""
+    remedy: Remedy | None = None  # R10.4: what a ruling gives the buyer
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,9 @@ class State(StrEnum):
     COMPLETED = "completed"  # 换货/补寄成功
     CLOSED = "closed"  # 售后关闭
     PARCEL_RETURNING = "parcel_returning"  # 包裹退回中 (R16.1: failed, refused, intercepted)
+    IN_INTERVENTION = "in_intervention"  # 平台介入中 (R9)
+    AWAITING_EXECUTION = "awaiting_execution"  # 待商家执行裁决 (R11.1)
+    RULED = "ruled"  # 已裁决: the buyer lost; open for the buyer's appeal (R12.2)
 
     @property
     def terminal(self) -> bool:
@@ -91,6 +94,23 @@ class Action(StrEnum):
     EXPRESS_REFUND_DECLINED = "express_refund_declined"  # R7.1: a condition failed
     WAREHOUSE_INSPECTION = "warehouse_inspection"  # the warehouse reported the return
     EVIDENCE_ADDED = "evidence_added"  # R9.3: a side (or the platform) added evidence
+    # R9-R12: platform intervention, rulings and appeals
+    ESCALATE = "escalate"  # buyer asks the platform to step in (R9.1)
+    MERCHANT_ESCALATE = "merchant_escalate"  # the merchant asks (R9.1)
+    WITHDRAW_INTERVENTION = "withdraw_intervention"  # buyer, after settling (R9.4)
+    LEGAL_PROCEEDINGS = "legal_proceedings"  # platform: ends the intervention (R9.2)
+    RULE = "rule"  # platform: the ruling (R10.4)
+    EXECUTION_TIMEOUT = "execution_timeout"  # system: pay-first compensation (R11.2)
+    APPEAL = "appeal"  # buyer appeals a ruling against them (R12.2)
+    APPEAL_WINDOW_TIMEOUT = "appeal_window_timeout"  # system: no appeal came (R12.2)
+    RULING_OVERTURNED = "ruling_overturned"  # platform: the merchant's appeal won (R12.1)
+    # timeline entries of an intervention that are not moves of the machine
+    INTERVENTION_RESPONSE = "intervention_response"  # the merchant responded (R9.3)
+    INTERVENTION_URGENT = "intervention_urgent"  # the platform marked it urgent (R9.3)
+    INTERVENTION_ASSIGNED = "intervention_assigned"  # an agent took it (queue)
+    MERCHANT_APPEAL = "merchant_appeal"  # the merchant appealed a ruling (R12.1)
+    APPEAL_DECIDED = "appeal_decided"  # a merchant appeal was decided (R12.1)
+    EVIDENCE_ASSESSED = "evidence_assessed"  # R9.3: an agent assessed an evidence item
 
 
 class DeadlineKind(StrEnum):
@@ -101,3 +121,5 @@ class DeadlineKind(StrEnum):
     REPLACEMENT_CONFIRM = "replacement_confirm"
     RESUBMIT_WINDOW = "resubmit_window"  # R5.6
     PARCEL_RETURN = "parcel_return"  # R16.1
+    RULING_EXECUTION = "ruling_execution"  # R11.1
+    APPEAL_WINDOW = "appeal_window"  # R12.2

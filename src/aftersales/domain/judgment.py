@@ -551,3 +551,126 @@ def override(recommendation: Recommendation, decision: Decision, reason: str) ->
             rule="R10.5",
         )
     return Ruling(recommendation, decision, overridden=True, reason=written)
+
+
+# ------------------------------------------------------------------------------ stored cases
+# The claim a request's reason code makes, when the agent names none (``issue`` of
+# ``services.judgment.case_recommendation``): data, one row per reason code of R3.1. The
+# agent narrows a claim the code leaves open (a quality ``defect`` may be minor; ``other``
+# may be anything) by passing the issue.
+REASON_ISSUES: Mapping[str, Issue] = MappingProxyType(
+    {
+        "changed_mind": Issue.CHANGED_MIND,
+        "ordered_by_mistake": Issue.CHANGED_MIND,
+        "no_longer_needed": Issue.CHANGED_MIND,
+        "defect": Issue.SERIOUS_DEFECT,
+        "function_failure": Issue.SERIOUS_DEFECT,
+        "counterfeit": Issue.COUNTERFEIT,
+        "completely_broken": Issue.SERIOUS_DEFECT,
+        "not_as_described": Issue.NOT_AS_DESCRIBED,
+        "size_colour_mismatch": Issue.NOT_AS_DESCRIBED,
+        "wrong_item": Issue.WRONG_ITEM,
+        "missing_item": Issue.MISSING_PART,
+        "damaged_in_transit": Issue.DAMAGED,
+        "not_received": Issue.NOT_RECEIVED,
+        "stuck_in_transit": Issue.NOT_RECEIVED,
+        "lost_in_transit": Issue.LOST_IN_TRANSIT,
+        "late_shipment": Issue.LATE_SHIPMENT,
+        "other": Issue.NOT_AS_DESCRIBED,
+    }
+)
+
+
+def default_issue(reason_code: str) -> Issue:
+    """The claim of a reason code (R3.1) when the agent names none."""
+    try:
+        return REASON_ISSUES[reason_code]
+    except KeyError:
+        raise ValidationFailed(
+            "reason.unknown", N_("Unknown reason code {code}."), rule="R3.1", code=reason_code
+        ) from None
+
+
+# Labels (English message ids) of the codes a recommendation shows. SIDE_LABELS and
+# PARTY_LABELS fill the ``side`` and ``party`` parameters of a Factor's message ("supports
+# the {side}"), so they are lower case.
+SIDE_LABELS: Mapping[Side, str] = MappingProxyType(
+    {
+        Side.BUYER: N_("buyer"),
+        Side.MERCHANT: N_("merchant"),
+        Side.NEUTRAL: N_("neutral side"),
+    }
+)
+PARTY_LABELS: Mapping[Party, str] = MappingProxyType(
+    {
+        Party.BUYER: N_("buyer"),
+        Party.MERCHANT: N_("merchant"),
+        Party.PLATFORM: N_("platform"),
+    }
+)
+EVIDENCE_KIND_LABELS: Mapping[EvidenceKind, str] = MappingProxyType(
+    {
+        EvidenceKind.PHOTO: N_("Photo"),
+        EvidenceKind.VIDEO: N_("Video"),
+        EvidenceKind.UNBOXING_VIDEO: N_("Unboxing video"),
+        EvidenceKind.CARRIER_PROOF: N_("Carrier proof"),
+        EvidenceKind.QC_RECORD: N_("QC record"),
+        EvidenceKind.CHAT_LOG: N_("Chat log"),
+        EvidenceKind.DOCUMENT: N_("Document"),
+        EvidenceKind.FORCE_MAJEURE_APPROVAL: N_("Force-majeure approval"),
+        EvidenceKind.LOGISTICS_RECORD: N_("Logistics record"),
+    }
+)
+ISSUE_LABELS: Mapping[Issue, str] = MappingProxyType(
+    {
+        Issue.COUNTERFEIT: N_("Counterfeit"),
+        Issue.NOT_AS_DESCRIBED: N_("Not as described"),
+        Issue.PROMOTION_MISMATCH: N_("Differs from what was promoted"),
+        Issue.WRONG_ITEM: N_("Wrong item sent"),
+        Issue.MISSING_PART: N_("Missing item or part"),
+        Issue.SERIOUS_DEFECT: N_("Serious defect (unusable)"),
+        Issue.MINOR_DEFECT: N_("Minor defect (usable)"),
+        Issue.DAMAGED: N_("Damaged goods"),
+        Issue.LATE_SHIPMENT: N_("Shipped late"),
+        Issue.NOT_RECEIVED: N_("Parcel not received"),
+        Issue.LOST_IN_TRANSIT: N_("Lost in transit"),
+        Issue.CHANGED_MIND: N_("Changed my mind"),
+    }
+)
+LIABILITY_LABELS: Mapping[Liability, str] = MappingProxyType(
+    {
+        Liability.MERCHANT: N_("Merchant liable"),
+        Liability.BUYER: N_("Buyer liable"),
+        Liability.SHARED: N_("Shared liability"),
+        Liability.CARRIER: N_("Carrier liable"),
+        Liability.NONE: N_("No one liable"),
+    }
+)
+REMEDY_LABELS: Mapping[Remedy, str] = MappingProxyType(
+    {
+        Remedy.FULL_REFUND: N_("Full refund"),
+        Remedy.PARTIAL_REFUND: N_("Partial refund"),
+        Remedy.RETURN_THEN_REFUND: N_("Return, then refund"),
+        Remedy.REFUND_WITHOUT_RETURN: N_("Refund without return"),
+        Remedy.EXCHANGE: N_("Exchange"),
+        Remedy.RESHIP: N_("Reship"),
+        Remedy.REJECT: N_("Reject the request"),
+    }
+)
+FREIGHT_LABELS: Mapping[FreightPayer, str] = MappingProxyType(
+    {
+        FreightPayer.MERCHANT: N_("The merchant pays freight"),
+        FreightPayer.BUYER: N_("The buyer pays freight"),
+        FreightPayer.INSURER: N_("Shipping insurance pays freight"),
+        FreightPayer.SHARED: N_("Freight is shared"),
+        FreightPayer.NONE: N_("Nothing travels"),
+    }
+)
+FACTOR_KIND_LABELS: Mapping[FactorKind, str] = MappingProxyType(
+    {
+        FactorKind.RULE: N_("Rule"),
+        FactorKind.EVIDENCE: N_("Evidence"),
+        FactorKind.SIGNAL: N_("Judgment signal"),
+        FactorKind.IGNORED: N_("Set aside"),
+    }
+)

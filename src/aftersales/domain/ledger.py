@@ -56,6 +56,7 @@ class EntryKind(StrEnum):
     CARRIER_COMPENSATION = "carrier_compensation"  # R10.4: loss in transit
     PAYOUT = "payout"  # R11.3: refunds leave to the original payment method
     REVERSAL = "reversal"
+    APPEAL_REFUND = "appeal_refund"  # R12.1: a won appeal returns a pay-first deduction
 
 
 RULES: dict[EntryKind, str] = {
@@ -72,6 +73,7 @@ RULES: dict[EntryKind, str] = {
     EntryKind.INSURANCE_PAYOUT: "R16.3",
     EntryKind.CARRIER_COMPENSATION: "R10.4",
     EntryKind.PAYOUT: "R11.3",
+    EntryKind.APPEAL_REFUND: "R12.1",
     EntryKind.REVERSAL: "R11",
 }
 

@@ -31,7 +31,13 @@ from aftersales.domain.errors import Forbidden, IllegalTransition, ValidationFai
 from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.money import Money
-from aftersales.domain.policy import LogisticsRules, Profile
+from aftersales.domain.policy import (
+    AppealRules,
+    InterventionRules,
+    LogisticsRules,
+    Profile,
+    Remedy,
+)
 from aftersales.domain.reasons import reason
 from aftersales.domain.windows import check_window
 
@@ -543,6 +549,177 @@ def effect_none(case: Case, cmd: Command, facts: Facts, profile: Profile, now: d
     return None
 
 
+# --------------------------------------------------------------------------- R9-R12
+def intervention_rules(profile: Profile) -> InterventionRules:
+    """R9/R11: the profile's [intervention] table (services give a frozen version older
+    than the table the current version's)."""
+    if profile.intervention is None:
+        raise RuntimeError(f"profile {profile.id} v{profile.version} has no [intervention] table")
+    return profile.intervention
+
+
+def appeal_rules(profile: Profile) -> AppealRules:
+    """R12: the profile's [appeals] table (as :func:`intervention_rules`)."""
+    if profile.appeals is None:
+        raise RuntimeError(f"profile {profile.id} v{profile.version} has no [appeals] table")
+    return profile.appeals
+
+
+def buyer_may_appeal(profile: Profile) -> bool:
+    """R12.2: whether buyers appeal rulings against them on this marketplace."""
+    rules = profile.appeals
+    return rules is not None and rules.buyer_max_appeals > 0 and rules.buyer_window_hours > 0
+
+
+# Which remedies a ruling may give on which request types (R10.4): goods the buyer holds
+# can come back; an exchange or a reship sends goods.
+REMEDY_TYPES: dict[Remedy, frozenset[CaseType]] = {
+    Remedy.FULL_REFUND: ALL_TYPES,
+    Remedy.PARTIAL_REFUND: ALL_TYPES - {T.EXCHANGE, T.RESHIP},
+    Remedy.REFUND_WITHOUT_RETURN: ALL_TYPES - {T.REFUND_UNSHIPPED},
+    Remedy.RETURN_THEN_REFUND: frozenset({T.REFUND_ONLY, T.RETURN_REFUND}),
+    Remedy.EXCHANGE: frozenset({T.EXCHANGE}),
+    Remedy.RESHIP: frozenset({T.RESHIP}),
+    Remedy.REJECT: ALL_TYPES,
+}
+REFUND_REMEDIES = frozenset(
+    {Remedy.FULL_REFUND, Remedy.PARTIAL_REFUND, Remedy.REFUND_WITHOUT_RETURN}
+)
+
+
+def ruled_amount(case: Case, cmd: Command, facts: Facts, profile: Profile) -> Money | None:
+    """R10.4: the money a ruling gives: a full refund is what the buyer asked for (what
+    was paid, for goods-only requests); a partial refund names its amount; goods remedies
+    and a rejection move no money now (None)."""
+    remedy = cmd.remedy
+    if remedy is Remedy.PARTIAL_REFUND:
+        return cmd.amount
+    if remedy in (Remedy.FULL_REFUND, Remedy.REFUND_WITHOUT_RETURN, Remedy.RETURN_THEN_REFUND):
+        if cmd.amount is not None:
+            return cmd.amount
+        if case.type in (T.EXCHANGE, T.RESHIP) or case.requested.amount == 0:
+            return _cap(case, facts, profile)
+        return case.requested
+    return None
+
+
+def guard_ruling_valid(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R10.4/R10.5: a ruling names a remedy that fits the request, with a written reason;
+    its money stays within what was paid (R5.2) and a partial refund is less than asked."""
+    if cmd.remedy is None:
+        raise ValidationFailed(
+            "ruling.remedy_missing", N_("A ruling names a remedy."), rule="R10.4", field="remedy"
+        )
+    if case.type not in REMEDY_TYPES[cmd.remedy]:
+        raise IllegalTransition(
+            "ruling.remedy_not_for_type",
+            N_("Remedy {remedy} does not fit a {type} request."),
+            rule="R10.4",
+            remedy=cmd.remedy.value,
+            type=case.type.value,
+        )
+    if cmd.remedy is Remedy.RETURN_THEN_REFUND or cmd.remedy is Remedy.EXCHANGE:
+        guard_return_address(case, cmd, facts, profile, now)
+    amount = ruled_amount(case, cmd, facts, profile)
+    if cmd.remedy is Remedy.PARTIAL_REFUND and amount is None:
+        raise ValidationFailed(
+            "ruling.amount_missing",
+            N_("A partial refund names its amount."),
+            rule="R10.4",
+            field="amount",
+        )
+    if amount is not None:
+        guard_refund_positive(case, dataclasses.replace(cmd, amount=amount), facts, profile, now)
+        full = case.requested if case.requested.amount > 0 else _cap(case, facts, profile)
+        whole = (Remedy.FULL_REFUND, Remedy.REFUND_WITHOUT_RETURN)
+        if cmd.remedy in whole and amount != full:
+            raise IllegalTransition(
+                "ruling.full_is_full",
+                N_("A full refund is the {full} asked for; a smaller one is a partial refund."),
+                rule="R10.4",
+                full=full.format(),
+            )
+        if cmd.remedy is Remedy.PARTIAL_REFUND and amount >= full:
+            raise IllegalTransition(
+                "ruling.partial_not_less",
+                N_("A partial refund must be less than the {full} asked for."),
+                rule="R10.4",
+                full=full.format(),
+            )
+    elif cmd.amount is not None and cmd.amount.amount != 0:
+        raise ValidationFailed(
+            "ruling.amount_not_allowed",
+            N_("Remedy {remedy} moves no money: leave the amount out."),
+            rule="R10.4",
+            field="amount",
+            remedy=cmd.remedy.value,
+        )
+
+
+def effect_rule(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime) -> State:
+    """R10.4/R11.1: a win for the buyer goes to the merchant to execute (money or goods),
+    or back through the return; a loss closes the case, or opens the buyer's appeal window
+    where buyers appeal (R12.2)."""
+    assert cmd.remedy is not None
+    case.offer = None
+    case.agreed = ruled_amount(case, cmd, facts, profile)
+    if cmd.remedy is Remedy.REJECT:
+        return S.RULED if buyer_may_appeal(profile) else S.CLOSED
+    if cmd.remedy in (Remedy.RETURN_THEN_REFUND, Remedy.EXCHANGE):
+        case.return_address = cmd.return_address or facts.shop_return_address
+        return S.AWAITING_RETURN
+    return S.AWAITING_EXECUTION
+
+
+def guard_execution_refund(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R11.1: the merchant executes the ruling as ruled: the ruled amount, or goods."""
+    if case.agreed is None or case.agreed.amount == 0:
+        raise IllegalTransition(
+            "ruling.goods_remedy",
+            N_("The ruling sends goods: ship the replacement."),
+            rule="R11.1",
+        )
+    if cmd.amount is not None and cmd.amount != case.agreed:
+        raise IllegalTransition(
+            "ruling.amount_differs",
+            N_("The ruling refunds {amount}."),
+            rule="R11.1",
+            amount=case.agreed.format(),
+        )
+
+
+def guard_execution_goods(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R11.1: a ruling that refunds money is not executed by sending goods."""
+    if case.agreed is not None and case.agreed.amount > 0:
+        raise IllegalTransition(
+            "ruling.money_remedy",
+            N_("The ruling refunds {amount}: refund it."),
+            rule="R11.1",
+            amount=case.agreed.format(),
+        )
+    guard_tracking_valid(case, cmd, facts, profile, now)
+
+
+def guard_closed_for_overturn(
+    case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
+) -> None:
+    """R12.1: only a merchant's upheld appeal overturns a ruling (the service checks it;
+    the note records which)."""
+    if not cmd.note:
+        raise ValidationFailed(
+            "ruling.overturn_reason",
+            N_("Overturning a ruling needs a written reason."),
+            rule="R12.1",
+            field="note",
+        )
+
+
 # --------------------------------------------------------------------------- the table
 @dataclass(frozen=True, slots=True)
 class Transition:
@@ -570,11 +747,12 @@ def _t(
     return Transition(state, action, frozenset(types), tgt, actor, rule, guards, effect)
 
 
-BUYER, MERCHANT, CARRIER, SYSTEM = (
+BUYER, MERCHANT, CARRIER, SYSTEM, PLATFORM = (
     ActorKind.BUYER,
     ActorKind.MERCHANT,
     ActorKind.CARRIER,
     ActorKind.SYSTEM,
+    ActorKind.PLATFORM,
 )
 _REFUND_OK = (guard_refund_positive,)
 
@@ -677,6 +855,38 @@ TRANSITIONS: tuple[Transition, ...] = (
        MERCHANT, "R16.1", _REFUND_OK, effect_refund),
     _t(S.PARCEL_RETURNING, A.PARCEL_RETURN_TIMEOUT, REFUND_TYPES, S.REFUNDED,
        SYSTEM, "R16.1", _REFUND_OK, effect_refund),
+    # --- R9 platform intervention: asked for after a refusal or a counter-offer ----------
+    _t(S.REJECTED, A.ESCALATE, ALL_TYPES, S.IN_INTERVENTION,
+       BUYER, "R9.1"),
+    _t(S.AWAITING_BUYER, A.ESCALATE, ALL_TYPES, S.IN_INTERVENTION,
+       BUYER, "R9.1"),
+    _t(S.AWAITING_BUYER, A.MERCHANT_ESCALATE, ALL_TYPES, S.IN_INTERVENTION,
+       MERCHANT, "R9.1"),
+    _t(S.RETURN_DELIVERED, A.MERCHANT_ESCALATE, ALL_TYPES, S.IN_INTERVENTION,
+       MERCHANT, "R9.1"),
+    _t(S.RETURN_RECEIVED, A.MERCHANT_ESCALATE, ALL_TYPES, S.IN_INTERVENTION,
+       MERCHANT, "R9.1"),
+    _t(S.IN_INTERVENTION, A.WITHDRAW_INTERVENTION, ALL_TYPES, S.CLOSED,
+       BUYER, "R9.4"),
+    _t(S.IN_INTERVENTION, A.LEGAL_PROCEEDINGS, ALL_TYPES, S.CLOSED,
+       PLATFORM, "R9.2"),
+    # --- R10.4 the ruling, R11 its execution ---------------------------------------------
+    _t(S.IN_INTERVENTION, A.RULE, ALL_TYPES,
+       (S.AWAITING_EXECUTION, S.AWAITING_RETURN, S.RULED, S.CLOSED),
+       PLATFORM, "R10.4", (guard_ruling_valid,), effect_rule),
+    _t(S.AWAITING_EXECUTION, A.REFUND, ALL_TYPES, S.REFUNDED,
+       MERCHANT, "R11.1", (guard_execution_refund, guard_refund_positive), effect_refund),
+    _t(S.AWAITING_EXECUTION, A.SHIP_REPLACEMENT, {T.RESHIP}, S.REPLACEMENT_SHIPPED,
+       MERCHANT, "R11.1", (guard_execution_goods,), effect_ship_replacement),
+    _t(S.AWAITING_EXECUTION, A.EXECUTION_TIMEOUT, ALL_TYPES, S.REFUNDED,
+       SYSTEM, "R11.2", _REFUND_OK, effect_refund),
+    _t(S.AWAITING_EXECUTION, A.RULING_OVERTURNED, ALL_TYPES, S.CLOSED,
+       PLATFORM, "R12.1", (guard_closed_for_overturn,)),
+    # --- R12.2 the buyer's appeal against a ruling for the merchant ----------------------
+    _t(S.RULED, A.APPEAL, ALL_TYPES, S.IN_INTERVENTION,
+       BUYER, "R12.2"),
+    _t(S.RULED, A.APPEAL_WINDOW_TIMEOUT, ALL_TYPES, S.CLOSED,
+       SYSTEM, "R12.2"),
 )
 # fmt: on
 
@@ -698,6 +908,8 @@ STATE_DEADLINES: dict[State, DeadlineKind] = {
     S.REPLACEMENT_SHIPPED: DeadlineKind.REPLACEMENT_CONFIRM,
     S.REJECTED: DeadlineKind.RESUBMIT_WINDOW,
     S.PARCEL_RETURNING: DeadlineKind.PARCEL_RETURN,  # R16.1
+    S.AWAITING_EXECUTION: DeadlineKind.RULING_EXECUTION,  # R11.1
+    S.RULED: DeadlineKind.APPEAL_WINDOW,  # R12.2
 }
 
 DEADLINE_ACTIONS: dict[DeadlineKind, Action] = {
@@ -708,6 +920,8 @@ DEADLINE_ACTIONS: dict[DeadlineKind, Action] = {
     DeadlineKind.REPLACEMENT_CONFIRM: A.REPLACEMENT_CONFIRM_TIMEOUT,
     DeadlineKind.RESUBMIT_WINDOW: A.RESUBMIT_TIMEOUT,
     DeadlineKind.PARCEL_RETURN: A.PARCEL_RETURN_TIMEOUT,
+    DeadlineKind.RULING_EXECUTION: A.EXECUTION_TIMEOUT,
+    DeadlineKind.APPEAL_WINDOW: A.APPEAL_WINDOW_TIMEOUT,
 }
 
 
@@ -719,6 +933,8 @@ DEADLINE_PARTY: dict[DeadlineKind, tuple[ActorKind, str]] = {
     DeadlineKind.RETURN_SHIPMENT: (ActorKind.BUYER, "R5.3"),
     DeadlineKind.MERCHANT_RECEIPT: (ActorKind.MERCHANT, "R5.4"),
     DeadlineKind.RESUBMIT_WINDOW: (ActorKind.BUYER, "R5.6"),
+    DeadlineKind.RULING_EXECUTION: (ActorKind.MERCHANT, "R11.1"),
+    DeadlineKind.APPEAL_WINDOW: (ActorKind.BUYER, "R12.2"),
 }
 
 
@@ -751,6 +967,10 @@ def guard_deadline(case: Case, cmd: Command, now: datetime, rule: str = "R5") ->
 def deadline_delay(kind: DeadlineKind, profile: Profile) -> timedelta:
     if kind is DeadlineKind.PARCEL_RETURN:  # R16.1
         return timedelta(hours=logistics_rules(profile).returned_parcel_timeout_hours)
+    if kind is DeadlineKind.RULING_EXECUTION:  # R11.1
+        return timedelta(hours=intervention_rules(profile).execution_hours)
+    if kind is DeadlineKind.APPEAL_WINDOW:  # R12.2
+        return timedelta(hours=appeal_rules(profile).buyer_window_hours)
     h = profile.handling
     return {
         DeadlineKind.MERCHANT_RESPONSE: timedelta(hours=h.merchant_response_hours),
@@ -768,7 +988,9 @@ def transition_for(state: State, action: Action, case_type: CaseType) -> Transit
 
 def reachable_states(case_type: CaseType) -> frozenset[State]:
     """Every state a request of this type can reach from opening (accept_offer reaches
-    awaiting_return only where a counter-offer may ask for a return)."""
+    awaiting_return only where a counter-offer may ask for a return; a ruling only where a
+    remedy that sends goods back fits the type, R10.4)."""
+    return_remedy_types = REMEDY_TYPES[Remedy.RETURN_THEN_REFUND] | REMEDY_TYPES[Remedy.EXCHANGE]
     seen = {S.AWAITING_MERCHANT}
     todo = [S.AWAITING_MERCHANT]
     while todo:
@@ -781,6 +1003,12 @@ def reachable_states(case_type: CaseType) -> frozenset[State]:
                     row.action is A.ACCEPT_OFFER
                     and target is S.AWAITING_RETURN
                     and case_type not in RETURN_OFFER_TYPES
+                ):
+                    continue
+                if (
+                    row.action is A.RULE
+                    and target is S.AWAITING_RETURN
+                    and case_type not in return_remedy_types
                 ):
                     continue
                 if target not in seen:

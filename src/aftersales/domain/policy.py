@@ -213,6 +213,53 @@ class ReportRules(_Strict):
     malicious_refusal_code: str = Field(min_length=1)
 
 
+class InterventionRules(_Strict):
+    """R9, R11: platform intervention (平台介入) and executing its ruling (issue 6)."""
+
+    # R9.2: the buyer (or merchant) asks within this many hours of the refusal, refund
+    # refusal or counter-offer that started the dispute; later is outside its window.
+    escalate_within_hours: int = Field(ge=1)
+    merchant_response_hours: int = Field(ge=1)  # R9.3: 24
+    urgent_response_hours: int = Field(ge=1)  # R9.3: 2 when marked urgent
+    evidence_hours: int = Field(ge=1)  # R9.3: evidence deadline, 48 after opening
+    ruling_hours: int = Field(ge=1)  # the agent rules within this after the evidence deadline
+    execution_hours: int = Field(ge=1)  # R11.1: 48
+    report_review_hours: int = Field(ge=1)  # R15: an agent reviews a report within this
+
+    @model_validator(mode="after")
+    def _urgent_is_sooner(self) -> InterventionRules:
+        if self.urgent_response_hours > self.merchant_response_hours:
+            raise ValueError("urgent_response_hours cannot exceed merchant_response_hours")
+        return self
+
+
+class NegativeReviewAppealRules(_Strict):
+    """R12.3 (tiktok): a shop appeals a negative review."""
+
+    window_days: int = Field(ge=1)  # within 30 days of the review
+    decision_workdays_min: int = Field(ge=0)  # decided within 5-7 working days
+    decision_workdays_max: int = Field(ge=1)
+    excluded_topics: tuple[str, ...]  # reviews about these are not appealable
+    required_evidence: tuple[str, ...]  # order, logistics and chat evidence
+    # A review rated at most this (on the 1-5 scale) is negative and may be appealed.
+    negative_max_rating: int = Field(ge=1, le=5)
+
+
+class AppealRules(_Strict):
+    """R12: appeals against a ruling."""
+
+    # R12.1: the merchant appeals within this many working days of the ruling, on the
+    # profile's calendar (statutory holidays and make-up workdays count as such).
+    merchant_window_workdays: int = Field(ge=0)
+    merchant_channel: Literal["appeal", "ticket"]  # R12.2: tiktok merchants use a ticket
+    decision_workdays: int = Field(ge=1)  # queue: an appeal is decided within this
+    # R12.2: a buyer appeals a ruling against them at most this many times per case
+    # (0: buyers do not appeal), one appeal per ruling, within buyer_window_hours.
+    buyer_max_appeals: int = Field(ge=0)
+    buyer_window_hours: int = Field(ge=0)
+    negative_review: NegativeReviewAppealRules | None = None  # R12.3
+
+
 class RiskRules(_Strict):
     """R15.2: the signals that raise a buyer's risk level, and their weights."""
 
@@ -421,6 +468,8 @@ class EvidenceTemplate(_Strict):
 
     reason_groups: tuple[ReasonGroup, ...] = Field(min_length=1)
     slots: tuple[tuple[EvidenceKind, ...], ...] = Field(min_length=1)
+    # R9.3: what the merchant is asked for in an intervention on such a request.
+    merchant_slots: tuple[tuple[EvidenceKind, ...], ...] = ()
 
 
 class JudgmentSignals(_Strict):
@@ -536,6 +585,9 @@ class Profile(_Strict):
     judgment: Judgment | None = None
     # R15 reports (profile v4, issue 6). Optional for the same reason as `messages`.
     reports: ReportRules | None = None
+    # R9, R11, R12 (profile v5, issue 6). Optional for the same reason as `messages`.
+    intervention: InterventionRules | None = None
+    appeals: AppealRules | None = None
 
     @model_validator(mode="after")
     def _unique_codes(self) -> Profile:

@@ -162,7 +162,16 @@ def _side_records(
         decision_id = repo.insert_refund_decision(
             conn, case.id, case.order_id, outcome.refund, actor.kind, actor.id
         )
-        money.refund_in_case(ctx, conn, case, order, decision_id, outcome.refund.amount, now)
+        money.refund_in_case(
+            ctx,
+            conn,
+            case,
+            order,
+            decision_id,
+            outcome.refund.amount,
+            now,
+            pay_first=outcome.action is Action.EXECUTION_TIMEOUT,  # R11.2
+        )
     for direction, field in (
         ("return", "return_shipment"),
         ("replacement", "replacement_shipment"),

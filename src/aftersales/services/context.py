@@ -84,12 +84,23 @@ class ProfileStore:
                 raise RuntimeError(f"profile {profile_id} v{version} is not stored")
             frozen = Profile.model_validate(row.body)
             current = self.current.get(profile_id)
-            if frozen.logistics is None and current is not None:
-                # R16: a version older than the [logistics] table follows the current one's
-                # (as services read [messages]); the stored copy is unchanged.
-                frozen = frozen.model_copy(update={"logistics": current.logistics})
+            if current is not None:
+                # A version older than a table (R16 [logistics], R9/R11 [intervention], R12
+                # [appeals]) follows the current one's (as services read [messages]); the
+                # stored copy is unchanged.
+                missing = {
+                    name: getattr(current, name)
+                    for name in FOLLOW_CURRENT
+                    if getattr(frozen, name) is None
+                }
+                if missing:
+                    frozen = frozen.model_copy(update=missing)
             self._frozen[key] = frozen
         return self._frozen[key]
+
+
+# Optional profile tables a frozen older version takes from the current version.
+FOLLOW_CURRENT = ("logistics", "judgment", "reports", "intervention", "appeals")
 
 
 @dataclass

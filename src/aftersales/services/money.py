@@ -144,10 +144,14 @@ def refund_in_case(
     decision_id: int,
     amount: Money,
     now: datetime,
+    *,
+    pay_first: bool = False,
 ) -> list[int]:
     """Money for a refund decision, inside the case's transaction (``order`` as the action
     loaded and locked it). An advance the platform already paid on this case is recovered
-    from the shop instead of paying twice (R7.2)."""
+    from the shop instead of paying twice (R7.2). ``pay_first`` (R11.2, a ruling the
+    merchant did not execute in time): the platform pays the buyer and deducts the amount
+    from the shop's settlement, then its deposit."""
     assert case.id is not None
     profile = _case_profile(ctx, conn, case)
     # R7: what the platform already paid this buyer on this case (net of reversals) covers
@@ -182,7 +186,10 @@ def refund_in_case(
             conn, case, order, profile, shipment.freight, f"case:{case.number}:return-freight", now
         )
     rest = amount.amount - covered
-    if rest > 0:
+    if rest > 0 and pay_first:
+        _check_order_cap(conn, order, rest)
+        entries.extend(_pay_first_in(conn, case, order, profile, rest, decision_id, now))
+    elif rest > 0:
         _check_order_cap(conn, order, rest)
         draft = L.move(
             L.EntryKind.REFUND,
@@ -419,6 +426,101 @@ def pay_first(ctx: Context, actor: Actor, case_number: str, amount: int) -> list
                 case_id=case.id,
             ),
         ]
+
+
+def _pay_first_in(
+    conn: Connection,
+    case: Case,
+    order: Order,
+    profile: Profile,
+    amount: int,
+    decision_id: int,
+    now: datetime,
+) -> list[int]:
+    """R11.2 inside the case's transaction: platform -> buyer, then the shop repays it
+    from settlement first, then the deposit. Where the deposit may not go below zero
+    (R14.1) and cannot cover the rest, the shortfall stays owed on the platform's
+    pay-first account (visible in the ledger) rather than refusing the buyer."""
+    key = f"refund-decision:{decision_id}:pay-first"
+    pot = L.platform_account(L.Purpose.PAY_FIRST, order.currency)
+    out = [
+        _post_on_case(
+            conn,
+            case,
+            order,
+            L.move(
+                L.EntryKind.PAY_FIRST,
+                pot,
+                L.buyer_account(case.buyer_id, order.currency),
+                amount,
+                memo=f"pay-first on {case.number}",
+            ),
+            key,
+            now=now,
+        ).entry_id
+    ]
+    deposit = L.shop_account(case.shop_id, L.Purpose.DEPOSIT, order.currency)
+    settlement = L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency)
+    available = max(0, store.balance(conn, settlement))
+    if _deposit_floor(profile, deposit):
+        available += max(0, store.balance(conn, deposit))
+    else:
+        available = amount
+    deducted = min(amount, available)
+    if deducted > 0:
+        out.extend(
+            _deduct(
+                conn,
+                profile,
+                case.shop_id,
+                order.currency,
+                deducted,
+                pot,
+                L.EntryKind.PAY_FIRST_DEDUCTION,
+                f"{key}:deduction",
+                now,
+                order_id=order.id,
+                case_id=case.id,
+            )
+        )
+    return out
+
+
+def deducted_on_case(conn: Connection, case: Case) -> int:
+    """R11.2: what pay-first took from the shop on this case, net of what appeals returned."""
+    assert case.id is not None
+    return store.case_account_total(
+        conn,
+        case.id,
+        L.Purpose.PAY_FIRST,
+        (L.EntryKind.PAY_FIRST_DEDUCTION, L.EntryKind.APPEAL_REFUND),
+    )
+
+
+def refund_deduction_in(
+    conn: Connection, case: Case, order: Order, key: str, now: datetime
+) -> int | None:
+    """R12.1: a won appeal returns what pay-first deducted on the case to the shop's
+    settlement balance (a new movement: nothing is reversed or deleted). None when
+    nothing was deducted."""
+    amount = deducted_on_case(conn, case)
+    if amount <= 0:
+        known = store.entry_by_key(conn, key)
+        return known.id if known is not None else None
+    return _post_on_case(
+        conn,
+        case,
+        order,
+        L.move(
+            L.EntryKind.APPEAL_REFUND,
+            L.platform_account(L.Purpose.PAY_FIRST, order.currency),
+            L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency),
+            amount,
+            memo=f"appeal won on {case.number}: pay-first deduction returned",
+        ),
+        key,
+        now=now,
+    ).entry_id
 
 
 # --------------------------------------------------------------------------- R14

@@ -691,3 +691,186 @@ evidence_items = Table(
     Column("first_submission", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# R9: platform interventions (平台介入), one row per round on a case (a buyer's appeal
+# opens a new round, R12.2). The row holds the round's current state; everything that
+# happened to it is in the case timeline. `status`: open | ruled | withdrawn | legal_closed.
+interventions = Table(
+    "interventions",
+    metadata,
+    _id(),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("round", Integer, nullable=False),
+    Column("opened_by", String(16), nullable=False),  # buyer | merchant (R9.1)
+    Column("opened_by_actor", String(80), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("statement", Text, nullable=False),
+    Column("urgent", Boolean, nullable=False),
+    Column("merchant_response_due", UTCDateTime, nullable=False),  # R9.3: 24 h / 2 h
+    Column("merchant_responded_at", UTCDateTime),
+    Column("merchant_response", Text),
+    Column("evidence_due", UTCDateTime, nullable=False),  # R9.3
+    Column("ruling_due", UTCDateTime, nullable=False),  # the agent queue's deadline
+    Column("status", String(16), nullable=False),
+    Column("closed_at", UTCDateTime),
+    Column("appeal_of_ruling_id", Integer),  # R12.2: the ruling a buyer appealed
+    Column("excluded_agent", String(80)),  # R12: the agent of the appealed ruling
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("case_id", "round"),
+)
+
+# R10.4/R10.5: rulings (append-only). One per intervention round: two agents ruling on
+# one intervention at once write one row; the other gets a conflict.
+rulings = Table(
+    "rulings",
+    metadata,
+    _id(),
+    Column("intervention_id", ForeignKey("interventions.id"), nullable=False, unique=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("agent", String(80), nullable=False),
+    Column("ruled_at", UTCDateTime, nullable=False),
+    Column("liability", String(16), nullable=False),
+    Column("remedy", String(32), nullable=False),
+    Column("freight_payer", String(16), nullable=False),
+    Column("return_risk", String(16), nullable=False),
+    Column("amount", BigInteger),  # the money ruled, minor units (None: goods or reject)
+    Column("currency", String(3), nullable=False),
+    Column("reasons", Text, nullable=False),  # the agent's written reasons
+    Column("overridden", Boolean, nullable=False),  # R10.5: differs from the engine
+    Column("override_reason", Text),
+    Column("recommendation", JSON, nullable=False),  # the engine's output, as shown
+    Column("force_majeure_exempt", Boolean, nullable=False),  # R13.1
+)
+
+# R12: appeals against a ruling. A merchant appeal (R12.1) is reviewed by another agent:
+# pending -> upheld | dismissed. A buyer appeal (R12.2) is a new intervention round
+# (status reheard). One appeal per party per ruling.
+appeals = Table(
+    "appeals",
+    metadata,
+    _id(),
+    Column("ruling_id", ForeignKey("rulings.id"), nullable=False, index=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("party", String(16), nullable=False),  # merchant | buyer
+    Column("channel", String(16), nullable=False),  # appeal | ticket (R12.2)
+    Column("filed_by", String(80), nullable=False),
+    Column("filed_at", UTCDateTime, nullable=False),
+    Column("grounds", String(16), nullable=False),  # new_evidence | misjudgment
+    Column("statement", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),  # evidence item ids added after the ruling
+    Column("decide_by", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reviewed_by", String(80)),
+    Column("decided_at", UTCDateTime),
+    Column("decision_note", Text),
+    Column("refunded_entries", JSON),  # R12.1: ledger entries returning a deduction
+    Column("version", Integer, nullable=False),
+    UniqueConstraint("ruling_id", "party"),
+)
+
+# R9.2: facts the platform records that keep a dispute out of intervention (append-only):
+# kind off_platform | invalid_transaction (an order), not_actual_consumer (an order's
+# buyer), legal_proceedings (a case; it also ends an open intervention).
+dispute_flags = Table(
+    "dispute_flags",
+    metadata,
+    _id(),
+    Column("order_id", ForeignKey("orders.id"), index=True),
+    Column("case_id", ForeignKey("cases.id"), index=True),
+    Column("kind", String(32), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("flagged_by", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The agent queue's assignments (append-only): the newest row for an item is who has it
+# (agent None: released). item_kind: intervention | appeal | force_majeure | buyer_report.
+queue_assignments = Table(
+    "queue_assignments",
+    metadata,
+    _id(),
+    Column("item_kind", String(16), nullable=False),
+    Column("item_id", Integer, nullable=False),
+    Column("agent", String(80)),
+    Column("assigned_by", String(80), nullable=False),
+    Column("assigned_at", UTCDateTime, nullable=False),
+    Index("ix_queue_assignments_item", "item_kind", "item_id"),
+)
+
+# --------------------------------------------------------------------------- reviews (R12.3)
+# Buyers' reviews of an order line, one per line (append-only). A review removed by an
+# upheld appeal stays here; its appeal's decision says so (review_appeal_decisions).
+product_reviews = Table(
+    "product_reviews",
+    metadata,
+    _id(),
+    Column("order_line_id", ForeignKey("order_lines.id"), nullable=False, unique=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False, index=True),
+    Column("product_id", ForeignKey("products.id"), nullable=False, index=True),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("buyer_id", ForeignKey("buyers.id"), nullable=False, index=True),
+    Column("rating", Integer, nullable=False),  # 1-5
+    Column("topic", String(24), nullable=False),  # domain.reviews.Topic
+    Column("text", Text, nullable=False),
+    Column("source", String(16), nullable=False),  # platform | buyer
+    Column("recorded_by", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),  # when the buyer wrote it
+    Column("recorded_at", UTCDateTime, nullable=False),  # when it reached us
+    CheckConstraint("rating >= 1 AND rating <= 5", name="rating_range"),
+)
+
+# R12.3: a shop's appeals on a negative review (append-only). `attempt` counts a review's
+# appeals from 1: two filings racing for the same attempt write one row. An appeal is
+# pending until its decision row exists.
+review_appeals = Table(
+    "review_appeals",
+    metadata,
+    _id(),
+    Column("review_id", ForeignKey("product_reviews.id"), nullable=False),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("evidence", JSON, nullable=False),  # [{kind, ref, description}]
+    Column("filed_by", String(80), nullable=False),
+    Column("filed_at", UTCDateTime, nullable=False),
+    Column("expected_from", UTCDateTime, nullable=False),  # decision_workdays_min
+    Column("decide_by", UTCDateTime, nullable=False),  # decision_workdays_max
+    Column("profile_id", String(40), nullable=False),
+    Column("profile_version", Integer, nullable=False),
+    UniqueConstraint("review_id", "attempt"),
+)
+
+# R12.3: the agent's decision on an appeal, one per appeal (append-only; the unique key
+# makes a second decision a conflict). upheld: the review no longer counts.
+review_appeal_decisions = Table(
+    "review_appeal_decisions",
+    metadata,
+    _id(),
+    Column("appeal_id", ForeignKey("review_appeals.id"), nullable=False, unique=True),
+    Column("review_id", ForeignKey("product_reviews.id"), nullable=False, index=True),
+    Column("outcome", String(16), nullable=False),  # upheld | dismissed
+    Column("note", Text, nullable=False),
+    Column("decided_by", String(80), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=False),
+)
+
+# R9.3: a platform agent's assessment of one evidence item (append-only): relevant, true,
+# whom it supports and the claim it speaks to. The newest row for an item supersedes the
+# older ones; the judgment (R10, services.judgment) reads only the newest.
+evidence_assessments = Table(
+    "evidence_assessments",
+    metadata,
+    _id(),
+    Column("evidence_id", ForeignKey("evidence_items.id"), nullable=False, index=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("relevant", Boolean, nullable=False),
+    Column("credible", Boolean, nullable=False),
+    Column("supports", String(16), nullable=False),  # buyer | merchant | neutral
+    Column("claim", String(32)),  # an Issue value; None: the dispute as a whole
+    Column("note", Text, nullable=False),
+    Column("assessed_by", String(80), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -11,10 +11,13 @@ from aftersales.api.v1 import (
     buyers,
     cases,
     evidence,
+    interventions,
+    judgment,
     logistics,
     messages,
     orders,
     reports,
+    reviews,
     shops,
     webhooks,
 )
@@ -31,5 +34,8 @@ ROUTERS: list[APIRouter] = [
     messages.router,
     evidence.router,
     reports.router,
+    reviews.router,
+    interventions.router,
+    judgment.router,
     webhooks.router,
 ]

@@ -1,0 +1,609 @@
+"""Platform intervention (R9), rulings (R10.4, R11), appeals (R12), dispute flags (R9.2)
+and the agent queue (docs/arbitration.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import Body, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from aftersales.api.common import router as _router
+from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
+from aftersales.api.v1.cases import MoneyOut
+from aftersales.domain.intervention import Grounds
+from aftersales.domain.policy import EvidenceKind, FreightPayer, Liability, Party, Remedy
+from aftersales.services import interventions as svc
+from aftersales.services import queue as queue_svc
+
+router = _router("", "arbitration")
+
+MAX_ID = 2**31 - 1
+CaseNumber = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")]
+Text = Annotated[str, Field(min_length=1, max_length=svc.MAX_TEXT, pattern=r"\S")]
+Version = Annotated[
+    int | None,
+    Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="The version you read; a stale one gets 409 and changes nothing",
+    ),
+]
+Amount = Annotated[int, Field(ge=1, le=10**13, description="Minor units of the case currency")]
+
+
+# --------------------------------------------------------------------------- models
+class EscalateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    statement: Text = Field(description="What the party asks the platform to decide")
+    expected_version: Version = Field(None, description="The case version you read")
+
+
+class ResponseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    response: Text
+    expected_version: Version = Field(None, description="The intervention version you read")
+
+
+class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    settlement: Text = Field(description="R9.4: what the buyer and the merchant agreed")
+    expected_version: Version = Field(None, description="The case version you read")
+
+
+class Empty(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RulingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reasons: Text = Field(description="R10.5: the reasons told to both parties")
+    accept: bool = Field(True, description="Accept the recommendation as it stands")
+    liability: Liability | None = None
+    remedy: Remedy | None = None
+    freight_payer: FreightPayer | None = None
+    return_risk: Liability | None = None
+    amount: Amount | None = Field(
+        None, description="A partial refund's amount (other remedies: leave it out)"
+    )
+    override_reason: Annotated[str, Field(max_length=svc.MAX_TEXT)] = Field(
+        "", description="R10.5: required when not accepting"
+    )
+    expected_version: Version = Field(None, description="The case version you read")
+
+
+class AppealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grounds: Grounds
+    statement: Annotated[str, Field(max_length=svc.MAX_TEXT)] = ""
+    evidence: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Your evidence items on the case, added after the ruling",
+    )
+    expected_version: Version = Field(None, description="The case version you read")
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["uphold", "dismiss"]
+    note: Text
+    expected_version: Version = Field(None, description="The appeal version you read")
+
+
+class OrderFlagIn(BaseModel):
+    """A flag on an order (legal proceedings are recorded on a case)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["off_platform", "invalid_transaction", "not_actual_consumer"]
+    note: Text
+    order_number: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class CaseFlagIn(BaseModel):
+    """A flag on a case (legal proceedings also end its open intervention)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["off_platform", "invalid_transaction", "not_actual_consumer", "legal_proceedings"]
+    note: Text
+    case_number: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+# R9.2: exactly one of an order or a case (the schema says so: each shape forbids the other
+# field), so a schema-valid body is never refused for naming both or neither.
+FlagIn = Annotated[OrderFlagIn | CaseFlagIn, Body()]
+
+
+class FlagOut(BaseModel):
+    id: int
+
+
+class SlotOut(BaseModel):
+    kinds: list[EvidenceKind] = Field(description="Any one of these fills the slot")
+
+
+class TemplateOut(BaseModel):
+    party: Party
+    slots: list[SlotOut]
+    deadline: datetime
+
+
+class RulingOut(BaseModel):
+    id: int
+    agent: str = Field(description="Shown to the platform only (empty for the parties)")
+    ruled_at: datetime
+    liability: Liability
+    remedy: Remedy
+    freight_payer: FreightPayer
+    return_risk: Liability
+    amount: MoneyOut | None
+    reasons: str
+    overridden: bool
+    override_reason: str | None
+    force_majeure_exempt: bool
+    execution_due: datetime | None
+    merchant_appeal_due: datetime | None
+    recommendation: dict[str, Any] | None = Field(description="Platform callers only")
+
+
+class AppealOut(BaseModel):
+    id: int
+    case_number: str
+    ruling_id: int
+    party: str
+    channel: str
+    filed_by: str
+    filed_at: datetime
+    grounds: Grounds
+    statement: str
+    evidence: list[int]
+    decide_by: datetime
+    status: str
+    reviewed_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    refunded_entry: int | None
+    version: int
+
+
+class InterventionOut(BaseModel):
+    id: int
+    case_number: str
+    case_state: str
+    case_version: int
+    round: int
+    opened_by: str
+    opened_at: datetime
+    statement: str
+    urgent: bool
+    merchant_response_due: datetime
+    merchant_responded_at: datetime | None
+    merchant_response: str | None
+    merchant_responded_in_time: bool | None
+    evidence_due: datetime
+    ruling_due: datetime
+    status: str
+    closed_at: datetime | None
+    assigned_agent: str | None
+    appeal_of_ruling_id: int | None
+    excluded_agent: str | None
+    version: int
+    templates: list[TemplateOut]
+    rulings: list[RulingOut]
+    appeals: list[AppealOut]
+
+
+class QueueItemOut(BaseModel):
+    kind: queue_svc.ItemKind
+    id: int
+    shop: str
+    case_number: str | None
+    due_at: datetime
+    overdue: bool
+    assigned_agent: str | None
+    assigned_at: datetime | None
+    merchant_response_due: datetime | None
+    evidence_due: datetime | None
+    urgent: bool
+
+
+class QueueOut(BaseModel):
+    items: list[QueueItemOut]
+
+
+class AssignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_account_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
+        None, description="Admins only: hand the item to this agent (default: yourself)"
+    )
+    release: bool = Field(False, description="Give the item back to the queue")
+
+
+def _money(m: Any) -> MoneyOut | None:
+    return MoneyOut(amount=m.amount, currency=m.currency) if m is not None else None
+
+
+def _appeal(v: svc.AppealView) -> AppealOut:
+    return AppealOut(
+        id=v.id,
+        case_number=v.case_number,
+        ruling_id=v.ruling_id,
+        party=v.party,
+        channel=v.channel,
+        filed_by=v.filed_by,
+        filed_at=v.filed_at,
+        grounds=Grounds(v.grounds),
+        statement=v.statement,
+        evidence=list(v.evidence),
+        decide_by=v.decide_by,
+        status=v.status,
+        reviewed_by=v.reviewed_by,
+        decided_at=v.decided_at,
+        decision_note=v.decision_note,
+        refunded_entry=v.refunded_entry,
+        version=v.version,
+    )
+
+
+def _out(v: svc.InterventionView) -> InterventionOut:
+    return InterventionOut(
+        id=v.id,
+        case_number=v.case_number,
+        case_state=v.case_state,
+        case_version=v.case_version,
+        round=v.round,
+        opened_by=v.opened_by,
+        opened_at=v.opened_at,
+        statement=v.statement,
+        urgent=v.urgent,
+        merchant_response_due=v.merchant_response_due,
+        merchant_responded_at=v.merchant_responded_at,
+        merchant_response=v.merchant_response,
+        merchant_responded_in_time=v.merchant_responded_in_time,
+        evidence_due=v.evidence_due,
+        ruling_due=v.ruling_due,
+        status=v.status,
+        closed_at=v.closed_at,
+        assigned_agent=v.assigned_agent,
+        appeal_of_ruling_id=v.appeal_of_ruling_id,
+        excluded_agent=v.excluded_agent,
+        version=v.version,
+        templates=[
+            TemplateOut(
+                party=t.party,
+                slots=[SlotOut(kinds=list(s.kinds)) for s in t.slots],
+                deadline=t.deadline,
+            )
+            for t in v.templates
+        ],
+        rulings=[
+            RulingOut(
+                id=r.id,
+                agent=r.agent,
+                ruled_at=r.ruled_at,
+                liability=Liability(r.liability),
+                remedy=Remedy(r.remedy),
+                freight_payer=FreightPayer(r.freight_payer),
+                return_risk=Liability(r.return_risk),
+                amount=_money(r.amount),
+                reasons=r.reasons,
+                overridden=r.overridden,
+                override_reason=r.override_reason,
+                force_majeure_exempt=r.force_majeure_exempt,
+                execution_due=r.execution_due,
+                merchant_appeal_due=r.merchant_appeal_due,
+                recommendation=r.recommendation,
+            )
+            for r in v.rulings
+        ],
+        appeals=[_appeal(a) for a in v.appeals],
+    )
+
+
+def _item(i: queue_svc.QueueItem) -> QueueItemOut:
+    return QueueItemOut(
+        kind=i.kind,
+        id=i.id,
+        shop=i.shop,
+        case_number=i.case_number,
+        due_at=i.due_at,
+        overdue=i.overdue,
+        assigned_agent=i.assigned_agent,
+        assigned_at=i.assigned_at,
+        merchant_response_due=i.merchant_response_due,
+        evidence_due=i.evidence_due,
+        urgent=i.urgent,
+    )
+
+
+# --------------------------------------------------------------------------- R9
+@router.post("/cases/{number}/intervention", status_code=201, response_model=InterventionOut)
+def escalate(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    number: CaseNumber,
+    body: EscalateIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R9.1/R9.2: the buyer (after a refusal or a counter-offer) or the merchant asks the
+    platform to step in; refused, naming the R9.2 reason, when the platform does not take
+    it."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _out(
+            svc.escalate(
+                ctx,
+                auth.actor,
+                number,
+                statement=body.statement,
+                expected_version=body.expected_version,
+            )
+        ),
+        status=201,
+    )
+
+
+@router.get("/cases/{number}/intervention", response_model=InterventionOut)
+def get_intervention(ctx: Ctx, auth: Auth, number: CaseNumber) -> InterventionOut:
+    """R9.3: the current round, its deadlines, the evidence template for your side (both
+    for the platform), rulings and appeals."""
+    return _out(svc.get_intervention(ctx, auth.actor, number))
+
+
+@router.post("/cases/{number}/intervention/response", response_model=InterventionOut)
+def respond_to_intervention(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    number: CaseNumber,
+    body: ResponseIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R9.3: the merchant's response, once; after its deadline the merchant counts as
+    silent."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _out(
+            svc.respond(
+                ctx,
+                auth.actor,
+                number,
+                response=body.response,
+                expected_version=body.expected_version,
+            )
+        ),
+    )
+
+
+@router.post("/cases/{number}/intervention/urgent", response_model=InterventionOut)
+def mark_urgent(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    number: CaseNumber,
+    body: Empty,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R9.3: the platform marks the intervention urgent (the merchant's shorter deadline)."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _out(svc.mark_urgent(ctx, auth.actor, number)),
+    )
+
+
+@router.post("/cases/{number}/intervention/withdrawal", response_model=InterventionOut)
+def withdraw(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    number: CaseNumber,
+    body: WithdrawIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R9.4: the buyer withdraws after settling with the merchant; no effect on the shop."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _out(
+            svc.withdraw(
+                ctx,
+                auth.actor,
+                number,
+                settlement=body.settlement,
+                expected_version=body.expected_version,
+            )
+        ),
+    )
+
+
+@router.post("/dispute-flags", status_code=201, response_model=FlagOut)
+def flag(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    body: FlagIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R9.2: the platform records a fact that keeps a dispute out of intervention (legal
+    proceedings on a case also end its open intervention)."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: FlagOut(
+            id=svc.flag(
+                ctx,
+                auth.actor,
+                kind=body.kind,
+                note=body.note,
+                order_number=body.order_number if isinstance(body, OrderFlagIn) else None,
+                case_number=body.case_number if isinstance(body, CaseFlagIn) else None,
+            )
+        ),
+        status=201,
+    )
+
+
+# --------------------------------------------------------------------------- R10, R11
+@router.post("/cases/{number}/ruling", response_model=InterventionOut)
+def rule(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    number: CaseNumber,
+    body: RulingIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R10.4/R10.5/R11.1: an agent rules, accepting the recommendation or overriding it
+    with a written reason; the case moves to execution, the return, or closes."""
+    ruling = svc.RulingInput(
+        reasons=body.reasons,
+        accept=body.accept,
+        liability=body.liability,
+        remedy=body.remedy,
+        freight_payer=body.freight_payer,
+        return_risk=body.return_risk,
+        amount=body.amount,
+        override_reason=body.override_reason,
+    )
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _out(
+            svc.rule(ctx, auth.actor, number, ruling, expected_version=body.expected_version)
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- R12
+@router.post("/cases/{number}/appeals", status_code=201, response_model=AppealOut)
+def appeal(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    number: CaseNumber,
+    body: AppealIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R12.1/R12.2: appeal the latest ruling against you (the merchant: within its working
+    days, with new evidence or a claimed misjudgment; a buyer: where buyers appeal)."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _appeal(
+            svc.appeal(
+                ctx,
+                auth.actor,
+                number,
+                grounds=body.grounds.value,
+                statement=body.statement,
+                evidence=list(body.evidence),
+                expected_version=body.expected_version,
+            )
+        ),
+        status=201,
+    )
+
+
+@router.post("/appeals/{appeal_id}/decision", response_model=AppealOut)
+def decide_appeal(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    appeal_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: DecisionIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R12.1: another agent than the one who ruled upholds or dismisses a merchant's
+    appeal; upheld returns any pay-first deduction to the shop."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _appeal(
+            svc.decide_appeal(
+                ctx,
+                auth.actor,
+                appeal_id,
+                uphold=body.decision == "uphold",
+                note=body.note,
+                expected_version=body.expected_version,
+            )
+        ),
+    )
+
+
+# --------------------------------------------------------------------------- the queue
+@router.get("/queue", response_model=QueueOut)
+def agent_queue(
+    ctx: Ctx,
+    auth: Auth,
+    mine: bool = False,
+    unassigned: bool = False,
+    kind: Annotated[queue_svc.ItemKind | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> QueueOut:
+    """What waits for an agent, soonest deadline first, with who has taken it."""
+    items = queue_svc.agent_queue(
+        ctx, auth.actor, mine=mine, unassigned=unassigned, kind=kind, limit=limit
+    )
+    return QueueOut(items=[_item(i) for i in items])
+
+
+@router.post("/queue/{kind}/{item_id}/assignment", response_model=QueueItemOut)
+def assign(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    kind: queue_svc.ItemKind,
+    item_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    body: AssignIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """An agent takes an item (or releases it); an admin may hand it to another agent."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _item(
+            queue_svc.assign(
+                ctx,
+                auth.actor,
+                kind,
+                item_id,
+                to_account=body.agent_account_id,
+                release=body.release,
+            )
+        ),
+    )

@@ -1,0 +1,312 @@
+"""Product reviews and negative-review appeals (R12.3): reviews pushed by the marketplace
+or written by the buyer, a product's reviews with its positive-review rate, a shop's
+appeals on negative reviews and the agent's decision (docs/reviews.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from aftersales.api.common import Moment
+from aftersales.api.common import router as _router
+from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
+from aftersales.domain.reviews import (
+    RATING_MAX,
+    RATING_MIN,
+    AppealStatus,
+    EvidenceKind,
+    EvidenceRef,
+    ReviewSource,
+    Topic,
+)
+from aftersales.services import reviews as svc
+
+router = _router("", "reviews")
+
+MAX_ID = 2**31 - 1
+ReviewId = Annotated[int, Path(ge=1, le=MAX_ID, description="The review's id")]
+AppealId = Annotated[int, Path(ge=1, le=MAX_ID, description="The review appeal's id")]
+ShopCode = Annotated[str, Path(min_length=1, max_length=40, description="Shop code")]
+Sku = Annotated[str, Path(min_length=1, max_length=80, description="The product's SKU")]
+Limit = Annotated[int, Query(ge=1, le=svc.MAX_PAGE)]
+Text = Annotated[str, Field(min_length=1, max_length=svc.REASON_MAX, pattern=r"\S")]
+
+
+# --------------------------------------------------------------------------- models
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    order_number: str = Field(min_length=1, max_length=64)
+    order_line_id: int = Field(ge=1, le=MAX_ID, description="The reviewed line (GET /orders)")
+    rating: int = Field(ge=RATING_MIN, le=RATING_MAX, description="1 (worst) to 5 (best)")
+    topic: Topic
+    text: str = Field("", max_length=svc.TEXT_MAX)
+    created_at: Moment | None = Field(
+        None,
+        description="When the buyer wrote it (the marketplace only; default: now). Not "
+        "before the order was paid, not in the future.",
+    )
+
+
+class ReviewOut(BaseModel):
+    id: int
+    shop: str
+    sku: str
+    product_title: str
+    order_number: str
+    order_line_id: int
+    rating: int
+    topic: Topic
+    text: str
+    source: ReviewSource
+    created_at: datetime
+    recorded_at: datetime
+    negative: bool | None = Field(
+        description="R12.3: rated at most the profile's negative_max_rating; null where "
+        "the shop's profile offers no negative-review appeals"
+    )
+    removed: bool = Field(description="An upheld appeal removed it: it no longer counts")
+    removed_by_appeal: int | None
+
+
+class ProductReviewsOut(BaseModel):
+    shop: str
+    sku: str
+    title: str
+    positive_rate: float | None = Field(
+        description="Share of counted reviews rated 4 or 5 (R10.3); null without any"
+    )
+    counted: int = Field(description="Reviews that count (removed ones do not)")
+    items: list[ReviewOut] = Field(description="Newest first, removed ones included")
+
+
+class EvidenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: EvidenceKind
+    ref: str = Field(
+        min_length=1,
+        max_length=svc.REF_MAX,
+        pattern=r"\S",
+        description="order: the order number; logistics: a tracking number of the order's "
+        "parcels; chat: `message:ID` or `evidence:ID` on a case of the order",
+    )
+    description: str = Field("", max_length=svc.DESCRIPTION_MAX)
+
+
+class EvidenceOut(BaseModel):
+    kind: EvidenceKind
+    ref: str
+    description: str
+
+
+class AppealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text
+    evidence: list[EvidenceIn] = Field(
+        max_length=svc.MAX_EVIDENCE,
+        description="R12.3: every kind the profile requires (tiktok: order, logistics, "
+        "chat); a retry after a dismissal names evidence not named before",
+    )
+
+
+class AppealOut(BaseModel):
+    id: int
+    review_id: int
+    shop: str
+    order_number: str
+    sku: str
+    attempt: int = Field(description="1 for the first appeal on the review, then 2, ...")
+    status: AppealStatus
+    reason: str
+    evidence: list[EvidenceOut]
+    filed_by: str
+    filed_at: datetime
+    expected_from: datetime = Field(description="decision_workdays_min working days on")
+    decide_by: datetime = Field(description="decision_workdays_max working days on")
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_note: str | None
+    profile: str = Field(description="The policy profile and version applied: tiktok v5")
+
+
+class AppealList(BaseModel):
+    items: list[AppealOut]
+
+
+class DecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["uphold", "dismiss"]
+    note: Text
+
+
+def _review(v: svc.ReviewView) -> ReviewOut:
+    return ReviewOut(
+        id=v.id,
+        shop=v.shop_code,
+        sku=v.sku,
+        product_title=v.product_title,
+        order_number=v.order_number,
+        order_line_id=v.order_line_id,
+        rating=v.rating,
+        topic=v.topic,
+        text=v.text,
+        source=v.source,
+        created_at=v.created_at,
+        recorded_at=v.recorded_at,
+        negative=v.negative,
+        removed=v.removed_by_appeal is not None,
+        removed_by_appeal=v.removed_by_appeal,
+    )
+
+
+def _appeal(v: svc.ReviewAppealView) -> AppealOut:
+    return AppealOut(
+        id=v.id,
+        review_id=v.review_id,
+        shop=v.shop_code,
+        order_number=v.order_number,
+        sku=v.sku,
+        attempt=v.attempt,
+        status=v.status,
+        reason=v.reason,
+        evidence=[
+            EvidenceOut(kind=e.kind, ref=e.ref, description=e.description) for e in v.evidence
+        ],
+        filed_by=v.filed_by,
+        filed_at=v.filed_at,
+        expected_from=v.expected_from,
+        decide_by=v.decide_by,
+        decided_at=v.decided_at,
+        decided_by=v.decided_by,
+        decision_note=v.decision_note,
+        profile=f"{v.profile_id} v{v.profile_version}",
+    )
+
+
+# --------------------------------------------------------------------------- reviews
+@router.post("/reviews", status_code=201, response_model=ReviewOut)
+def record_review(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    body: ReviewIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """A buyer's review of an order line: pushed by the marketplace (a service account or
+    an admin, scope `orders:write`) or written by the order's buyer once it is signed for.
+    One review per order line (409 after); never edited or deleted."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _review(
+            svc.record_review(
+                ctx,
+                auth.actor,
+                order_number=body.order_number,
+                order_line_id=body.order_line_id,
+                rating=body.rating,
+                topic=body.topic,
+                text=body.text,
+                created_at=body.created_at,
+            )
+        ),
+        status=201,
+    )
+
+
+@router.get("/shops/{code}/products/{sku}/reviews", response_model=ProductReviewsOut)
+def product_reviews(
+    ctx: Ctx, auth: Auth, code: ShopCode, sku: Sku, limit: Limit = 50
+) -> ProductReviewsOut:
+    """A product's reviews and its positive-review rate (reviews removed by an upheld
+    R12.3 appeal are listed, marked, and do not count). The shop's accounts and the
+    platform."""
+    v = svc.product_reviews(ctx, auth.actor, code, sku, limit=limit)
+    return ProductReviewsOut(
+        shop=v.shop_code,
+        sku=v.sku,
+        title=v.title,
+        positive_rate=v.positive_rate,
+        counted=v.counted,
+        items=[_review(r) for r in v.reviews],
+    )
+
+
+# --------------------------------------------------------------------------- R12.3
+@router.post("/reviews/{review_id}/appeals", status_code=201, response_model=AppealOut)
+def file_appeal(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    review_id: ReviewId,
+    body: AppealIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R12.3: the shop appeals a negative review of its product within the profile's
+    window, with the evidence it requires; an agent decides by `decide_by`. Refusals
+    name R12.3 (not offered on the marketplace, late, excluded topic, not negative,
+    evidence missing or not about the order, already pending or removed, a retry
+    without new evidence)."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _appeal(
+            svc.file_appeal(
+                ctx,
+                auth.actor,
+                review_id,
+                reason=body.reason,
+                evidence=[EvidenceRef(e.kind, e.ref, e.description) for e in body.evidence],
+            )
+        ),
+        status=201,
+    )
+
+
+@router.get("/review-appeals", response_model=AppealList)
+def list_appeals(
+    ctx: Ctx,
+    auth: Auth,
+    shop: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    status: Annotated[AppealStatus | None, Query()] = None,
+    limit: Limit = 50,
+) -> AppealList:
+    """A shop's own review appeals; platform agents and admins see every shop's (newest
+    first)."""
+    views = svc.list_appeals(ctx, auth.actor, shop_code=shop, status=status, limit=limit)
+    return AppealList(items=[_appeal(v) for v in views])
+
+
+@router.post("/review-appeals/{appeal_id}/decision", response_model=AppealOut)
+def decide_appeal(
+    request: Request,
+    ctx: Ctx,
+    auth: Auth,
+    appeal_id: AppealId,
+    body: DecisionIn,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """R12.3: a platform agent upholds (the review no longer counts) or dismisses the
+    appeal, with a note, once (again: 409)."""
+    return respond(
+        request,
+        auth,
+        idempotency_key,
+        body,
+        lambda: _appeal(
+            svc.decide_appeal(
+                ctx, auth.actor, appeal_id, uphold=body.decision == "uphold", note=body.note
+            )
+        ),
+    )
