@@ -715,6 +715,7 @@ def intervention_show(
     from aftersales.labels import EVIDENCE_KIND_LABELS
     from aftersales.services import evidence as evidence_svc
     from aftersales.services import interventions as svc
+    from aftersales.services import judgment
     from aftersales.services.actors import Actor
 
     ctx = _ctx()
@@ -724,7 +725,11 @@ def intervention_show(
     try:
         view = svc.get_intervention(ctx, actor, number)
         items = evidence_svc.list_evidence(ctx, actor, number)
-        result = svc.recommendation(ctx, actor, number) if view.status == "open" else None
+        result = (
+            judgment.recommendation_for(ctx, actor, number).result
+            if view.status == "open"
+            else None
+        )
     except DomainError as err:
         console.print(f"[red]{error_message(err, loc)}[/red]")
         raise typer.Exit(1) from None
@@ -761,8 +766,6 @@ def intervention_show(
         )
     console.print(table, highlight=False)
     if result is not None:
-        from aftersales.services import judgment
-
         rec = result.recommendation
         d = rec.decision
         console.print(

@@ -21,6 +21,7 @@ from aftersales.domain.errors import (
 from aftersales.domain.policy import FreightPayer, Liability, Remedy
 from aftersales.services import interventions as iv
 from aftersales.services.context import Context
+from aftersales.services.judgment import recommendation_for
 from aftersales.store.db import Database
 from tests.arbitration.support import (
     AGENT,
@@ -77,7 +78,7 @@ def test_R10_4_only_platform_agents_rule(ctx: Context, clock: FakeClock) -> None
         with pytest.raises(Forbidden):
             iv.rule(ctx, actor, number, iv.RulingInput(reasons=REASONS))
         with pytest.raises(Forbidden):
-            iv.recommendation(ctx, actor, number)
+            recommendation_for(ctx, actor, number)
     with pytest.raises(ValidationFailed):  # the reasons are shown to both parties
         iv.rule(ctx, AGENT, number, iv.RulingInput(reasons="  "))
     assert state(ctx, number) is State.IN_INTERVENTION
@@ -88,7 +89,7 @@ def test_R10_4_accepted_ruling_records_the_recommendation(ctx: Context, clock: F
     w = make_world(ctx)
     number, view = escalated(w)  # the merchant stays silent: the buyer wins (R9.3)
     to_evidence_due(clock, view)
-    shown = iv.recommendation(ctx, AGENT, number)
+    shown = recommendation_for(ctx, AGENT, number).result
 
     ruled = iv.rule(ctx, AGENT, number, iv.RulingInput(reasons="The shop did not answer."))
 
@@ -162,7 +163,7 @@ def test_R10_5_override_with_a_reason_is_recorded(ctx: Context, clock: FakeClock
     number, view = escalated(w)
     iv.respond(ctx, w.merchant, number, response="QC passed.")
     to_evidence_due(clock, view)
-    shown = iv.recommendation(ctx, AGENT, number)
+    shown = recommendation_for(ctx, AGENT, number).result
     assert shown.recommendation.decision.remedy is Remedy.REJECT  # the engine: buyer loses
 
     ruled = iv.rule(
@@ -203,7 +204,7 @@ def test_R10_5_accepting_does_not_change_the_ruled_amount(ctx: Context, clock: F
     w = make_world(ctx)
     number, view = escalated(w)  # the engine: a full refund of what was asked
     to_evidence_due(clock, view)
-    assert iv.recommendation(ctx, AGENT, number).recommendation.decision.remedy is (
+    assert recommendation_for(ctx, AGENT, number).result.recommendation.decision.remedy is (
         Remedy.FULL_REFUND
     )
     before = _unchanged(ctx, number)

@@ -402,7 +402,7 @@ def test_R9_3_late_merchant_response_is_recorded_but_counts_as_silence(
     assert entry(ctx, number, "intervention_response").changes["in_time"]["after"] is False
     # The engine is told the merchant did not respond: it holds the merchant liable.
     clock.now = view.evidence_due
-    rec = iv.recommendation(ctx, AGENT, number)
+    rec = recommendation_for(ctx, AGENT, number).result
     assert rec.facts.merchant_responded is False
     assert rec.recommendation.decision.liability.value == "merchant"
     ruled = iv.rule(ctx, AGENT, number, iv.RulingInput(reasons="The shop did not answer."))
@@ -419,7 +419,7 @@ def test_R9_3_merchant_who_asked_for_the_platform_has_responded(
     assert view.merchant_responded_at == view.opened_at
     assert view.merchant_responded_in_time is True
     clock.now = view.evidence_due
-    assert iv.recommendation(ctx, AGENT, number).facts.merchant_responded is True
+    assert recommendation_for(ctx, AGENT, number).result.facts.merchant_responded is True
 
 
 def test_R9_3_only_the_merchant_responds(ctx: Context) -> None:
@@ -442,7 +442,7 @@ def test_R9_3_evidence_after_the_evidence_deadline_is_set_aside(
     clock.advance(seconds=1)
     late = upload(ctx, w.buyer, number, "chat_log")
 
-    rec = iv.recommendation(ctx, AGENT, number)
+    rec = recommendation_for(ctx, AGENT, number).result
 
     in_time = {e.id: e.in_time for e in rec.evidence}
     assert in_time == {f"E{on_time}": True, f"E{late}": False}

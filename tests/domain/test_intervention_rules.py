@@ -256,10 +256,14 @@ def test_R9_3_responding_at_the_deadline_is_on_time_a_second_later_is_not(
     rules = intervention_of(any_profile)
     for urgent in (False, True):
         due = deadlines(rules, OPENED, urgent=urgent).merchant_response_due
-        assert merchant_responded(OPENED + JUST, due)
-        assert merchant_responded(due, due)
-        assert not merchant_responded(due + JUST, due)
-        assert not merchant_responded(None, due)
+        later = due + JUST  # the moment it is judged
+        assert merchant_responded(OPENED + JUST, due, later)
+        assert merchant_responded(due, due, later)
+        assert not merchant_responded(due + JUST, due, later)
+        assert not merchant_responded(None, due, later)
+        # Inside the deadline a merchant that has not answered yet is not silent.
+        assert merchant_responded(None, due, due - JUST)
+        assert not merchant_responded(None, due, due)
 
 
 # --------------------------------------------------------------------------- R12.1

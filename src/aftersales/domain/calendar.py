@@ -6,8 +6,9 @@ cover yet, working days fall back to Monday–Friday and :func:`is_authoritative
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
@@ -54,3 +55,13 @@ def workdays_between(start: date, end: date, kind: CalendarKind = "cn_statutory"
         if is_workday(current, kind):
             count += 1
     return count
+
+
+def end_of_local_day(day: date, tz: str) -> datetime:
+    """The end of a local day (exclusive: the next local midnight), in UTC."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def workdays_after(moment: datetime, days: int, kind: CalendarKind, tz: str) -> date:
+    """The local day ``days`` working days after ``moment``'s local day in ``tz``."""
+    return add_workdays(moment.astimezone(ZoneInfo(tz)).date(), days, kind)

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-from aftersales.domain.calendar import add_workdays
+from aftersales.domain.calendar import end_of_local_day, workdays_after
 from aftersales.domain.errors import IllegalTransition, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import AppealRules, InterventionRules, Profile
@@ -118,9 +117,13 @@ def urgent_response_due(
     return min(current, marked_at + timedelta(hours=rules.urgent_response_hours))
 
 
-def merchant_responded(responded_at: datetime | None, due: datetime) -> bool:
-    """R9.3: a merchant that did not respond before its deadline is held liable."""
-    return responded_at is not None and responded_at <= due
+def merchant_responded(responded_at: datetime | None, due: datetime, now: datetime) -> bool:
+    """R9.3: a merchant that did not respond before its deadline is held liable: it
+    responded late, or has not responded and the deadline has passed. One still inside
+    its deadline is not (yet) silent."""
+    if responded_at is not None:
+        return responded_at <= due
+    return now < due
 
 
 # ------------------------------------------------------------------------------ R12
@@ -131,29 +134,21 @@ class Grounds(StrEnum):
     MISJUDGMENT = "misjudgment"
 
 
-def end_of_local_day(day: date, tz: str) -> datetime:
-    """The last instant of a local day (the next day's midnight, exclusive), in UTC terms."""
-    start = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ZoneInfo(tz))
-    return start.astimezone(UTC)
-
-
 def merchant_appeal_due(profile: Profile, rules: AppealRules, ruled_at: datetime) -> datetime:
     """R12.1: ``merchant_window_workdays`` working days after the ruling's local day, on
     the profile's calendar (statutory holidays and make-up workdays count as such); the
     appeal is on time before the end of that day."""
-    local = ruled_at.astimezone(ZoneInfo(profile.timezone)).date()
-    return end_of_local_day(
-        add_workdays(local, rules.merchant_window_workdays, profile.calendar), profile.timezone
+    last = workdays_after(
+        ruled_at, rules.merchant_window_workdays, profile.calendar, profile.timezone
     )
+    return end_of_local_day(last, profile.timezone)
 
 
 def appeal_decide_by(profile: Profile, rules: AppealRules, filed_at: datetime) -> datetime:
     """The agent queue's deadline for deciding an appeal: ``decision_workdays`` working
     days after it was filed."""
-    local = filed_at.astimezone(ZoneInfo(profile.timezone)).date()
-    return end_of_local_day(
-        add_workdays(local, rules.decision_workdays, profile.calendar), profile.timezone
-    )
+    last = workdays_after(filed_at, rules.decision_workdays, profile.calendar, profile.timezone)
+    return end_of_local_day(last, profile.timezone)
 
 
 def check_merchant_appeal(

@@ -706,7 +706,7 @@ def guard_execution_goods(
     guard_tracking_valid(case, cmd, facts, profile, now)
 
 
-def guard_closed_for_overturn(
+def guard_overturn_reason(
     case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
 ) -> None:
     """R12.1: only a merchant's upheld appeal overturns a ruling (the service checks it;
@@ -881,7 +881,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.AWAITING_EXECUTION, A.EXECUTION_TIMEOUT, ALL_TYPES, S.REFUNDED,
        SYSTEM, "R11.2", _REFUND_OK, effect_refund),
     _t(S.AWAITING_EXECUTION, A.RULING_OVERTURNED, ALL_TYPES, S.CLOSED,
-       PLATFORM, "R12.1", (guard_closed_for_overturn,)),
+       PLATFORM, "R12.1", (guard_overturn_reason,)),
     # --- R12.2 the buyer's appeal against a ruling for the merchant ----------------------
     _t(S.RULED, A.APPEAL, ALL_TYPES, S.IN_INTERVENTION,
        BUYER, "R12.2"),

@@ -485,6 +485,10 @@ class JudgmentSignals(_Strict):
     incomplete_below: float = Field(ge=0, le=1)  # below: toward merchant
     incomplete_weight: float = Field(ge=0)
     risk_weights: dict[RiskLevel, float]  # R15.2 buyer risk level: toward merchant
+    # R10.3/R13.1: the shop's past complaints are its merchant-liable rulings over this
+    # many days. Optional only so that frozen v4 bodies still load (services then read
+    # the current version's number); every shipped profile sets it.
+    complaint_window_days: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _levels(self) -> JudgmentSignals:

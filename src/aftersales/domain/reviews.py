@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from aftersales.domain.calendar import add_workdays
+from aftersales.domain.calendar import add_workdays, end_of_local_day
 from aftersales.domain.errors import Conflict, IllegalTransition, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import NegativeReviewAppealRules, Profile
@@ -125,21 +125,14 @@ def is_positive(rating: int) -> bool:
     return rating >= POSITIVE_MIN_RATING
 
 
-def end_of_local_day(day: date, tz: ZoneInfo) -> datetime:
-    """The end (exclusive: the next local midnight) of a local day, in UTC."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
-
-
 def window_end(
     profile: Profile, rules: NegativeReviewAppealRules, reviewed_at: datetime
 ) -> datetime:
     """R12.3: the first instant an appeal is late. The review's local day plus
     ``window_days`` is the last day on time (the review at 10:00 on 1 May, 30 days: an
     appeal at 23:59:59 on 31 May is on time, at 00:00 on 1 June it is late)."""
-    tz = ZoneInfo(profile.timezone)
-    return end_of_local_day(
-        reviewed_at.astimezone(tz).date() + timedelta(days=rules.window_days), tz
-    )
+    day = reviewed_at.astimezone(ZoneInfo(profile.timezone)).date()
+    return end_of_local_day(day + timedelta(days=rules.window_days), profile.timezone)
 
 
 def decision_window(
@@ -152,7 +145,8 @@ def decision_window(
     filed_day = filed_at.astimezone(tz).date()
     first = add_workdays(filed_day, rules.decision_workdays_min, profile.calendar)
     last = add_workdays(filed_day, rules.decision_workdays_max, profile.calendar)
-    return datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC), end_of_local_day(last, tz)
+    start = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
+    return start, end_of_local_day(last, profile.timezone)
 
 
 @dataclass(frozen=True, slots=True)

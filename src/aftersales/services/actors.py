@@ -137,6 +137,22 @@ def require_configurer(actor: Actor) -> None:
     require_scope(actor, Scope.SHOP_ADMIN)
 
 
+def is_agent(actor: Actor) -> bool:
+    """A platform agent or admin (not the system, a carrier or an integration)."""
+    return actor.kind is ActorKind.PLATFORM and actor.account_kind in (
+        AccountKind.AGENT,
+        AccountKind.ADMIN,
+    )
+
+
+def require_agent(actor: Actor) -> None:
+    """R9-R12, R15: what only the platform's agents and admins do."""
+    if not is_agent(actor):
+        raise Forbidden(
+            "intervention.platform_only", N_("Only a platform agent may do this."), rule="R9"
+        )
+
+
 def require_case_reading(actor: Actor) -> None:
     """`cases:read`, or `cases:write`: a token that may change cases may also read them
     (the answer to its own action, the list it works from)."""

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from aftersales.domain import intervention as I
 from aftersales.domain import judgment as J
 from aftersales.domain import machine
-from aftersales.domain.accounts import AccountKind, Permission
+from aftersales.domain.accounts import Permission
 from aftersales.domain.case import Case, Command
 from aftersales.domain.case_types import Action, ActorKind, State
 from aftersales.domain.errors import (
@@ -42,9 +42,11 @@ from aftersales.domain.policy import (
 )
 from aftersales.domain.reasons import reason
 from aftersales.domain.windows import check_window
-from aftersales.services import cases, money
+from aftersales.services import cases, judgment, money
 from aftersales.services.actors import (
     Actor,
+    is_agent,
+    require_agent,
     require_case_access,
     require_permission,
     require_visible,
@@ -142,20 +144,6 @@ class InterventionView:
 
 
 # --------------------------------------------------------------------------- helpers
-def _is_platform(actor: Actor) -> bool:
-    return actor.kind is ActorKind.PLATFORM and actor.account_kind in (
-        AccountKind.AGENT,
-        AccountKind.ADMIN,
-    )
-
-
-def _require_agent(actor: Actor) -> None:
-    if not _is_platform(actor):
-        raise Forbidden(
-            "intervention.platform_only",
-            N_("Only a platform agent may do this."),
-            rule="R9",
-        )
 
 
 def _text(value: str, field: str, *, required: bool = True) -> str:
@@ -181,8 +169,7 @@ def _load(conn: Connection, actor: Actor, number: str, *, write: bool) -> Case:
 
 
 def _current(conn: Connection, case: Case) -> Any | None:
-    rows = store.rounds_of(conn, case.id or 0)
-    return rows[-1] if rows else None
+    return store.latest_round(conn, case.id or 0)
 
 
 def _no_intervention(number: str) -> NotFound:
@@ -262,8 +249,8 @@ def templates_for(
     case: Case, profile: Profile, evidence_due: datetime, party: Party | None
 ) -> tuple[EvidenceTemplateView, ...]:
     """R9.3: the evidence template of the case's reason, for one side (None: both)."""
-    judgment = profile.judgment
-    template = judgment.template_for(reason(case.reason).group) if judgment else None
+    policy = profile.judgment
+    template = policy.template_for(reason(case.reason).group) if policy else None
     if template is None:
         return ()
     out = []
@@ -284,15 +271,11 @@ def _party_of(actor: Actor) -> Party | None:
     return None
 
 
-def _ruling_view(conn: Connection, profile: Profile, row: Any, platform: bool) -> RulingView:
-    execution_due = None
-    case = repo.load_case_by_id(conn, row.case_id)
-    if (
-        case is not None
-        and case.state is State.AWAITING_EXECUTION
-        and case.deadline_kind is not None
-    ):
-        execution_due = case.deadline_at
+def _ruling_view(
+    case: Case, profile: Profile, row: Any, platform: bool, latest: bool
+) -> RulingView:
+    executing = latest and case.state is State.AWAITING_EXECUTION
+    execution_due = case.deadline_at if executing else None
     appeal_rules = profile.appeals
     return RulingView(
         id=row.id,
@@ -343,15 +326,16 @@ def _appeal_view(row: Any, number: str, platform: bool) -> AppealView:
 def _view(ctx: Context, conn: Connection, actor: Actor, case: Case, row: Any) -> InterventionView:
     assert case.id is not None
     profile = _profile(ctx, conn, case)
-    platform = _is_platform(actor) or actor.kind is ActorKind.SYSTEM
+    platform = is_agent(actor) or actor.kind is ActorKind.SYSTEM
     now = ctx.now()
-    if row.merchant_responded_at is not None or now >= row.merchant_response_due:
-        in_time: bool | None = I.merchant_responded(
-            row.merchant_responded_at, row.merchant_response_due
-        )
-    else:
-        in_time = None
+    answered = row.merchant_responded_at is not None or now >= row.merchant_response_due
+    in_time = (
+        I.merchant_responded(row.merchant_responded_at, row.merchant_response_due, now)
+        if answered
+        else None  # still open and not yet due
+    )
     assigned = store.assignees(conn, "intervention", [row.id]).get(row.id)
+    made = store.rulings_of(conn, case.id)
     return InterventionView(
         id=row.id,
         case_number=case.number,
@@ -376,7 +360,8 @@ def _view(ctx: Context, conn: Connection, actor: Actor, case: Case, row: Any) ->
         version=row.version,
         templates=templates_for(case, profile, row.evidence_due, _party_of(actor)),
         rulings=tuple(
-            _ruling_view(conn, profile, r, platform) for r in store.rulings_of(conn, case.id)
+            _ruling_view(case, profile, r, platform, latest=k == len(made) - 1)
+            for k, r in enumerate(made)
         ),
         appeals=tuple(
             _appeal_view(a, case.number, platform) for a in store.appeals_of(conn, case.id)
@@ -533,7 +518,7 @@ def respond(
             conn, row.id, row.version, merchant_responded_at=now, merchant_response=text
         ):
             raise _stale(number)
-        on_time = I.merchant_responded(now, row.merchant_response_due)
+        on_time = I.merchant_responded(now, row.merchant_response_due, now)
         cases.note_in(
             conn,
             case,
@@ -549,7 +534,7 @@ def respond(
 def mark_urgent(ctx: Context, actor: Actor, number: str) -> InterventionView:
     """R9.3: the platform marks an intervention urgent: the merchant now has
     ``urgent_response_hours`` (never more time than before)."""
-    _require_agent(actor)
+    require_agent(actor)
     now = ctx.now()
     with ctx.db.write() as conn:
         case = _load(conn, actor, number, write=True)
@@ -618,7 +603,7 @@ def flag(
     """R9.2: the platform records a fact that keeps a dispute out of intervention: an
     order off the platform or invalid, a buyer who is not the actual consumer (on an
     order), legal proceedings (on a case: an open intervention on it ends)."""
-    _require_agent(actor)
+    require_agent(actor)
     try:
         refusal = I.Refusal(kind)
     except ValueError:
@@ -691,32 +676,6 @@ def flag(
 
 
 # --------------------------------------------------------------------------- R10
-def _recommendation(ctx: Context, conn: Connection, case: Case, row: Any, now: datetime) -> Any:
-    from aftersales.services import judgment  # built alongside; imported where used
-
-    return judgment.case_recommendation(
-        ctx,
-        conn,
-        case,
-        now,
-        merchant_responded=I.merchant_responded(
-            row.merchant_responded_at, row.merchant_response_due
-        ),
-        evidence_due=row.evidence_due,
-    )
-
-
-def recommendation(ctx: Context, actor: Actor, number: str) -> Any:
-    """R10: the engine's recommendation for the open round, as the agent sees it."""
-    _require_agent(actor)
-    with ctx.db.read() as conn:
-        case = _load(conn, actor, number, write=False)
-        row = _current(conn, case)
-        if row is None:
-            raise _no_intervention(number)
-        return _recommendation(ctx, conn, case, row, ctx.now())
-
-
 @dataclass(frozen=True, slots=True)
 class RulingInput:
     """What the agent decides. ``accept``: the recommendation as it stands; otherwise the
@@ -746,7 +705,7 @@ def rule(
     goes to the merchant to execute within ``execution_hours`` (else pay-first, R11.2) or
     back through the return; a loss closes the case or opens the buyer's appeal window.
     Two agents ruling at once: one ruling; the other gets a conflict."""
-    _require_agent(actor)
+    require_agent(actor)
     reasons = _text(ruling.reasons, "reasons")
     now = ctx.now()
     with ctx.db.write() as conn:
@@ -769,7 +728,7 @@ def rule(
                 rule="R9.3",
                 due=row.evidence_due.isoformat(),
             )
-        result = _recommendation(ctx, conn, case, row, now)
+        result = judgment.round_recommendation(ctx, conn, case, row, now)
         rec: J.Recommendation = result.recommendation
         # R10.5: accepting takes the recommendation's money as it stands; naming another
         # amount is an override (only a recommended partial refund leaves it to the agent)
@@ -1005,7 +964,7 @@ def decide_appeal(
     the ruling no longer counts against the shop (R13.1), a ruling not yet executed is
     overturned (the case closes), and what pay-first deducted is returned to the shop
     through the ledger."""
-    _require_agent(actor)
+    require_agent(actor)
     text = _text(note, "note")
     now = ctx.now()
     with ctx.db.write() as conn:
@@ -1092,7 +1051,6 @@ __all__ = [
     "flag",
     "get_intervention",
     "mark_urgent",
-    "recommendation",
     "respond",
     "rule",
     "withdraw",

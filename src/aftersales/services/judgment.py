@@ -32,13 +32,14 @@ from typing import Any
 from sqlalchemy import Connection
 
 from aftersales.domain import judgment as J
-from aftersales.domain.accounts import AccountKind, Scope
+from aftersales.domain.accounts import Scope
 from aftersales.domain.case import Case
-from aftersales.domain.case_types import Action, ActorKind
+from aftersales.domain.case_types import Action
 from aftersales.domain.catalog import Order
 from aftersales.domain.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from aftersales.domain.evidence import POLICY_KIND, UploadKind
 from aftersales.domain.i18n import N_
+from aftersales.domain.intervention import merchant_responded
 from aftersales.domain.policy import Issue, Judgment, Party, Profile, RiskLevel, Side
 from aftersales.domain.reasons import reason
 from aftersales.domain.risk import LEVEL_LABELS
@@ -47,6 +48,7 @@ from aftersales.i18n import gettext, normalise_locale, translate
 from aftersales.services import reports, risk
 from aftersales.services.actors import (
     Actor,
+    is_agent,
     require_case_reading,
     require_scope,
     require_visible,
@@ -54,13 +56,11 @@ from aftersales.services.actors import (
 from aftersales.services.cases import note_in
 from aftersales.services.context import Context
 from aftersales.store import evidence as evidence_store
+from aftersales.store import interventions as rulings_store
 from aftersales.store import judgment as store
 from aftersales.store import repo
 
 RULE = "R9.3"
-# R10.3 "the shop's past complaints": merchant-liable rulings over the rolling 30 days of
-# R13.1, against the shop's orders paid in the same days.
-COMPLAINT_WINDOW_DAYS = 30
 NOTE_MAX = 2000  # an input limit, not a rule
 
 # Whom an item supports until an agent says otherwise: the side that submitted it.
@@ -270,11 +270,17 @@ def signals_for(
     *,
     positive_review_rate: float | None = None,
 ) -> J.Signals:
-    """R10.3: what the platform knows besides the evidence, at ``now``."""
-    since = now - timedelta(days=COMPLAINT_WINDOW_DAYS)
+    """R10.3: what the platform knows besides the evidence, at ``now``. The shop's past
+    complaints are its merchant-liable rulings as R13.1 counts them (appeals won and
+    force-majeure exemptions left out) over the profile's ``complaint_window_days``."""
+    window = policy_of(ctx, profile).signals.complaint_window_days
+    if window is None:  # a frozen v4 body: today's number
+        window = policy_of(ctx, ctx.profiles.current[profile.id]).signals.complaint_window_days
+    assert window is not None
+    since = now - timedelta(days=window)
     return J.Signals(
         positive_review_rate=positive_review_rate,
-        shop_complaints=store.merchant_liable_rulings(conn, case.shop_id, since, now),
+        shop_complaints=rulings_store.merchant_liable_count(conn, case.shop_id, since, now),
         shop_orders=store.orders_paid(conn, case.shop_id, since, now),
         buyer_risk=_buyer_risk(ctx, conn, profile, case, now),
         force_majeure_approved=reports.force_majeure_for_order(conn, case.order_id),
@@ -329,18 +335,13 @@ def case_recommendation(
 
 
 # --------------------------------------------------------------------------- who
-def _is_platform(actor: Actor) -> bool:
-    return actor.kind is ActorKind.PLATFORM and actor.account_kind in (
-        AccountKind.AGENT,
-        AccountKind.ADMIN,
-    )
 
 
 def _agent_case(actor: Actor, case: Case | None, number: str, message: str, rule: str) -> Case:
     """The case for a platform agent or admin; a party that sees it is refused (403),
     anyone else sees no case (404)."""
     seen = require_visible(actor, case, number)
-    if not _is_platform(actor):
+    if not is_agent(actor):
         raise Forbidden("judgment.agents_only", message, rule=rule)
     return seen
 
@@ -497,19 +498,31 @@ class AgentRecommendation:
     result: CaseRecommendation
 
 
-def _round_inputs(
-    conn: Connection, case_id: int, now: datetime
-) -> tuple[bool, bool, datetime | None]:
-    """(a round exists, merchant responded, evidence due) from the latest intervention
-    round: R9.3, a merchant that responded after its deadline, or has not responded and
-    whose deadline has passed, did not respond; one still inside it is not yet silent."""
-    row = store.latest_round(conn, case_id)
+def round_recommendation(
+    ctx: Context,
+    conn: Connection,
+    case: Case,
+    row: Any,
+    now: datetime,
+    *,
+    issue: Issue | None = None,
+) -> CaseRecommendation:
+    """The recommendation under an intervention round (``row``; None: no round): its
+    response and evidence deadlines decide whether the merchant responded and which
+    evidence came in time (R9.3)."""
     if row is None:
-        return False, True, None
-    due = row.merchant_response_due
-    responded_at = row.merchant_responded_at
-    responded = responded_at <= due if responded_at is not None else now < due
-    return True, responded, row.evidence_due
+        return case_recommendation(ctx, conn, case, now, issue=issue)
+    return case_recommendation(
+        ctx,
+        conn,
+        case,
+        now,
+        merchant_responded=merchant_responded(
+            row.merchant_responded_at, row.merchant_response_due, now
+        ),
+        evidence_due=row.evidence_due,
+        issue=issue,
+    )
 
 
 def recommendation_for(
@@ -529,23 +542,15 @@ def recommendation_for(
         )
         assert case.id is not None
         require_case_reading(actor)
-        in_round, responded, evidence_due = _round_inputs(conn, case.id, now)
-        result = case_recommendation(
-            ctx,
-            conn,
-            case,
-            now,
-            merchant_responded=responded,
-            evidence_due=evidence_due,
-            issue=claim,
-        )
+        row = rulings_store.latest_round(conn, case.id)
+        result = round_recommendation(ctx, conn, case, row, now, issue=claim)
         profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
     return AgentRecommendation(
         case_number=case.number,
         profile_id=case.profile_id,
         profile_version=case.profile_version,
         computed_at=now,
-        in_intervention=in_round,
+        in_intervention=row is not None,
         policy=policy_of(ctx, profile),
         result=result,
     )
@@ -583,7 +588,6 @@ def rule_label(policy: Judgment, rule_id: str, locale: str) -> str | None:
 
 
 __all__ = [
-    "COMPLAINT_WINDOW_DAYS",
     "AgentRecommendation",
     "AssessmentView",
     "CaseRecommendation",

@@ -188,7 +188,10 @@ def refund_in_case(
     rest = amount.amount - covered
     if rest > 0 and pay_first:
         _check_order_cap(conn, order, rest)
-        entries.extend(_pay_first_in(conn, case, order, profile, rest, decision_id, now))
+        key = f"refund-decision:{decision_id}:pay-first"
+        entries.extend(
+            _pay_first_in(conn, case, order, profile, rest, key, now, owe_shortfall=True)
+        )
     elif rest > 0:
         _check_order_cap(conn, order, rest)
         draft = L.move(
@@ -393,39 +396,8 @@ def pay_first(ctx: Context, actor: Actor, case_number: str, amount: int) -> list
         key = f"case:{case.number}:pay-first:{generation}"
         if store.entry_by_key(conn, key) is None:
             _check_order_cap(conn, order, amount)
-        paid = _post_on_case(
-            conn,
-            case,
-            order,
-            L.move(
-                L.EntryKind.PAY_FIRST,
-                L.platform_account(L.Purpose.PAY_FIRST, order.currency),
-                L.buyer_account(case.buyer_id, order.currency),
-                amount,
-                memo=f"pay-first on {case.number}",
-            ),
-            key,
-            now=now,
-        )
-        if not paid.created:
-            return [paid.entry_id]
         profile = _case_profile(ctx, conn, case)
-        return [
-            paid.entry_id,
-            *_deduct(
-                conn,
-                profile,
-                case.shop_id,
-                order.currency,
-                amount,
-                L.platform_account(L.Purpose.PAY_FIRST, order.currency),
-                L.EntryKind.PAY_FIRST_DEDUCTION,
-                f"{key}:deduction",
-                now,
-                order_id=order.id,
-                case_id=case.id,
-            ),
-        ]
+        return _pay_first_in(conn, case, order, profile, amount, key, now, owe_shortfall=False)
 
 
 def _pay_first_in(
@@ -434,56 +406,58 @@ def _pay_first_in(
     order: Order,
     profile: Profile,
     amount: int,
-    decision_id: int,
+    key: str,
     now: datetime,
+    *,
+    owe_shortfall: bool,
 ) -> list[int]:
-    """R11.2 inside the case's transaction: platform -> buyer, then the shop repays it
-    from settlement first, then the deposit. Where the deposit may not go below zero
-    (R14.1) and cannot cover the rest, the shortfall stays owed on the platform's
-    pay-first account (visible in the ledger) rather than refusing the buyer."""
-    key = f"refund-decision:{decision_id}:pay-first"
+    """R11.2 inside the caller's transaction: platform -> buyer, then the shop repays it
+    from settlement first, then the deposit (a retry finds the first attempt's entries and
+    moves nothing). ``owe_shortfall``: where the deposit may not go below zero (R14.1) and
+    cannot cover the rest, the shortfall stays owed on the platform's pay-first account
+    rather than refusing the buyer (the ruling's automatic pay-first); otherwise the
+    deposit floor refuses the whole movement (an agent's manual pay-first)."""
     pot = L.platform_account(L.Purpose.PAY_FIRST, order.currency)
-    out = [
-        _post_on_case(
-            conn,
-            case,
-            order,
-            L.move(
-                L.EntryKind.PAY_FIRST,
-                pot,
-                L.buyer_account(case.buyer_id, order.currency),
-                amount,
-                memo=f"pay-first on {case.number}",
-            ),
-            key,
-            now=now,
-        ).entry_id
-    ]
+    paid = _post_on_case(
+        conn,
+        case,
+        order,
+        L.move(
+            L.EntryKind.PAY_FIRST,
+            pot,
+            L.buyer_account(case.buyer_id, order.currency),
+            amount,
+            memo=f"pay-first on {case.number}",
+        ),
+        key,
+        now=now,
+    )
+    if not paid.created:
+        return [paid.entry_id]
+    deducted = amount
     deposit = L.shop_account(case.shop_id, L.Purpose.DEPOSIT, order.currency)
-    settlement = L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency)
-    available = max(0, store.balance(conn, settlement))
-    if _deposit_floor(profile, deposit):
-        available += max(0, store.balance(conn, deposit))
-    else:
-        available = amount
-    deducted = min(amount, available)
-    if deducted > 0:
-        out.extend(
-            _deduct(
-                conn,
-                profile,
-                case.shop_id,
-                order.currency,
-                deducted,
-                pot,
-                L.EntryKind.PAY_FIRST_DEDUCTION,
-                f"{key}:deduction",
-                now,
-                order_id=order.id,
-                case_id=case.id,
-            )
-        )
-    return out
+    if owe_shortfall and _deposit_floor(profile, deposit):
+        settlement = L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency)
+        funds = max(0, store.balance(conn, settlement)) + max(0, store.balance(conn, deposit))
+        deducted = min(amount, funds)
+    if deducted <= 0:
+        return [paid.entry_id]
+    return [
+        paid.entry_id,
+        *_deduct(
+            conn,
+            profile,
+            case.shop_id,
+            order.currency,
+            deducted,
+            pot,
+            L.EntryKind.PAY_FIRST_DEDUCTION,
+            f"{key}:deduction",
+            now,
+            order_id=order.id,
+            case_id=case.id,
+        ),
+    ]
 
 
 def deducted_on_case(conn: Connection, case: Case) -> int:

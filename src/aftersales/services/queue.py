@@ -17,9 +17,8 @@ from aftersales.domain.accounts import AccountKind
 from aftersales.domain.errors import Conflict, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.services import reviews
-from aftersales.services.actors import Actor
+from aftersales.services.actors import Actor, require_agent
 from aftersales.services.context import Context
-from aftersales.services.interventions import _require_agent
 from aftersales.store import accounts as account_store
 from aftersales.store import interventions as store
 from aftersales.store import repo
@@ -59,36 +58,83 @@ class QueueItem:
     urgent: bool = False
 
 
-def _profile_rules(ctx: Context, conn: Connection, shop_id: int, now: datetime) -> Any:
-    shop = repo.get_shop(conn, shop_id)
-    assert shop is not None
-    return machine.intervention_rules(ctx.profiles.current_for(conn, shop.profile_id, now))
+Found = tuple[ItemKind, Any, datetime]  # (kind, row, the agent's deadline)
 
 
-def _collect(ctx: Context, conn: Connection, now: datetime) -> list[tuple[ItemKind, Any, Any]]:
-    """(kind, row, due) for every item waiting for an agent."""
-    out: list[tuple[ItemKind, Any, Any]] = []
-    for row in store.open_interventions(conn):
-        out.append((ItemKind.INTERVENTION, row, row.ruling_due))
-    for row in store.pending_merchant_appeals(conn):
-        out.append((ItemKind.APPEAL, row, row.decide_by))
-    for table, kind in (
+def _collect(
+    ctx: Context, conn: Connection, now: datetime, kind: ItemKind | None = None
+) -> list[Found]:
+    """Every item waiting for an agent (of one kind, when named: only its query runs)."""
+    wanted = {kind} if kind is not None else set(ItemKind)
+    out: list[Found] = []
+    if ItemKind.INTERVENTION in wanted:
+        out += [(ItemKind.INTERVENTION, r, r.ruling_due) for r in store.open_interventions(conn)]
+    if ItemKind.APPEAL in wanted:
+        out += [(ItemKind.APPEAL, r, r.decide_by) for r in store.pending_merchant_appeals(conn)]
+    review_hours: dict[int, int] = {}  # per shop: its profile's report_review_hours
+    for table, k in (
         (force_majeure_reports, ItemKind.FORCE_MAJEURE),
         (buyer_reports, ItemKind.BUYER_REPORT),
     ):
+        if k not in wanted:
+            continue
         for row in conn.execute(select(table).where(table.c.status == "pending")):
-            hours = _profile_rules(ctx, conn, row.shop_id, now).report_review_hours
-            out.append((kind, row, row.created_at + timedelta(hours=hours)))
-    for row in reviews.pending_review_appeals(conn):  # R12.3
-        out.append((ItemKind.REVIEW_APPEAL, row, row.decide_by))
+            if row.shop_id not in review_hours:
+                shop = repo.get_shop(conn, row.shop_id)
+                assert shop is not None
+                profile = ctx.profiles.current_for(conn, shop.profile_id, now)
+                review_hours[row.shop_id] = machine.intervention_rules(profile).report_review_hours
+            out.append((k, row, row.created_at + timedelta(hours=review_hours[row.shop_id])))
+    if ItemKind.REVIEW_APPEAL in wanted:  # R12.3
+        out += [
+            (ItemKind.REVIEW_APPEAL, r, r.decide_by) for r in reviews.pending_review_appeals(conn)
+        ]
     return out
 
 
-def _case_numbers(conn: Connection, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = conn.execute(select(cases.c.id, cases.c.number).where(cases.c.id.in_(list(ids))))
-    return {r.id: r.number for r in rows}
+def _items(conn: Connection, found: list[Found], now: datetime) -> list[QueueItem]:
+    """Queue items with their shop, case number and holder, soonest deadline first."""
+    by_kind: dict[ItemKind, list[int]] = {}
+    for k, row, _ in found:
+        by_kind.setdefault(k, []).append(row.id)
+    held = {k: store.assignees(conn, k.value, ids) for k, ids in by_kind.items()}
+    on_case = (ItemKind.INTERVENTION, ItemKind.APPEAL)
+    case_ids = [row.case_id for k, row, _ in found if k in on_case]
+    numbers = (
+        {
+            r.id: r.number
+            for r in conn.execute(
+                select(cases.c.id, cases.c.number).where(cases.c.id.in_(case_ids))
+            )
+        }
+        if case_ids
+        else {}
+    )
+    shops: dict[int, str] = {}
+    items = []
+    for k, row, due in found:
+        who = held[k].get(row.id)
+        agent = who.agent if who is not None else None
+        if row.shop_id not in shops:
+            shops[row.shop_id] = repo.shop_code(conn, row.shop_id)
+        is_round = k is ItemKind.INTERVENTION
+        items.append(
+            QueueItem(
+                kind=k,
+                id=row.id,
+                shop=shops[row.shop_id],
+                case_number=numbers.get(row.case_id) if k in on_case else None,
+                due_at=due,
+                overdue=now >= due,
+                assigned_agent=agent,
+                assigned_at=who.assigned_at if who is not None and agent else None,
+                merchant_response_due=row.merchant_response_due if is_round else None,
+                evidence_due=row.evidence_due if is_round else None,
+                urgent=bool(row.urgent) if is_round else False,
+            )
+        )
+    items.sort(key=lambda i: (i.due_at, i.kind.value, i.id))
+    return items
 
 
 def agent_queue(
@@ -101,46 +147,15 @@ def agent_queue(
     limit: int = 200,
 ) -> list[QueueItem]:
     """Items waiting for an agent, soonest deadline first (overdue ones first of all)."""
-    _require_agent(actor)
+    require_agent(actor)
     now = ctx.now()
     with ctx.db.read() as conn:
-        found = [c for c in _collect(ctx, conn, now) if kind is None or c[0] is kind]
-        by_kind: dict[ItemKind, list[int]] = {}
-        for k, row, _ in found:
-            by_kind.setdefault(k, []).append(row.id)
-        assigned = {k: store.assignees(conn, k.value, ids) for k, ids in by_kind.items()}
-        numbers = _case_numbers(
-            conn, {row.case_id for _, row, _ in found if hasattr(row, "case_id")}
-        )
-        shops: dict[int, str] = {}
-        items = []
-        for k, row, due in found:
-            who = assigned[k].get(row.id)
-            agent = who.agent if who is not None else None
-            if mine and agent != actor.id:
-                continue
-            if unassigned and agent is not None:
-                continue
-            if row.shop_id not in shops:
-                shops[row.shop_id] = repo.shop_code(conn, row.shop_id)
-            is_round = k is ItemKind.INTERVENTION
-            items.append(
-                QueueItem(
-                    kind=k,
-                    id=row.id,
-                    shop=shops[row.shop_id],
-                    case_number=numbers.get(row.case_id) if hasattr(row, "case_id") else None,
-                    due_at=due,
-                    overdue=now >= due,
-                    assigned_agent=agent,
-                    assigned_at=who.assigned_at if who is not None and agent else None,
-                    merchant_response_due=row.merchant_response_due if is_round else None,
-                    evidence_due=row.evidence_due if is_round else None,
-                    urgent=bool(row.urgent) if is_round else False,
-                )
-            )
-        items.sort(key=lambda i: (i.due_at, i.kind.value, i.id))
-        return items[:limit]
+        items = _items(conn, _collect(ctx, conn, now, kind), now)
+    if mine:
+        items = [i for i in items if i.assigned_agent == actor.id]
+    if unassigned:
+        items = [i for i in items if i.assigned_agent is None]
+    return items[:limit]
 
 
 def assign(
@@ -154,11 +169,11 @@ def assign(
 ) -> QueueItem:
     """An agent takes an item (or releases one it holds). An item another agent holds is
     not taken over silently (409); an admin may hand any item to any agent."""
-    _require_agent(actor)
+    require_agent(actor)
     now = ctx.now()
     with ctx.db.write() as conn:
-        items = {(k, row.id): row for k, row, _ in _collect(ctx, conn, now)}
-        if (kind, item_id) not in items:
+        found = [f for f in _collect(ctx, conn, now, kind) if f[1].id == item_id]
+        if not found:
             raise NotFound(
                 "queue.not_found",
                 N_("No {kind} {id} is waiting in the queue."),
@@ -196,5 +211,4 @@ def assign(
             store.assign(
                 conn, kind=kind.value, item_id=item_id, agent=target, by=actor.id or "", now=now
             )
-    found = [i for i in agent_queue(ctx, actor, kind=kind, limit=100000) if i.id == item_id]
-    return found[0]
+        return _items(conn, found, now)[0]

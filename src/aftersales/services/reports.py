@@ -37,6 +37,7 @@ from aftersales.domain.reasons import REASONS
 from aftersales.services import cases as cases_svc
 from aftersales.services.actors import (
     Actor,
+    is_agent,
     require_case_reading,
     require_permission,
     require_scope,
@@ -121,13 +122,6 @@ def rules_of(profile: Profile) -> ReportRules:
     return profile.reports
 
 
-def _is_platform(actor: Actor) -> bool:
-    return actor.kind is ActorKind.PLATFORM and actor.account_kind in (
-        AccountKind.AGENT,
-        AccountKind.ADMIN,
-    )
-
-
 def _require_filer(conn: Connection, actor: Actor, shop_code: str) -> Any:
     """A shop's own account that handles after-sales (404 for other shops; 403 for the
     platform and for sub-accounts without the permission)."""
@@ -144,7 +138,7 @@ def _require_filer(conn: Connection, actor: Actor, shop_code: str) -> Any:
 def _reader_shop(conn: Connection, actor: Actor, shop_code: str | None) -> int | None:
     """Which shop's reports the actor lists: the platform any (None: all), a shop's
     after-sales accounts their own; anyone else is refused."""
-    if _is_platform(actor):
+    if is_agent(actor):
         require_case_reading(actor)
         return visible_shop(conn, actor, shop_code).id if shop_code else None
     if actor.kind is not ActorKind.MERCHANT or actor.shop_id is None:
@@ -159,7 +153,7 @@ def _reader_shop(conn: Connection, actor: Actor, shop_code: str | None) -> int |
 def _require_reviewer(actor: Actor, shop_id: int, not_found: NotFound) -> None:
     """Platform agents and admins review; the reporting shop is refused (403); anyone
     else sees no report (404)."""
-    if _is_platform(actor):
+    if is_agent(actor):
         require_scope(actor, Scope.CASES_WRITE)
         return
     if actor.kind is ActorKind.MERCHANT and actor.shop_id == shop_id:

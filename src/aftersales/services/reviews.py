@@ -44,6 +44,7 @@ from aftersales.domain.policy import Profile
 from aftersales.domain.reviews import AppealStatus, EvidenceKind, EvidenceRef, ReviewSource, Topic
 from aftersales.services.actors import (
     Actor,
+    is_agent,
     require_case_reading,
     require_permission,
     require_scope,
@@ -128,11 +129,6 @@ class PendingReviewAppeal:
 
 
 # --------------------------------------------------------------------------- helpers
-def _is_platform(actor: Actor) -> bool:
-    return actor.kind is ActorKind.PLATFORM and actor.account_kind in (
-        AccountKind.AGENT,
-        AccountKind.ADMIN,
-    )
 
 
 def _is_pusher(actor: Actor) -> bool:
@@ -361,7 +357,7 @@ def _require_appellant(actor: Actor, row: Any, review_id: int) -> None:
         require_scope(actor, Scope.CASES_WRITE)
         require_permission(actor, Permission.HANDLE_AFTERSALES)
         return
-    sees = _is_platform(actor) or (actor.kind is ActorKind.BUYER and actor.buyer_id == row.buyer_id)
+    sees = is_agent(actor) or (actor.kind is ActorKind.BUYER and actor.buyer_id == row.buyer_id)
     if sees:
         raise Forbidden(
             "review_appeal.shop_only",
@@ -509,7 +505,7 @@ def file_appeal(
 def _reader_shop(conn: Connection, actor: Actor, shop_code: str | None) -> int | None:
     """Whose appeals the actor lists: the platform any shop's (None: all), a shop's
     after-sales accounts their own; anyone else is refused."""
-    if _is_platform(actor):
+    if is_agent(actor):
         require_case_reading(actor)
         return visible_shop(conn, actor, shop_code).id if shop_code else None
     if actor.kind is not ActorKind.MERCHANT or actor.shop_id is None:
@@ -551,7 +547,7 @@ def decide_appeal(
         row = store.appeal(conn, appeal_id)
         if row is None:
             raise _appeal_not_found(appeal_id)
-        if not _is_platform(actor):
+        if not is_agent(actor):
             if actor.kind is ActorKind.MERCHANT and actor.shop_id == row.shop_id:
                 raise Forbidden(
                     "review_appeal.agents_only",

@@ -38,6 +38,16 @@ def rounds_of(conn: Connection, case_id: int) -> list[Any]:
     )
 
 
+def latest_round(conn: Connection, case_id: int) -> Any:
+    """The case's latest intervention round (R9), or None."""
+    return conn.execute(
+        select(interventions)
+        .where(interventions.c.case_id == case_id)
+        .order_by(interventions.c.round.desc())
+        .limit(1)
+    ).first()
+
+
 def intervention(conn: Connection, intervention_id: int) -> Any:
     return conn.execute(select(interventions).where(interventions.c.id == intervention_id)).first()
 

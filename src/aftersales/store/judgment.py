@@ -11,10 +11,8 @@ from sqlalchemy import Connection, func, insert, select
 
 from aftersales.store.schema import (
     evidence_assessments,
-    interventions,
     order_parcels,
     orders,
-    rulings,
 )
 
 
@@ -83,24 +81,6 @@ def parcel_statuses(conn: Connection, order_id: int) -> set[str]:
     )
 
 
-def merchant_liable_rulings(
-    conn: Connection, shop_id: int, since: datetime, until: datetime
-) -> int:
-    """Rulings against the shop (liability ``merchant``) made in [since, until)."""
-    return int(
-        conn.execute(
-            select(func.count())
-            .select_from(rulings)
-            .where(
-                rulings.c.shop_id == shop_id,
-                rulings.c.liability == "merchant",
-                rulings.c.ruled_at >= since,
-                rulings.c.ruled_at < until,
-            )
-        ).scalar_one()
-    )
-
-
 def orders_paid(conn: Connection, shop_id: int, since: datetime, until: datetime) -> int:
     """The shop's orders paid in [since, until)."""
     return int(
@@ -114,17 +94,3 @@ def orders_paid(conn: Connection, shop_id: int, since: datetime, until: datetime
             )
         ).scalar_one()
     )
-
-
-def latest_round(conn: Connection, case_id: int) -> Any:
-    """The case's latest intervention round (R9), or None."""
-    return conn.execute(
-        select(
-            interventions.c.merchant_responded_at,
-            interventions.c.merchant_response_due,
-            interventions.c.evidence_due,
-        )
-        .where(interventions.c.case_id == case_id)
-        .order_by(interventions.c.round.desc())
-        .limit(1)
-    ).first()
