@@ -28,8 +28,8 @@ run: setup  ## migrate the SQLite database, load demo data if empty, serve on :8
 	$(BIN)/aftersales demo --if-empty
 	$(BIN)/aftersales serve --host $(HOST) --port $(PORT)
 
-test: setup  ## run every test (SQLite and PostgreSQL)
-	$(BIN)/pytest
+test: setup  ## run every test (SQLite and PostgreSQL), one process per core
+	$(BIN)/pytest -n auto --dist worksteal
 
 lint: setup  ## ruff on everything, mypy --strict on domain/ and services/
 	$(BIN)/ruff check src tests
