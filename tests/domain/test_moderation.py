@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aftersales.domain import moderation_views as views
 from aftersales.domain.case_types import ActorKind
-from aftersales.domain.moderation import Flag, FlagKind, check, holds, host_allowed
+from aftersales.domain.moderation import Flag, FlagKind, check, holds, host_allowed, summary
 from aftersales.domain.policy import Messages, Profile
 
 PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None)
@@ -289,3 +290,235 @@ def test_R5_7_property_plain_chinese_without_digits_has_no_phone_or_link(
     rules: Messages, text: str
 ) -> None:
     assert not kinds(text, rules) & {FlagKind.PHONE_NUMBER, FlagKind.THIRD_PARTY_LINK}
+
+
+# --------------------------------------------------------------------------- issue 11 §7
+# The 13 obfuscations that were published: each is read as a person sees it.
+def flagged(text: str, rules: Messages, kind: FlagKind) -> Flag:
+    found = [f for f in check(text, rules) if f.kind is kind]
+    assert len(found) == 1, check(text, rules)
+    flag = found[0]
+    assert text[flag.start : flag.end] == flag.text
+    return flag
+
+
+def test_hardening_R5_7_phone_split_by_zero_width_space_is_flagged(rules: Messages) -> None:
+    text = "有问题打我 138\u200b1234\u200b5678"
+    flag = flagged(text, rules, FlagKind.PHONE_NUMBER)
+    assert flag.text == "138\u200b1234\u200b5678" and flag.read_as == "13812345678"
+
+
+def test_hardening_R5_7_phone_split_by_zero_width_joiner_is_flagged(rules: Messages) -> None:
+    flag = flagged("电话 139\u200d8765\u200d4321", rules, FlagKind.PHONE_NUMBER)
+    assert flag.read_as == "13987654321"
+
+
+def test_hardening_R5_7_phone_split_by_soft_hyphens_is_flagged(rules: Messages) -> None:
+    flag = flagged("手机 13\u00ad912\u00ad345\u00ad678 找我", rules, FlagKind.PHONE_NUMBER)
+    assert flag.read_as == "13912345678"
+
+
+def test_hardening_R5_7_phone_split_by_word_joiners_is_flagged(rules: Messages) -> None:
+    flag = flagged("联系 186\u20601234\u20605678", rules, FlagKind.PHONE_NUMBER)
+    assert flag.read_as == "18612345678"
+
+
+def test_hardening_R5_7_phone_in_arabic_indic_digits_is_flagged(rules: Messages) -> None:
+    flag = flagged("电话 ١٣٨١٢٣٤٥٦٧٨", rules, FlagKind.PHONE_NUMBER)
+    assert flag.text == "١٣٨١٢٣٤٥٦٧٨" and flag.read_as == "13812345678"
+
+
+def test_hardening_R5_7_phone_in_devanagari_digits_is_flagged(rules: Messages) -> None:
+    flag = flagged("手机 १३८-१२३४-५६७८", rules, FlagKind.PHONE_NUMBER)
+    assert flag.read_as == "138-1234-5678"
+
+
+def test_hardening_R5_7_phone_in_full_width_digits_and_commas_is_flagged(
+    rules: Messages,
+) -> None:
+    flag = flagged("电话１３８，１２３４，５６７８", rules, FlagKind.PHONE_NUMBER)
+    assert flag.text == "１３８，１２３４，５６７８" and flag.read_as == "138,1234,5678"
+
+
+def test_hardening_R5_7_phone_reversed_by_a_right_to_left_override_is_flagged(
+    rules: Messages,
+) -> None:
+    # shown as 13812345678: the override displays the digits right to left
+    text = "有事打 \u202e87654321831\u202c 谢谢"
+    flag = flagged(text, rules, FlagKind.PHONE_NUMBER)
+    assert flag.text == "87654321831" and flag.read_as == "13812345678"
+
+
+def test_hardening_R5_7_domain_split_by_a_zero_width_space_is_flagged(rules: Messages) -> None:
+    flag = flagged("去 taobao\u200b.com 搜我们店", rules, FlagKind.THIRD_PARTY_LINK)
+    assert flag.text == "taobao\u200b.com" and flag.read_as == "taobao.com"
+
+
+def test_hardening_R5_7_domain_with_cyrillic_look_alikes_is_flagged(rules: Messages) -> None:
+    text = "上 t\u0430ob\u0430\u043e.com 搜店名"  # Cyrillic а, а, о
+    flag = flagged(text, rules, FlagKind.THIRD_PARTY_LINK)
+    assert flag.text == "t\u0430ob\u0430\u043e.com" and flag.read_as == "taobao.com"
+
+
+def test_hardening_R5_7_spaced_out_insult_is_flagged(rules: Messages) -> None:
+    flag = flagged("你是不是傻   逼", rules, FlagKind.ABUSE)
+    assert (flag.text, flag.match) == ("傻   逼", "傻逼")
+
+
+def test_hardening_R5_7_insult_with_a_look_alike_letter_is_flagged(rules: Messages) -> None:
+    flag = flagged("IDlOT", rules, FlagKind.ABUSE)  # l for I: one TS #39 skeleton
+    assert (flag.text, flag.match) == ("IDlOT", "idiot")
+
+
+def test_hardening_R5_7_threat_in_chat_shorthand_is_flagged(rules: Messages) -> None:
+    flag = flagged("I know where u live", rules, FlagKind.THREAT)
+    assert (flag.text, flag.match) == ("I know where u live", "i know where you live")
+
+
+# --------------------------------------------------------------------------- reading
+@pytest.mark.parametrize(
+    "text, kind, found",
+    [
+        ("you 1diot", FlagKind.ABUSE, "1diot"),
+        ("\u0455tupid buyer", FlagKind.ABUSE, "\u0455tupid"),  # Cyrillic ѕ
+        ("You are an \u0399D\u0399\u039fT", FlagKind.ABUSE, "\u0399D\u0399\u039fT"),  # Greek
+        ("\U0001d422\U0001d41d\U0001d422\U0001d428\U0001d42d", FlagKind.ABUSE, None),  # 𝐢𝐝𝐢𝐨𝐭
+        ("i d i o t", FlagKind.ABUSE, "i d i o t"),
+        ("what the f**k", FlagKind.ABUSE, "f**k"),
+        ("you a$$hole", FlagKind.ABUSE, "a$$hole"),
+        ("you idiots", FlagKind.ABUSE, "idiots"),
+        ("watch ur back", FlagKind.THREAT, "watch ur back"),
+        ("\u0131 know where you l\u0131ve", FlagKind.THREAT, None),  # dotless ı
+        ("弄 死 你", FlagKind.THREAT, "弄 死 你"),
+        ("好\u200b评\u200b返\u200b现", FlagKind.ADVERTISING, None),
+        ("打 一三九 八七六五 四三二一", FlagKind.PHONE_NUMBER, "一三九 八七六五 四三二一"),
+        ("号码 138 - 1234 - 5678", FlagKind.PHONE_NUMBER, "138 - 1234 - 5678"),
+        ("my cell \u202e1762-555-514 1+\u202c", FlagKind.PHONE_NUMBER, None),  # +1 415…
+        ("淘宝 taobao 。com 搜同款", FlagKind.THIRD_PARTY_LINK, "taobao 。com"),
+        ("v\u0445: lily_88", FlagKind.THIRD_PARTY_LINK, "v\u0445: lily_88"),  # Cyrillic х
+        ("扣扣 ٩٨٧٦٥٤٣٢١", FlagKind.THIRD_PARTY_LINK, "扣扣 ٩٨٧٦٥٤٣٢١"),
+    ],
+)
+def test_R5_7_messages_are_read_as_shown(
+    rules: Messages, text: str, kind: FlagKind, found: str | None
+) -> None:
+    flag = flagged(text, rules, kind)
+    if found is not None:
+        assert flag.text == found
+
+
+def test_R5_7_a_look_alike_of_the_marketplaces_own_host_is_a_third_party_link(
+    rules: Messages,
+) -> None:
+    assert check("店铺主页 https://v.douyin.com/iRNBbq5/", rules) == []
+    spoof = "点这里领补偿 https://v.d\u043euyin.com/abc123"  # Cyrillic о
+    flag = flagged(spoof, rules, FlagKind.THIRD_PARTY_LINK)
+    assert flag.read_as == "https://v.douyin.com/abc123"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "That's hit or miss with this courier, so we've switched to SF for you.",
+        "快递员明天会上门找你取件，麻烦在家等一下。",  # 上门找你 is no threat here (v6)
+        "相机的曝光你调到 -0.7 试试。",  # nor 曝光你 (v6)
+        "Please let us know where you live so we can send a courier.",
+        "Thank u for the photos, we'll refund u today.",
+        "The K1LLER-X headset has a 2-year warranty.",
+        "U盘是 64GB 的，插上电脑就能用。",
+        "预计 2026-11-25 13:45 送达，请保持电话畅通。",
+    ],
+)
+def test_R5_7_service_language_is_not_flagged_however_it_is_read(
+    rules: Messages, text: str
+) -> None:
+    assert check(text, rules) == []
+
+
+def test_R5_7_flags_stored_before_read_as_existed_still_load() -> None:
+    old = {"kind": "phone_number", "start": 0, "end": 11, "text": "13812345678", "match": "m"}
+    assert Flag.from_json(old).read_as == "13812345678"
+
+
+def test_R5_7_a_summary_says_how_hidden_text_was_read(rules: Messages) -> None:
+    assert summary(check("打 138\u200b1234\u200b5678", rules)) == (
+        "phone_number “138\u200b1234\u200b5678” → “13812345678”"
+    )
+    assert summary(check("打 13812345678", rules)) == "phone_number “13812345678”"
+
+
+INVISIBLE = st.sampled_from(
+    ["\u200b", "\u200c", "\u200d", "\u00ad", "\u2060", "\ufeff", "\u200e", "\u2063", "\u034f"]
+)
+ZEROS = st.sampled_from([0x30, 0x660, 0x6F0, 0x966, 0x9E6, 0xE50, 0xFF10, 0x1D7CE])
+
+
+@PROPERTY
+@given(data=st.data())
+def test_R5_7_property_a_mobile_number_in_any_digits_with_invisible_characters_is_flagged(
+    rules: Messages, data: st.DataObject
+) -> None:
+    digits = (
+        "1"
+        + data.draw(st.sampled_from("3456789"))
+        + data.draw(st.text(alphabet="0123456789", min_size=9, max_size=9))
+    )
+    zero = data.draw(ZEROS)
+    number = ""
+    for i, d in enumerate(digits):
+        if i:
+            number += "".join(data.draw(st.lists(INVISIBLE, max_size=2)))
+        number += chr(zero + int(d))
+    text = "电话 " + number + " 谢谢"
+    flag = flagged(text, rules, FlagKind.PHONE_NUMBER)
+    assert flag.read_as == digits
+
+
+# --------------------------------------------------------------------------- the views
+def test_R5_7_the_base_view_is_the_text_as_shown_and_maps_back() -> None:
+    text = "a\u200bb \u202ecba\u202c x ١٢ Ｙ"
+    shown = views.base(text)
+    assert shown.text == "ab abc x 12 y"
+    # every character of the view comes from the one it shows
+    for ch, o in zip(shown.text, shown.origin, strict=True):
+        assert views.base(text[o]).text == ch
+    start, end = shown.span(3, 6)  # "abc", shown reversed
+    assert text[start:end] == "cba"
+    assert shown.within(start, end) == "abc"
+
+
+def test_R5_7_lines_are_put_in_display_order_one_by_one() -> None:
+    assert views.base("\u202e21\n34").text == "12\n34"  # an override ends with its line
+
+
+def test_R5_7_term_views_read_skeletons_as_written_and_upper_cased() -> None:
+    assert views.term_keys("idiot") == ("idiot", "ldlot")
+    lower, upper = views.terms(views.base("IDlOT 1diot \u0455tupid"))
+    assert upper.text.split()[:2] == ["ldlot", "ldlot"]
+    assert lower.text.split()[2] == "stupid"
+
+
+@pytest.mark.parametrize("text", ["\u202e\ud800 13812345678", "a\ud800b \u202e87654321831"])
+def test_R5_7_a_lone_surrogate_does_not_break_the_checks(rules: Messages, text: str) -> None:
+    # ICU may refuse such a line; it is then read in logical order
+    for flag in check(text, rules):
+        assert text[flag.start : flag.end] == flag.text
+
+
+@pytest.mark.timeout(60)
+def test_R5_7_long_runs_of_blanks_and_separators_are_checked_in_bounded_time(
+    rules: Messages,
+) -> None:
+    # a gap that could be split many ways once took minutes on "i" + 1999 blanks
+    for text in (
+        "i" + " " * 1999,
+        "傻" + " " * 1999,
+        "s" + "." * 1999,
+        "i d " * 500,
+        "傻 . " * 500,
+        "1 - " * 500,
+        "1" * 2000,
+        "a。" * 1000,
+        "a 点 " * 500,
+    ):
+        assert check(text, rules) == []

@@ -5,26 +5,28 @@ contact id off the platform is *held* for the sender to edit; buyers' messages a
 and their flags recorded, but never held; platform agents' messages are not checked.
 
 Every flag is explainable: its kind, the span ``[start, end)`` of the original text it
-covers, that text, and the vocabulary term or the named pattern that matched. The
-vocabulary lives in the policy profile (``[messages]``), never here.
+covers, that text, how the checks read it, and the vocabulary term or the named pattern
+that matched. The vocabulary lives in the policy profile (``[messages]``), never here.
 
-Matching works on a normalised view of the text (each character NFKC-normalised and
-case-folded, so full-width ``ＴＡＯＢＡＯ．ＣＯＭ`` reads ``taobao.com``); phone patterns
-additionally read Chinese numerals as digits (``一三八…``). Spans are mapped back to the
-original text, so ``text[flag.start:flag.end] == flag.text`` always holds.
+Matching works on views of the text that read it as a person sees it
+(:mod:`aftersales.domain.moderation_views`): in display order, without invisible
+characters, NFKC-normalised and case-folded (full-width ``ＴＡＯＢＡＯ．ＣＯＭ`` reads
+``taobao.com``), every script's digits as ASCII digits, look-alike letters by their
+Unicode TS #39 skeleton (``tаobао.com`` with Cyrillic ``а о``, ``IDlOT``); phone patterns
+also read Chinese numerals as digits (``一三八…``). Spans are mapped back to the original
+text, so ``text[flag.start:flag.end] == flag.text`` always holds.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
-from itertools import pairwise
 from typing import Any
 
+from aftersales.domain import moderation_views as views
 from aftersales.domain.case_types import ActorKind
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import Messages
@@ -56,6 +58,14 @@ class Flag:
     end: int
     text: str  # the original text[start:end]
     match: str  # the vocabulary term, or the name of the pattern, that matched
+    # ``text`` as the checks read it: shown order, invisible characters dropped, digits
+    # and (for links) look-alike letters folded: ``U+202E 87654321831`` reads
+    # ``13812345678``. Flags stored before it existed read as their text.
+    read_as: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.read_as:
+            object.__setattr__(self, "read_as", self.text)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -64,6 +74,7 @@ class Flag:
             "end": self.end,
             "text": self.text,
             "match": self.match,
+            "read_as": self.read_as,
         }
 
     @classmethod
@@ -74,6 +85,7 @@ class Flag:
             int(data["end"]),
             str(data["text"]),
             str(data["match"]),
+            str(data.get("read_as") or data["text"]),
         )
 
 
@@ -83,85 +95,76 @@ def holds(author: ActorKind, flags: Iterable[Flag]) -> bool:
     return author is ActorKind.MERCHANT and any(True for _ in flags)
 
 
-# --------------------------------------------------------------------------- normalising
-# Typographic quotes read as ASCII ones, so "you’ll" matches the term "you'll".
-_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
-
-# Chinese numerals (and the spoken 幺 for 1) read as digits, for phone patterns only: the
-# term view keeps them (二货 is a term, not a number).
-_CJK_DIGITS = str.maketrans(
-    {
-        "〇": "0",
-        "零": "0",
-        "一": "1",
-        "壹": "1",
-        "幺": "1",
-        "二": "2",
-        "贰": "2",
-        "两": "2",
-        "三": "3",
-        "叁": "3",
-        "四": "4",
-        "肆": "4",
-        "五": "5",
-        "伍": "5",
-        "六": "6",
-        "陆": "6",
-        "七": "7",
-        "柒": "7",
-        "八": "8",
-        "捌": "8",
-        "九": "9",
-        "玖": "9",
-    }
-)
-
-
-def normalise(text: str) -> tuple[str, list[int]]:
-    """The normalised view and, for each of its characters, the index of the original
-    character it came from."""
-    out: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        norm = unicodedata.normalize("NFKC", ch).casefold().translate(_QUOTES)
-        for c in norm:
-            out.append(c)
-            origin.append(i)
-    return "".join(out), origin
-
-
 # --------------------------------------------------------------------------- compiling
+# Between the characters of a term: punctuation, an underscore, or a run of blanks. A gap
+# of separators is atomic (taken whole, never split again): separators are never what
+# follows a gap, and a gap that could be split many ways would backtrack without end
+# on a long run of blanks.
+_SEP = r"(?:[^\w\s]|_|\s+)"
+
+
+def _gap(least: int) -> str:
+    return f"(?>{_SEP}{{{least},3}})"
+
+
+_MASKS = "*#"  # "f*ck", "sh#t": a letter hidden behind a mask
+
+
+def _ascii_run(run: str) -> str:
+    """A run of ASCII letters and digits of a term: written out (a long one with inner
+    letters masked, ``f**k``), or with a separator between *every* two characters
+    (``i d i o t``, ``f.u.c.k``) - not between some, so ``that's hit`` is not ``shit``."""
+    chars = [re.escape(c) for c in run]
+    if len(run) >= 4:
+        inner = "".join(f"[{c}{re.escape(_MASKS)}]" for c in chars[1:-1])
+        written = chars[0] + inner + chars[-1]
+    else:
+        written = "".join(chars)
+    if len(run) < 3:
+        return written
+    return f"(?:{written}|{_gap(1).join(chars)})"
+
+
+def _term_pattern(key: str) -> str:
+    """A term, as :func:`moderation_views.term_keys` reads it, as a regular expression
+    over a term view of a message.
+
+    Runs of ASCII letters and digits match as :func:`_ascii_run` says, and as whole words
+    (an English plural ``s``/``es`` allowed); up to three separators may sit between
+    characters where either is not ASCII (``傻   逼``, ``找人 收拾 你``) and between the
+    words of a term (``shut   up``)."""
+    parts: list[str] = []
+    for word in key.split():
+        pieces = re.findall(r"[a-z0-9]+|.", word)
+        piece = ""
+        for i, cur in enumerate(pieces):
+            if i:
+                prev = pieces[i - 1]
+                if prev[-1].isalnum() and cur[0].isalnum():
+                    piece += _gap(0)
+            piece += _ascii_run(cur) if _is_ascii_alnum(cur[0]) else re.escape(cur)
+        parts.append(piece)
+    body = _gap(0).join(parts)
+    if _is_ascii_alnum(key[0]):
+        body = r"(?<![a-z0-9])" + body
+    if key[-1].isascii() and key[-1].isalpha():
+        body += r"(?:e?s)?(?![a-z0-9])"
+    elif _is_ascii_alnum(key[-1]):
+        body += r"(?![a-z0-9])"
+    return body
+
+
 def _is_ascii_alnum(c: str) -> bool:
     return c.isascii() and c.isalnum()
 
 
-def _term_pattern(term: str) -> str:
-    """A vocabulary term as a regular expression over the normalised view.
+class _Reading(StrEnum):
+    """Which view of a message a matcher reads (see :mod:`moderation_views`)."""
 
-    ASCII terms match whole words; inside a single ASCII word of four letters or more one
-    separator may sit between letters (``f.u.c.k``); between characters where either is
-    not ASCII (Chinese), up to two separators may sit (``傻*逼``, ``加 微信``)."""
-    norm = normalise(term.strip())[0]
-    words = norm.split()
-    parts: list[str] = []
-    for word in words:
-        glue_ascii = r"[\W_]?" if len(word) >= 4 and word.isascii() and word.isalpha() else ""
-        piece = re.escape(word[0])
-        for prev, cur in pairwise(word):
-            if prev.isascii() and cur.isascii():
-                glue = glue_ascii
-            elif prev.isalnum() and cur.isalnum():
-                glue = r"[\W_]{0,2}"
-            else:
-                glue = ""
-            piece += glue + re.escape(cur)
-        parts.append(piece)
-    body = r"\s+".join(parts)
-    if _is_ascii_alnum(norm[0]):
-        body = r"(?<![a-z0-9])" + body
-    if _is_ascii_alnum(norm[-1]):
-        body += r"(?![a-z0-9])"
-    return body
+    TERMS_LOWER = "terms_lower"
+    TERMS_UPPER = "terms_upper"
+    PHONE = "phone"
+    LINK = "link"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +172,7 @@ class _Matcher:
     kind: FlagKind
     name: str
     regex: re.Pattern[str]
-    digits: bool  # match against the view with Chinese numerals read as digits
+    reading: _Reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,16 +190,21 @@ def _compile(rules: Messages) -> _Compiled:
         (FlagKind.ADVERTISING, rules.advertising),
     ):
         for term in terms:
-            matchers.append(_Matcher(kind, term, re.compile(_term_pattern(term)), False))
+            lower, upper = views.term_keys(term)
+            for key, reading in ((lower, _Reading.TERMS_LOWER), (upper, _Reading.TERMS_UPPER)):
+                if key:
+                    matchers.append(_Matcher(kind, term, re.compile(_term_pattern(key)), reading))
     for p in rules.phone_patterns:
-        matchers.append(_Matcher(FlagKind.PHONE_NUMBER, p.name, re.compile(p.pattern), True))
+        regex = re.compile(p.pattern)
+        matchers.append(_Matcher(FlagKind.PHONE_NUMBER, p.name, regex, _Reading.PHONE))
     for p in rules.link_patterns:
-        matchers.append(_Matcher(FlagKind.THIRD_PARTY_LINK, p.name, re.compile(p.pattern), False))
+        regex = re.compile(p.pattern)
+        matchers.append(_Matcher(FlagKind.THIRD_PARTY_LINK, p.name, regex, _Reading.LINK))
     hosts = tuple(h.strip().lower().strip(".") for h in rules.allowed_link_hosts if h.strip())
     return _Compiled(tuple(matchers), hosts)
 
 
-_SPELLED_DOT = re.compile(r"\s*(?:点|\(dot\)|\[dot\]|dot)\s*|。")
+_SPELLED_DOT = re.compile(r"\s*(?:点|\(dot\)|\[dot\]|dot|。|\.)\s*")
 
 
 def host_allowed(host: str, allowed: Iterable[str]) -> bool:
@@ -207,18 +215,33 @@ def host_allowed(host: str, allowed: Iterable[str]) -> bool:
 
 # --------------------------------------------------------------------------- checking
 def _matches(text: str, compiled: _Compiled) -> Iterator[Flag]:
-    view, origin = normalise(text)
-    digits = view.translate(_CJK_DIGITS)  # one character for one: offsets stay valid
+    shown = views.base(text)
+    lower, upper = views.terms(shown)
+    read = {
+        _Reading.TERMS_LOWER: lower,
+        _Reading.TERMS_UPPER: upper,
+        _Reading.PHONE: views.phone(shown),
+        _Reading.LINK: views.link(shown),
+    }
     for m in compiled.matchers:
-        for found in m.regex.finditer(digits if m.digits else view):
+        view = read[m.reading]
+        for found in m.regex.finditer(view.text):
             s, e = found.span()
             if s == e:
                 continue
-            host = found.groupdict().get("host")
-            if host and host_allowed(host, compiled.allowed_hosts):
-                continue
-            start, end = origin[s], origin[e - 1] + 1
-            yield Flag(m.kind, start, end, text[start:end], m.name)
+            if "host" in found.re.groupindex and found.group("host"):
+                hs, he = found.span("host")
+                # a look-alike of an allowed host (dоuyin.com, Cyrillic о) is not allowed
+                if shown.text[hs:he] == found.group("host") and host_allowed(
+                    found.group("host"), compiled.allowed_hosts
+                ):
+                    continue
+            start, end = view.span(s, e)
+            if m.reading in (_Reading.PHONE, _Reading.LINK):
+                read_as = found.group()
+            else:
+                read_as = shown.within(start, end)
+            yield Flag(m.kind, start, end, text[start:end], m.name, read_as)
 
 
 def _without_nested(flags: Iterable[Flag]) -> list[Flag]:
@@ -240,5 +263,9 @@ def check(text: str, rules: Messages) -> list[Flag]:
 
 
 def summary(flags: Iterable[Flag]) -> str:
-    """A short, language-neutral list of what was flagged: ``phone_number “138…”``."""
-    return "; ".join(f"{f.kind.value} “{f.text}”" for f in flags)
+    """A short, language-neutral list of what was flagged: ``phone_number “138…”``, and
+    how it was read where that differs: ``abuse “傻\u200b逼” → “傻逼”``."""
+    return "; ".join(
+        f"{f.kind.value} “{f.text}”" + (f" → “{f.read_as}”" if f.read_as != f.text else "")
+        for f in flags
+    )

@@ -48,6 +48,10 @@ class FlagOut(BaseModel):
     end: int = Field(description="End offset, exclusive")
     text: str
     match: str = Field(description="The vocabulary term or the pattern that matched")
+    read_as: str = Field(
+        description="`text` as the checks read it: in display order, invisible characters "
+        "dropped, digits of any script and (for links) look-alike letters as ASCII"
+    )
 
 
 class MessageOut(BaseModel):
@@ -78,6 +82,7 @@ def message_out(m: svc.MessageView, locale: str) -> MessageOut:
                 end=f.end,
                 text=f.text,
                 match=f.match,
+                read_as=f.read_as,
             )
             for f in m.flags
         ]
