@@ -8,7 +8,9 @@ import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -89,3 +91,54 @@ def test_hardening_served_openapi_document_is_200_and_states_the_served_settings
     # The new-password fields state this server's minimum, read from its own settings.
     change = schema["components"]["schemas"]["PasswordIn"]["properties"]["new_password"]
     assert change["minLength"] == int(PASSWORD_MIN)
+
+
+class _Assets(HTMLParser):
+    """The URLs a page loads: scripts, style sheets, icons, images."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in ("script", "img") and a.get("src"):
+            self.urls.append(str(a["src"]))
+        if tag == "link" and a.get("href"):
+            self.urls.append(str(a["href"]))
+
+
+ASSET_TYPES = {
+    ".js": ("text/javascript", "application/javascript"),
+    ".css": ("text/css",),
+    ".png": ("image/png",),
+}
+
+
+@pytest.mark.parametrize(
+    ("page", "script"), [("/api/docs", "SwaggerUIBundle"), ("/api/redoc", "Redoc")]
+)
+def test_hardening_served_docs_load_only_same_origin_assets_that_answer(
+    served: Served, page: str, script: str
+) -> None:
+    res = served.get(page)
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/html")
+    html = res.text
+    assert "/api/openapi.json" in html
+    # Nothing from another origin: no absolute URL anywhere in the page, inline code included.
+    assert "http://" not in html and "https://" not in html and "//cdn" not in html
+    parser = _Assets()
+    parser.feed(html)
+    suffixes = {Path(urlsplit(u).path).suffix for u in parser.urls}
+    assert ".js" in suffixes and suffixes <= set(ASSET_TYPES), parser.urls
+    loaded = ""
+    for url in parser.urls:
+        parts = urlsplit(url)
+        assert not parts.scheme and not parts.netloc and url.startswith("/"), url
+        asset = served.get(url)
+        assert asset.status_code == 200, url
+        media = asset.headers["content-type"].split(";")[0]
+        assert media in ASSET_TYPES[Path(parts.path).suffix], (url, media)
+        if media != "image/png":
+            loaded += asset.text
+    assert script in loaded  # the real bundle, not a stub
