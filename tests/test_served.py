@@ -5,7 +5,9 @@ and on PostgreSQL. One server per database for the whole module keeps the cost l
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -22,25 +24,44 @@ from tests.api.http_support import CLI, _wait_healthy, free_port, fresh_database
 PASSWORD_MIN = "11"
 
 
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
 @dataclass
 class Served:
     base: str
     database: str  # "sqlite" or "postgresql"
     env: dict[str, str]
+    demo: str = ""  # what `aftersales demo` printed, when the demo was loaded
 
     def get(self, path: str, **kw: object) -> httpx.Response:
         return httpx.get(self.base + path, timeout=30, **kw)  # type: ignore[arg-type]
 
 
 def _env(url: str, tmp: Path) -> dict[str, str]:
+    """A shell as after `make run`: no AFTERSALES_* of the caller, and the virtualenv's
+    bin directory not on PATH (so `aftersales` alone is not found)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")}
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p) != VENV_BIN]
     return {
         **env,
+        "PATH": os.pathsep.join(path),
         "AFTERSALES_DATABASE_URL": url,
         "AFTERSALES_EVIDENCE_DIR": str(tmp / "evidence"),
         "AFTERSALES_PASSWORD_MIN_LENGTH": PASSWORD_MIN,
         "COLUMNS": "200",
     }
+
+
+def _run(command: list[str] | str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A command from the checkout root (a string: through bash, exactly as printed)."""
+    args = ["bash", "-c", command] if isinstance(command, str) else [*CLI, *command]
+    res = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert res.returncode == 0, f"{command}:\n{res.stdout}\n{res.stderr}"
+    return res
 
 
 def _serve(env: dict[str, str], log: Path) -> Iterator[str]:
@@ -49,7 +70,11 @@ def _serve(env: dict[str, str], log: Path) -> Iterator[str]:
     port = free_port()
     with log.open("wb") as out:  # a file, not a pipe: a full pipe blocks the server
         proc = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+            [*CLI, "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -60,11 +85,27 @@ def _serve(env: dict[str, str], log: Path) -> Iterator[str]:
         proc.wait(timeout=20)  # SIGTERM: uvicorn shuts down gracefully
 
 
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """SQLite with the demo loaded by `aftersales demo --if-empty`, run from the checkout
+    root as `make run` runs it, then served."""
+    tmp = tmp_path_factory.mktemp("served-demo")
+    with fresh_database("sqlite", tmp) as url:
+        env = _env(url, tmp)
+        printed = _run(["demo", "--if-empty", "--lang", "en"], env).stdout
+        for base in _serve(env, tmp / "serve.log"):
+            yield Served(base, "sqlite", env, printed)
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
-    tmp = tmp_path_factory.mktemp(f"served-{request.param}")
+    """One server per database: SQLite with the demo, an empty PostgreSQL."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("demo_server")
+        return
+    tmp = tmp_path_factory.mktemp("served-pg")
     with fresh_database(request.param, tmp) as url:
         env = _env(url, tmp)
         for base in _serve(env, tmp / "serve.log"):
@@ -142,3 +183,146 @@ def test_hardening_served_docs_load_only_same_origin_assets_that_answer(
         if media != "image/png":
             loaded += asset.text
     assert script in loaded  # the real bundle, not a stub
+
+
+# ------------------------------------------------------------------------- the home page
+def _links(html: str) -> list[str]:
+    return re.findall(r'<a href="([^"]+)"', html)
+
+
+def test_hardening_served_root_is_a_page_leading_to_docs_health_and_openapi(
+    served: Served,
+) -> None:
+    res = served.get("/", headers={"Accept-Language": "en"})
+    assert res.status_code == 200 and res.headers["content-type"].startswith("text/html")
+    links = _links(res.text)
+    assert {"/api/docs", "/api/redoc", "/api/openapi.json", "/api/health"} <= set(links)
+    for href in links:
+        assert served.get(href).status_code == 200, href
+    assert "API documentation" in res.text and 'lang="en"' in res.text
+
+
+@pytest.mark.parametrize(
+    ("header", "lang", "text"),
+    [
+        ("zh-CN,zh;q=0.9", "zh-CN", "API 文档"),
+        ("en-US,en;q=0.8", "en", "Health check"),
+        (None, "zh-CN", "健康检查"),
+    ],
+)
+def test_hardening_served_root_speaks_the_callers_language(
+    served: Served, header: str | None, lang: str, text: str
+) -> None:
+    res = served.get("/", headers={"Accept-Language": header} if header else {})
+    assert f'lang="{lang}"' in res.text and text in res.text
+    assert res.headers["content-language"] == lang
+
+
+def test_hardening_served_root_shows_demo_logins_only_where_the_demo_is(served: Served) -> None:
+    html = served.get("/", headers={"Accept-Language": "en"}).text
+    if not served.demo:
+        assert "demo-password" not in html and "shop1" not in html
+        assert "holds no demo data" in html and " demo</code>" in html  # how to load it
+        return
+    assert "demo-password" in html
+    for code, logins in _demo_shops(served.demo).items():
+        row = next(line for line in html.splitlines() if code in line)
+        for login in logins:
+            assert f"<code>{login}</code>" in row
+    assert "<code>admin</code>" in html and "<code>buyer1</code>" in html
+    assert "demo --if-empty</code>" in html
+
+
+def test_hardening_served_root_escapes_what_it_shows(demo_server: Served) -> None:
+    from aftersales.domain.accounts import AccountKind
+    from aftersales.services import accounts, catalog
+    from aftersales.services.context import Context
+    from aftersales.settings import Settings
+
+    ctx = Context.from_settings(Settings(database_url=demo_server.env["AFTERSALES_DATABASE_URL"]))
+    evil = '<script>alert("x")</script>'
+    catalog.create_shop(
+        ctx,
+        code="DEMO9-0000000000",
+        name=evil,
+        timezone="Asia/Shanghai",
+        profile_id="douyin",
+        return_address="x",
+    )
+    accounts.create_account(
+        ctx,
+        None,
+        kind=AccountKind.MERCHANT,
+        login="<b>o'neil</b>",
+        password="demo-password",
+        shop_code="DEMO9-0000000000",
+        main=True,
+    )
+    ctx.db.dispose()
+    html = demo_server.get("/").text
+    assert evil not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
+    assert "&lt;b&gt;o&#39;neil&lt;/b&gt;" in html
+
+
+# -------------------------------------------------------------- the demo, as make run runs it
+def _demo_shops(printed: str) -> dict[str, list[str]]:
+    """Shop code -> logins, from the demo's printed login block."""
+    shops = {}
+    for code, logins in re.findall(r"^  shop (DEMO\d+-\d{10}) .*?: (.*)$", printed, re.M):
+        shops[code] = [part.split(" (")[0] for part in re.split(r"\), ", logins)]
+    return shops
+
+
+def _hints(printed: str) -> list[str]:
+    return re.findall(r"^(?:try|automation|arbitration): (.+)$", printed, re.M)
+
+
+def test_hardening_demo_prints_shop_codes_beside_their_logins(demo_server: Served) -> None:
+    shops = _demo_shops(demo_server.demo)
+    assert len(shops) == 3
+    assert [logins for _, logins in sorted(shops.items())] == [
+        [f"shop{i}", f"shop{i}-cs"] for i in (1, 2, 3)
+    ]
+    assert re.search(r"^  platform: admin, agent$", demo_server.demo, re.M)
+    assert re.search(r"^  buyers: buyer1, .*buyer6$", demo_server.demo, re.M)
+    assert "password demo-password" in demo_server.demo
+
+
+def test_hardening_demo_hints_run_as_printed_from_the_checkout_root(demo_server: Served) -> None:
+    hints = _hints(demo_server.demo)
+    assert len(hints) >= 10
+    program = os.path.relpath(VENV_BIN / "aftersales", ROOT)
+    for hint in hints:
+        assert hint.startswith(f"{program} "), hint
+        _run(hint, demo_server.env)  # bash, from the checkout root, the venv not on PATH
+    if VENV_BIN.parent == ROOT / ".venv":
+        assert program == ".venv/bin/aftersales"
+
+
+def test_hardening_demo_if_empty_prints_the_shop_codes_and_logins_again(
+    demo_server: Served,
+) -> None:
+    again = _run(["demo", "--if-empty", "--lang", "en"], demo_server.env).stdout
+    assert "Demo data already present" in again
+    shops = _demo_shops(again)
+    for code, logins in _demo_shops(demo_server.demo).items():
+        assert shops[code] == logins
+    for line in ("  platform: admin, agent", "  buyers: buyer1, buyer2"):
+        assert line in again
+    for hint in _hints(again):
+        _run(hint, demo_server.env)
+
+
+def test_demo_then_case_show_prints_a_full_timeline(demo_server: Served) -> None:
+    from aftersales.domain.case_types import CaseType
+
+    number = re.search(r"case show (AS\d+)", demo_server.demo)
+    assert number, demo_server.demo
+    for t in CaseType:
+        assert t.value in demo_server.demo
+    shown = _run(["case", "show", number.group(1), "--lang", "en"], demo_server.env)
+    for step in ("Request opened", "Return approved", "Return shipped", "Refunded", "R5.4"):
+        assert step in shown.stdout
+    zh = _run(["case", "show", number.group(1), "--lang", "zh_CN"], demo_server.env)
+    assert "Request opened" not in zh.stdout and number.group(1) in zh.stdout

@@ -93,6 +93,7 @@ def create_app(
     for r in ROUTERS:
         app.include_router(r)
     pages.install_docs(app)
+    pages.install_home(app, context)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
