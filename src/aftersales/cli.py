@@ -217,6 +217,30 @@ def demo(
 
 
 @app.command()
+def rules(
+    markdown: Annotated[
+        bool, typer.Option(help="Print docs/rules.md: each rule, where it is cited, its tests.")
+    ] = False,
+    lang: Lang = None,
+) -> None:
+    """The rules R1…R16 and their clauses: id, title (English), the profile fields each
+    reads."""
+    from aftersales.domain.rules import RULES
+    from aftersales.rules_doc import render_markdown
+
+    if markdown:
+        typer.echo(render_markdown(), nl=False)
+        return
+    loc = normalise_locale(lang or Settings().locale)
+    table = Table()
+    for col in (N_("Rule"), N_("Title"), N_("Profile fields")):
+        table.add_column(gettext(col, loc))
+    for r in RULES:
+        table.add_row(r.id, r.title, ", ".join(r.reads) or "-")
+    console.print(table, highlight=False)
+
+
+@app.command()
 def diagram() -> None:
     """Print the case state machine as Mermaid (the block in docs/architecture.md)."""
     from aftersales.domain.diagram import mermaid
