@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -87,14 +89,40 @@ def _serve(env: dict[str, str], log: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """SQLite with the demo loaded by `aftersales demo --if-empty`, run from the checkout
-    root as `make run` runs it, then served."""
-    tmp = tmp_path_factory.mktemp("served-demo")
-    with fresh_database("sqlite", tmp) as url:
-        env = _env(url, tmp)
-        printed = _run(["demo", "--if-empty", "--lang", "en"], env).stdout
-        for base in _serve(env, tmp / "serve.log"):
-            yield Served(base, "sqlite", env, printed)
+    """`make run` as a newcomer runs it, on a scratch SQLite file and a free port: it
+    migrates, loads the demo, prints the demo's logins and the address, and serves."""
+    tmp = tmp_path_factory.mktemp("make-run")
+    env = _env(f"sqlite:///{tmp / 'aftersales.db'}", tmp)
+    del env["AFTERSALES_EVIDENCE_DIR"]  # the default: beside the database file
+    for name in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):  # not a sub-make of `make test`
+        env.pop(name, None)
+    port = free_port()
+    log = tmp / "make-run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["make", "run", f"PORT={port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: make, and the server under it
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 600  # the demo is built first
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.5)
+        yield Served(base, "sqlite", env, log.read_text())
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -269,13 +297,19 @@ def test_hardening_served_root_escapes_what_it_shows(demo_server: Served) -> Non
 def _demo_shops(printed: str) -> dict[str, list[str]]:
     """Shop code -> logins, from the demo's printed login block."""
     shops = {}
-    for code, logins in re.findall(r"^  shop (DEMO\d+-\d{10}) .*?: (.*)$", printed, re.M):
+    for code, logins in re.findall(r"^  \S+ (DEMO\d+-\d{10}) .*?: (.*)$", printed, re.M):
         shops[code] = [part.split(" (")[0] for part in re.split(r"\), ", logins)]
     return shops
 
 
 def _hints(printed: str) -> list[str]:
-    return re.findall(r"^(?:try|automation|arbitration): (.+)$", printed, re.M)
+    """The commands it prints to try, after their label (in either language)."""
+    return re.findall(r"^\S+: (\S*aftersales .+)$", printed, re.M)
+
+
+def test_hardening_make_run_prints_the_address_to_open(demo_server: Served) -> None:
+    assert f"open {demo_server.base}/ " in demo_server.demo
+    assert demo_server.get("/").status_code == 200
 
 
 def test_hardening_demo_prints_shop_codes_beside_their_logins(demo_server: Served) -> None:
@@ -284,20 +318,18 @@ def test_hardening_demo_prints_shop_codes_beside_their_logins(demo_server: Serve
     assert [logins for _, logins in sorted(shops.items())] == [
         [f"shop{i}", f"shop{i}-cs"] for i in (1, 2, 3)
     ]
-    assert re.search(r"^  platform: admin, agent$", demo_server.demo, re.M)
-    assert re.search(r"^  buyers: buyer1, .*buyer6$", demo_server.demo, re.M)
-    assert "password demo-password" in demo_server.demo
+    # make run speaks the CLI's default language, zh_CN.
+    assert re.search(r"^  平台: admin, agent$", demo_server.demo, re.M)
+    assert re.search(r"^  买家: buyer1, .*buyer6$", demo_server.demo, re.M)
+    assert "演示账号（密码 demo-password）" in demo_server.demo
 
 
 def test_hardening_demo_hints_run_as_printed_from_the_checkout_root(demo_server: Served) -> None:
     hints = _hints(demo_server.demo)
     assert len(hints) >= 10
-    program = os.path.relpath(VENV_BIN / "aftersales", ROOT)
-    for hint in hints:
-        assert hint.startswith(f"{program} "), hint
+    for hint in hints:  # make run starts .venv/bin/aftersales: that is what it prints
+        assert hint.startswith(".venv/bin/aftersales "), hint
         _run(hint, demo_server.env)  # bash, from the checkout root, the venv not on PATH
-    if VENV_BIN.parent == ROOT / ".venv":
-        assert program == ".venv/bin/aftersales"
 
 
 def test_hardening_demo_if_empty_prints_the_shop_codes_and_logins_again(
