@@ -23,9 +23,10 @@ $(VENV)/.synced: uv.lock pyproject.toml | $(UV)
 
 setup: $(VENV)/.synced  ## create the environment from the lock file
 
-run: setup  ## migrate the SQLite database, load demo data if empty, serve on :8000
+run: setup  ## migrate the SQLite database, load demo data if empty, print its logins, serve on :8000
 	$(BIN)/aftersales db upgrade
 	$(BIN)/aftersales demo --if-empty
+	@echo "aftersales: open http://$(HOST):$(PORT)/ (API docs: http://$(HOST):$(PORT)/api/docs); Ctrl-C stops it"
 	$(BIN)/aftersales serve --host $(HOST) --port $(PORT)
 
 test: setup  ## run every test (SQLite and PostgreSQL), one process per core

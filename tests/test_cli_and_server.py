@@ -1,10 +1,10 @@
 """The real interfaces: the CLI as a process, and `aftersales serve` over real HTTP with the
-deadline worker running inside it (the embedded shape)."""
+deadline worker running inside it (the embedded shape). The demo as `make run` loads and
+prints it is in tests/test_served.py."""
 
 from __future__ import annotations
 
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -33,25 +33,6 @@ def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 def _env(url: str, **extra: str) -> dict[str, str]:
     return {**os.environ, "AFTERSALES_DATABASE_URL": url, "COLUMNS": "160", **extra}
-
-
-def test_demo_then_case_show_prints_a_full_timeline(tmp_path: Path) -> None:
-    env = _env(f"sqlite:///{tmp_path / 'demo.db'}")
-    assert _run(["db", "upgrade"], env).returncode == 0
-    demo = _run(["demo"], env)
-    assert demo.returncode == 0, demo.stderr
-    number = re.search(r"case show (AS\d+)", demo.stdout)
-    assert number, demo.stdout
-    for t in CaseType:
-        assert t.value in demo.stdout
-    shown = _run(["case", "show", number.group(1), "--lang", "en"], env)
-    assert shown.returncode == 0, shown.stderr
-    for step in ("Request opened", "Return approved", "Return shipped", "Refunded", "R5.4"):
-        assert step in shown.stdout
-    zh = _run(["case", "show", number.group(1), "--lang", "zh_CN"], env)
-    assert "Request opened" not in zh.stdout and number.group(1) in zh.stdout
-    again = _run(["demo", "--if-empty"], env)
-    assert "already present" in again.stdout
 
 
 def test_case_show_of_an_unknown_case_says_so_and_fails(tmp_path: Path) -> None:

@@ -57,3 +57,26 @@ def _shown(default: object) -> str:
     if default is None:
         return "–"
     return str(default).lower() if isinstance(default, bool) else str(default)
+
+
+def test_hardening_readme_first_screen_has_the_two_commands_and_how_to_get_english() -> None:
+    readme = (ARCH.parents[1] / "README.md").read_text(encoding="utf-8")
+    first_screen = "\n".join(readme.splitlines()[:12])
+    commands = re.search(r"```sh\n(.*?)```", readme, re.S)
+    assert commands and readme.index("```sh") < 20
+    assert [line.split()[:2] for line in commands.group(1).splitlines()] == [
+        ["make", "run"],
+        ["make", "test"],
+    ]
+    for way in ("AFTERSALES_LOCALE=en", "--lang en", "Accept-Language: en"):
+        assert way in first_screen, way
+
+
+def test_hardening_readme_and_docs_link_nothing_outside_the_repository() -> None:
+    root = ARCH.parents[1]
+    for path in [root / "README.md", *(root / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#]+)", path.read_text(encoding="utf-8")):
+            if re.match(r"[a-z]+://", target):
+                continue
+            resolved = (path.parent / target).resolve()
+            assert resolved.is_relative_to(root) and resolved.exists(), (path.name, target)

@@ -201,12 +201,43 @@ def account_token(
 @app.command()
 def demo(
     if_empty: Annotated[bool, typer.Option(help="Only when the database has no shops.")] = False,
+    lang: Lang = None,
 ) -> None:
-    """Load a demo marketplace: shops, products, buyers, orders, cases in every state."""
-    from aftersales.demo import load_demo
+    """Load a demo marketplace: shops, products, buyers, orders, cases in every state. Prints
+    the demo's shop codes and logins (also when `--if-empty` finds it already loaded)."""
+    from aftersales.demo import demo_logins, load_demo, render_logins, runnable_program
 
-    summary = load_demo(_ctx(), if_empty=if_empty)
-    console.print(str(summary))
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    program = runnable_program()
+    summary = load_demo(ctx, if_empty=if_empty)
+    # Plain output: no markup, no wrapping, so every hint can be copied and run as printed.
+    typer.echo(summary.render(loc, program))
+    typer.echo(render_logins(demo_logins(ctx), loc, program))
+
+
+@app.command()
+def rules(
+    markdown: Annotated[
+        bool, typer.Option(help="Print docs/rules.md: each rule, where it is cited, its tests.")
+    ] = False,
+    lang: Lang = None,
+) -> None:
+    """The rules R1…R16 and their clauses: id, title (English), the profile fields each
+    reads."""
+    from aftersales.domain.rules import RULES
+    from aftersales.rules_doc import render_markdown
+
+    if markdown:
+        typer.echo(render_markdown(), nl=False)
+        return
+    loc = normalise_locale(lang or Settings().locale)
+    table = Table()
+    for col in (N_("Rule"), N_("Title"), N_("Profile fields")):
+        table.add_column(gettext(col, loc))
+    for r in RULES:
+        table.add_row(r.id, r.title, ", ".join(r.reads) or "-")
+    console.print(table, highlight=False)
 
 
 @app.command()

@@ -8,17 +8,26 @@ their deadlines in the future and the timeline reads like real handling.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
+import re
+import shlex
+import shutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from functools import partial
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select
 
 from aftersales.domain.accounts import AccountKind, Permission
 from aftersales.domain.case_types import CaseType, DeadlineKind
 from aftersales.domain.errors import Conflict
+from aftersales.domain.i18n import N_
 from aftersales.domain.machine import deadline_delay
 from aftersales.domain.policy import (
     EvidenceKind,
@@ -27,6 +36,7 @@ from aftersales.domain.policy import (
     ProductFlag,
     Profile,
 )
+from aftersales.i18n import translate
 from aftersales.jobs.deadlines import DeadlineWorker
 from aftersales.services import accounts, catalog, money
 from aftersales.services import cases as svc
@@ -49,6 +59,13 @@ class _Clock:
         return self.now
 
 
+class Hint(NamedTuple):
+    """A command to try next (without the program's name) and what it shows."""
+
+    command: str
+    shows: str | None = None  # an N_() message id
+
+
 @dataclass
 class DemoSummary:
     shops: int = 0
@@ -57,25 +74,39 @@ class DemoSummary:
     orders: int = 0
     cases: dict[str, dict[str, int]] = field(default_factory=dict)
     sample: str = ""
-    logins: list[str] = field(default_factory=list)
-    automated: list[str] = field(default_factory=list)
-    arbitration: list[str] = field(default_factory=list)
+    automated: list[Hint] = field(default_factory=list)
+    arbitration: list[Hint] = field(default_factory=list)
+    # `--if-empty` on a database with shops: "demo" (a demo is there) or "other" (shops of
+    # someone else: no demo loaded).
+    skipped: str = ""
 
-    def __str__(self) -> str:
+    def render(self, locale: str, program: str) -> str:
+        """What the demo did, in ``locale``; every hint runs as printed, ``program`` being
+        how this CLI is started from the current directory (e.g. ``.venv/bin/aftersales``)."""
+        t = partial(translate, locale=locale)
+        if self.skipped:
+            return t(
+                N_("Demo data already present: nothing loaded.")
+                if self.skipped == "demo"
+                else N_("The database already has shops: no demo data loaded.")
+            )
         lines = [
-            f"demo: {self.shops} shops, {self.buyers} buyers, {self.products} products, "
-            f"{self.orders} orders"
+            t(
+                N_("demo: {shops} shops, {buyers} buyers, {products} products, {orders} orders"),
+                shops=self.shops,
+                buyers=self.buyers,
+                products=self.products,
+                orders=self.orders,
+            )
         ]
-        for t, states in sorted(self.cases.items()):
-            lines.append(f"  {t}: " + ", ".join(f"{s}={n}" for s, n in sorted(states.items())))
-        if self.sample:
-            lines.append(f"try: aftersales case show {self.sample}")
-        for line in self.automated:
-            lines.append(f"automation: {line}")
-        for line in self.arbitration:
-            lines.append(f"arbitration: {line}")
-        if self.logins:
-            lines.append(f"logins (password {DEMO_PASSWORD!r}): " + ", ".join(self.logins))
+        for ctype, states in sorted(self.cases.items()):
+            lines.append(f"  {ctype}: " + ", ".join(f"{s}={n}" for s, n in sorted(states.items())))
+        hints = [(N_("try"), Hint(f"case show {self.sample}"))] if self.sample else []
+        hints += [(N_("automation"), h) for h in self.automated]
+        hints += [(N_("arbitration"), h) for h in self.arbitration]
+        for label, hint in hints:
+            line = f"{t(label)}: {program} {hint.command}"
+            lines.append(f"{line}  # {t(hint.shows)}" if hint.shows else line)
         return "\n".join(lines)
 
 
@@ -442,7 +473,7 @@ def _has_data(ctx: Context) -> bool:
 def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
     summary = DemoSummary()
     if if_empty and _has_data(ctx):
-        summary.sample = "(demo data already present)"
+        summary.skipped = "demo" if demo_logins(ctx).shops else "other"
         return summary
     real_now = ctx.now()
     clock = _Clock(real_now - timedelta(days=30))
@@ -459,7 +490,7 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
     for i, (profile, tz, cur, name) in enumerate(shop_specs, 1):
         sid = catalog.create_shop(
             dctx,
-            code=f"DEMO{i}-{stamp}",
+            code=_codes(stamp, shop_specs)[i - 1],
             name=name,
             timezone=tz,
             profile_id=profile,
@@ -626,14 +657,12 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
     money.fine(
         dctx, platform, fined, 1, "假冒商品 counterfeit goods (demo)", f"demo:{stamp}:fine:{fined}"
     )
-    summary.logins = _demo_accounts(
-        dctx, [f"DEMO{i}-{stamp}" for i in range(1, len(shop_specs) + 1)], stamp, len(buyer_ids)
-    )
+    _demo_accounts(dctx, _codes(stamp, shop_specs), stamp, len(buyer_ids))
     return summary
 
 
 def _codes(stamp: str, specs: list[tuple[str, str, str, str]]) -> list[str]:
-    return [f"DEMO{i}-{stamp}" for i in range(1, len(specs) + 1)]
+    return [f"{DEMO_SHOP_PREFIX}{i}-{stamp}" for i in range(1, len(specs) + 1)]
 
 
 def _automation_demo(
@@ -644,7 +673,7 @@ def _automation_demo(
     shop_ids: list[tuple[int, str]],
     buyer_ids: list[int],
     new_order: Callable[..., str],
-) -> list[str]:
+) -> list[Hint]:
     """Shop 1 runs every strategy kind (R6) and express refund (R7); shop 3 (tiktok) gets
     a regional request refunded with no merchant action (R8.2). Returns what to look at."""
     from zoneinfo import ZoneInfo
@@ -679,7 +708,7 @@ def _automation_demo(
             ctx, main, code, kind=kind, name=name, priority=priority, conditions=conditions
         )
     express_refund.switch(ctx, main, code, enabled=True)
-    notes = [f"aftersales automation list {code}"]
+    notes = [Hint(f"automation list {code}")]
 
     def open_return(reason: str, at: datetime, buyer: int) -> str:
         clock.now = at
@@ -706,15 +735,15 @@ def _automation_demo(
             ("https://wms.example.com/photos/1.jpg",),
         ),
     )
-    notes.append(f"aftersales case show {number}  (R6.2 + R7 express refund + R6.3)")
+    notes.append(Hint(f"case show {number}", N_("R6.2 + R7 express refund + R6.3")))
     # 2. A small quality return, approved by the conditioned strategy.
     number = open_return("defect", real_now - timedelta(hours=20), buyer_ids[1])
-    notes.append(f"aftersales case show {number}  (R6.1)")
+    notes.append(Hint(f"case show {number}", N_("R6.1 small quality return approved")))
     # 3. Arrives at 23:30 shop time, outside the service hours.
     tz = ZoneInfo("Asia/Shanghai")
     late = (real_now - timedelta(days=1)).astimezone(tz).replace(hour=23, minute=30)
     number = open_return("not_as_described", late.astimezone(real_now.tzinfo), buyer_ids[2])
-    notes.append(f"aftersales case show {number}  (R6.4 off-hours)")
+    notes.append(Hint(f"case show {number}", N_("R6.4 off-hours approval")))
     # 4. tiktok: a Southeast-Asia cross-border refund in the regional range (R8.2).
     tiktok = ctx.profiles.current["tiktok"].refund_without_return
     if tiktok is not None and tiktok.auto_approval and len(shop_ids) > 2:
@@ -731,7 +760,7 @@ def _automation_demo(
         number = _open(
             ctx, buyer_ids[3], order, CaseType.REFUND_ONLY, "not_received", rule.max_amount
         )
-        notes.append(f"aftersales case show {number}  (R8.2 regional auto-refund)")
+        notes.append(Hint(f"case show {number}", N_("R8.2 regional auto-refund")))
     return notes
 
 
@@ -760,7 +789,7 @@ def _arbitration_demo(
     new_order: Callable[..., str],
     worker: DeadlineWorker,
     summary: DemoSummary,
-) -> list[str]:
+) -> list[Hint]:
     """R9-R12: disputes in every stage of arbitration. Returns what to look at: one
     intervention waits in the agent queue with both sides' evidence, ready to be ruled."""
     import io
@@ -773,7 +802,7 @@ def _arbitration_demo(
     profile = ctx.profiles.current["douyin"]
     rules = profile.intervention
     assert rules is not None
-    notes: list[str] = []
+    notes: list[Hint] = []
 
     def upload(actor: Actor, number: str, kind: str, text: str) -> None:
         evidence.upload_evidence(
@@ -855,9 +884,14 @@ def _arbitration_demo(
     # 1. Waiting for an agent: both sides' evidence in, the evidence deadline passed.
     waiting = disputed(douyin_shop, buyer_ids[4], real_now - span)
     count(waiting)
-    notes.append("aftersales queue")
-    notes.append(f"aftersales intervention show {waiting}  (R9.3 evidence, R10 recommendation)")
-    notes.append(f"aftersales intervention rule {waiting} --accept --reasons '...'")
+    notes.append(Hint("queue"))
+    notes.append(Hint(f"intervention show {waiting}", N_("R9.3 evidence, R10 recommendation")))
+    notes.append(
+        Hint(
+            f"intervention rule {waiting} --accept --reasons 'evidence reviewed'",
+            N_("R10.5 rule as recommended"),
+        )
+    )
     # Every request type in intervention, awaiting execution and (tiktok) ruled.
     for k, (ctype, reason_code) in enumerate(reasons.items()):
         buyer = buyer_ids[k % len(buyer_ids)]
@@ -872,7 +906,7 @@ def _arbitration_demo(
             clock.now = start + span
             interventions.rule(ctx, other_agent, lost, ruling(Liability.BUYER, Remedy.REJECT))
             count(lost)
-    notes.append("aftersales case list --state ruled  (R12.2 tiktok buyers may appeal)")
+    notes.append(Hint("case list --state ruled", N_("R12.2 tiktok buyers may appeal")))
     # 2. Ruled for the buyer; the merchant did not execute: pay-first (R11.2).
     exec_hours = timedelta(hours=rules.execution_hours)
     paid_first = disputed(douyin_shop, buyer_ids[5], real_now - span - exec_hours - span)
@@ -880,7 +914,7 @@ def _arbitration_demo(
     interventions.rule(ctx, agent, paid_first, ruling(Liability.MERCHANT, Remedy.FULL_REFUND))
     clock.now += exec_hours + timedelta(minutes=5)
     worker.run_until_idle()
-    notes.append(f"aftersales case show {paid_first}  (R11.2 pay-first after the ruling)")
+    notes.append(Hint(f"case show {paid_first}", N_("R11.2 pay-first after the ruling")))
     # 3. The merchant appealed that ruling (R12.1): waiting for another agent.
     clock.now += timedelta(hours=1)
     merchant = Actor.merchant(douyin_shop[0], "店长 owner")
@@ -901,7 +935,7 @@ def _arbitration_demo(
         evidence=[newest],
     )
     count(paid_first)
-    notes.append(f"aftersales intervention show {paid_first}  (R12.1 appeal pending)")
+    notes.append(Hint(f"intervention show {paid_first}", N_("R12.1 appeal pending")))
     return notes
 
 
@@ -926,14 +960,23 @@ def _open(ctx: Context, buyer: int, order: str, ctype: CaseType, reason: str, am
 
 
 DEMO_PASSWORD = "demo-password"
+DEMO_SHOP_PREFIX = "DEMO"
+_DEMO_SHOP_CODE = re.compile(rf"^{DEMO_SHOP_PREFIX}\d+-\d{{10}}$")
+_DEMO_BUYER_REF = "demo-"
+# The demo's platform accounts carry these display names, so that an `admin` made another
+# way (whose password is not the demo's) is never shown as a demo login.
+DEMO_PLATFORM_NAMES = {
+    AccountKind.ADMIN: "演示管理员 demo admin",
+    AccountKind.AGENT: "演示客服 demo agent",
+}
 
 
-def _demo_accounts(ctx: Context, shop_codes: list[str], stamp: str, buyers: int) -> list[str]:
+def _demo_accounts(ctx: Context, shop_codes: list[str], stamp: str, buyers: int) -> None:
     """Logins for the demo (R1): an admin, an agent, each shop's main account and an
     after-sales sub-account, and each buyer. A login taken by an earlier demo is kept."""
     specs: list[dict[str, Any]] = [
-        {"kind": AccountKind.ADMIN, "login": "admin"},
-        {"kind": AccountKind.AGENT, "login": "agent"},
+        {"kind": kind, "login": kind.value, "display_name": name}
+        for kind, name in DEMO_PLATFORM_NAMES.items()
     ]
     for i, code in enumerate(shop_codes, 1):
         specs.append(
@@ -949,13 +992,113 @@ def _demo_accounts(ctx: Context, shop_codes: list[str], stamp: str, buyers: int)
         )
     for k in range(1, buyers + 1):
         specs.append(
-            {"kind": AccountKind.BUYER, "login": f"buyer{k}", "buyer_ref": f"demo-{stamp}-buyer{k}"}
+            {
+                "kind": AccountKind.BUYER,
+                "login": f"buyer{k}",
+                "buyer_ref": f"{_DEMO_BUYER_REF}{stamp}-buyer{k}",
+            }
         )
-    made = []
     for spec in specs:
-        try:
+        with contextlib.suppress(Conflict):
             accounts.create_account(ctx, None, password=DEMO_PASSWORD, **spec)
-        except Conflict:
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    login: str
+    main: bool  # the shop's main account (R1.2)
+    permissions: tuple[str, ...]  # a sub-account's grants
+
+
+@dataclass(frozen=True)
+class DemoShop:
+    code: str
+    name: str
+    profile: str
+    logins: tuple[DemoLogin, ...]
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    """The demo's shops and the logins made for them (password `DEMO_PASSWORD`), read back
+    from the database: empty when it holds no demo."""
+
+    shops: tuple[DemoShop, ...] = ()
+    platform: tuple[str, ...] = ()
+    buyers: tuple[str, ...] = ()
+
+
+def demo_logins(ctx: Context) -> DemoLogins:
+    """Only accounts the demo made: those of demo shops and demo buyers, and the platform
+    accounts carrying the demo's display names."""
+    from aftersales.store import demo as store
+
+    with ctx.db.read() as conn:
+        found = [
+            s
+            for s in store.shops_with_code_prefix(conn, DEMO_SHOP_PREFIX)
+            if _DEMO_SHOP_CODE.match(s.code)
+        ]
+        if not found:
+            return DemoLogins()
+        per_shop: dict[int, list[DemoLogin]] = {s.id: [] for s in found}
+        for row in store.shop_logins(conn, per_shop):
+            perms = () if row.main else tuple(row.permissions)
+            per_shop[row.shop_id].append(DemoLogin(row.login, bool(row.main), perms))
+        platform = tuple(
+            login
+            for kind, name in DEMO_PLATFORM_NAMES.items()
+            for login in store.logins_named(conn, kind.value, [name])
+        )
+        buyer_logins = tuple(store.buyer_logins(conn, _DEMO_BUYER_REF))
+    shops_found = tuple(
+        DemoShop(s.code, s.name, s.profile_id, tuple(per_shop[s.id])) for s in found
+    )
+    return DemoLogins(shops_found, platform, buyer_logins)
+
+
+def runnable_program() -> str:
+    """How to start this CLI again from the current directory: `aftersales` when that is
+    what PATH finds, else the script beside this Python (`.venv/bin/aftersales` from the
+    checkout root after `make run`), else `python -m aftersales.cli`."""
+    script = Path(sys.executable).parent / "aftersales"
+    if not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m aftersales.cli"
+    on_path = shutil.which("aftersales")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "aftersales"
+    shown = os.path.relpath(script)
+    if shown.startswith(".."):
+        shown = str(script)
+    return shlex.quote(shown if "/" in shown else f"./{shown}")
+
+
+def render_logins(found: DemoLogins, locale: str, program: str) -> str:
+    """The demo's shop codes beside their logins, for the terminal (``program``: how this CLI
+    is started from the current directory)."""
+    t = partial(translate, locale=locale)
+    if not found.shops:
+        return t(N_("No demo data: load it with {command}"), command=f"{program} demo")
+    main, shop_label = t(N_("main account")), t(N_("shop"))
+    lines = [t(N_("Demo logins (password {password}):"), password=DEMO_PASSWORD)]
+    platform, buyers = t(N_("platform")), t(N_("buyers"))
+    if found.platform:
+        lines.append(f"  {platform}: {', '.join(found.platform)}")
+    unused = []
+    for shop in found.shops:
+        if not shop.logins:
+            unused.append(shop.code)
             continue
-        made.append(str(spec["login"]))
-    return made
+        who = ", ".join(
+            f"{a.login} ({main if a.main else ', '.join(a.permissions)})" for a in shop.logins
+        )
+        lines.append(f"  {shop_label} {shop.code} {shop.name} ({shop.profile}): {who}")
+    if found.buyers:
+        lines.append(f"  {buyers}: {', '.join(found.buyers)}")
+    if unused:  # a demo loaded again: its logins were taken by the first one
+        label = t(N_("demo shops without logins"))
+        lines.append(f"  {label}: {', '.join(unused)}")
+    first = next((s.code for s in found.shops if s.logins), found.shops[0].code)
+    try_label, shows = t(N_("try")), t(N_("requests of this shop"))
+    lines.append(f"{try_label}: {program} case list --shop {first}  # {shows}")
+    return "\n".join(lines)

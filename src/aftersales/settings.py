@@ -43,8 +43,9 @@ class Settings(BaseSettings):
     webhook_allow_private_networks: bool = False  # allow 127.0.0.1/10.x endpoints (dev, tests)
     # Evidence uploads (issue 6; operational limits, not rulebook numbers).
     evidence_storage: Literal["local", "s3"] = "local"
-    # None: `evidence/` beside the SQLite file, or `var/evidence` under the working
-    # directory for PostgreSQL. Never inside a web root: files are served only by the API.
+    # None: `<database file>-evidence/` beside the SQLite file (`aftersales.db-evidence/`,
+    # ignored by git), or `var/evidence` under the working directory for PostgreSQL. Never
+    # inside a web root: files are served only by the API.
     evidence_dir: Path | None = None
     evidence_bucket: str | None = None
     evidence_endpoint_url: str | None = None  # S3-compatible stores (MinIO, OSS, COS)

@@ -44,7 +44,13 @@ def test_a_name_that_is_not_a_hash_never_reaches_the_file_system(tmp_path: Path,
 
 def test_default_directory_is_beside_the_sqlite_file_or_under_var(tmp_path: Path) -> None:
     db = tmp_path / "data" / "aftersales.db"
+    beside = db.parent / "aftersales.db-evidence"
+    assert default_dir(Settings(database_url=f"sqlite:///{db}")) == beside
+    # The `evidence/` an earlier version made there stays in use until the new one exists.
+    (db.parent / "evidence").mkdir(parents=True)
     assert default_dir(Settings(database_url=f"sqlite:///{db}")) == db.parent / "evidence"
+    beside.mkdir()
+    assert default_dir(Settings(database_url=f"sqlite:///{db}")) == beside
     pg = Settings(database_url="postgresql://u@h/db")
     assert default_dir(pg) == Path("var/evidence").resolve()
     assert default_dir(Settings(evidence_dir=tmp_path / "x")) == tmp_path / "x"
@@ -111,3 +117,23 @@ def test_s3_backend_checks_bytes_against_their_hash_and_passes_other_errors_on()
 def test_s3_storage_needs_a_bucket() -> None:
     with pytest.raises(BlobError):
         from_settings(Settings(evidence_storage="s3"))
+
+
+def test_hardening_default_evidence_directory_of_the_checkout_is_ignored_by_git(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`make run`'s defaults (SQLite `aftersales.db` in the checkout root) put evidence
+    where git ignores it; so is an `evidence/` left there by an earlier version."""
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    monkeypatch.chdir(root)
+    default_url = Settings.model_fields["database_url"].default
+    evidence = default_dir(Settings(database_url=default_url, evidence_dir=None))
+    for path in (evidence / "ab" / "cd" / "abcd", root / "evidence" / "x"):
+        assert path.is_relative_to(root)
+        res = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=root, check=False)
+        assert res.returncode == 0, f"{path} is not ignored by git"

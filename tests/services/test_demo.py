@@ -37,3 +37,36 @@ def test_R11_ledger_check_passes_after_the_demo(ctx):
     report = statements.check(ctx)
     assert report.ok, report.problems
     assert report.checked["entries"] > 0
+
+
+def test_hardening_demo_logins_are_only_the_accounts_the_demo_made(ctx):
+    """An `admin` made before the demo keeps its own password: it is not shown as a demo
+    login; the demo's shops, their accounts and its agent are."""
+    from aftersales.demo import DEMO_PASSWORD, _demo_accounts, demo_logins
+    from aftersales.domain.accounts import AccountKind
+    from aftersales.services import accounts, catalog
+
+    assert demo_logins(ctx).shops == ()
+    accounts.create_account(ctx, None, kind=AccountKind.ADMIN, login="admin", password="x" * 12)
+    for code in ("DEMO1-0101000000", "DEMO2-0101000000", "DEMOX-1"):
+        catalog.create_shop(
+            ctx,
+            code=code,
+            name=f"{code} shop",
+            timezone="Asia/Shanghai",
+            profile_id="douyin",
+            return_address="1 Dock",
+        )
+    catalog.create_buyer(ctx, name="Li", phone="13800000001", ref="demo-0101000000-buyer1")
+    _demo_accounts(ctx, ["DEMO1-0101000000", "DEMO2-0101000000"], "0101000000", 1)
+    found = demo_logins(ctx)
+    assert found.platform == ("agent",)
+    assert [(s.code, [a.login for a in s.logins]) for s in found.shops] == [
+        ("DEMO1-0101000000", ["shop1", "shop1-cs"]),
+        ("DEMO2-0101000000", ["shop2", "shop2-cs"]),
+    ]
+    assert found.shops[0].logins[0].main and found.shops[0].logins[1].permissions == (
+        "handle_aftersales",
+    )
+    assert found.buyers == ("buyer1",)
+    assert accounts.login(ctx, "agent", DEMO_PASSWORD, ip="127.0.0.1") is not None

@@ -15,7 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import text
 
 from aftersales import __version__
-from aftersales.api import problems
+from aftersales.api import pages, problems
 from aftersales.api.common import NEW_PASSWORD_MARK
 from aftersales.api.v1 import ROUTERS
 from aftersales.jobs.deadlines import start_in_thread
@@ -68,8 +68,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
-        redoc_url="/api/redoc",
+        docs_url=None,  # served by `pages.install_docs` from local assets, not a CDN
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.ctx = context
@@ -92,6 +92,8 @@ def create_app(
 
     for r in ROUTERS:
         app.include_router(r)
+    pages.install_docs(app)
+    pages.install_home(app, context)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -108,7 +110,7 @@ def create_app(
                         content = resp.get("content", {})
                         if code[0] in "45" and "application/json" in content:
                             content[problems.MEDIA_TYPE] = content.pop("application/json")
-            _document_password_minimum(schema, ctx.settings.password_min_length)
+            _document_password_minimum(schema, context.settings.password_min_length)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -176,12 +176,18 @@ class S3Blobs:
 
 
 def default_dir(settings: Settings) -> Path:
-    """`evidence/` beside a SQLite database file; `var/evidence` otherwise."""
+    """Beside a SQLite database file and named after it, as SQLite names its `-wal` file
+    (`aftersales.db` -> `aftersales.db-evidence/`, which git ignores); `var/evidence`
+    otherwise. An `evidence/` directory that earlier versions made beside the file stays in
+    use while no `-evidence` directory exists, so no stored file goes missing."""
     if settings.evidence_dir is not None:
         return settings.evidence_dir
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(str(url.database)).resolve().parent / "evidence"
+        database = Path(str(url.database)).resolve()
+        beside = database.parent / f"{database.name}-evidence"
+        earlier = database.parent / "evidence"
+        return earlier if earlier.is_dir() and not beside.exists() else beside
     return Path("var/evidence").resolve()
 
 
