@@ -108,7 +108,7 @@ def create_app(
                         content = resp.get("content", {})
                         if code[0] in "45" and "application/json" in content:
                             content[problems.MEDIA_TYPE] = content.pop("application/json")
-            _document_password_minimum(schema, ctx.settings.password_min_length)
+            _document_password_minimum(schema, context.settings.password_min_length)
             app.openapi_schema = schema
         return app.openapi_schema
 
