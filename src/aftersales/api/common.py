@@ -5,12 +5,24 @@ from __future__ import annotations
 import base64
 import json
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime, BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from aftersales.api.problems import Problem
 from aftersales.domain.errors import ValidationFailed
@@ -31,21 +43,84 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)\s*")
+# --------------------------------------------------------------------------- numbers, times
+Int = Annotated[int, Strict()]
+"""A JSON integer (counts, amounts, ids, versions): never `"1"`, `true` or `1.0`."""
+
+Bool = Annotated[bool, Strict()]
+"""`true` or `false`: never `1` or `"true"`."""
 
 
-def _iso_only(value: Any) -> Any:
-    """A date-time is ISO 8601 text. Pydantic's lax mode would read a number (or numeric
-    text) as a Unix timestamp; the schema says `format: date-time`, so refuse it."""
-    if (isinstance(value, int | float) and not isinstance(value, bool)) or (
-        isinstance(value, str) and _NUMBER.fullmatch(value)
-    ):
-        raise PydanticCustomError("datetime_type", "expected an ISO 8601 date-time")
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+
+
+def _query_int(value: Any) -> Any:
+    if isinstance(value, str) and not _INTEGER.fullmatch(value):
+        raise PydanticCustomError("int_parsing", "expected an integer")
     return value
 
 
-Moment = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
-"""Every date-time the API accepts: ISO 8601 with a time zone, never a number."""
+def _query_bool(value: Any) -> Any:
+    if isinstance(value, str) and value not in ("true", "false"):
+        raise PydanticCustomError("bool_parsing", "expected true or false")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_query_int)]
+"""An integer in a query string or a path: its decimal text, nothing else."""
+QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
+"""A boolean in a query string: `true` or `false`."""
+
+MOMENT_MAX_LENGTH = 64
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _rfc3339(value: Any) -> Any:
+    """RFC 3339 text with a time zone (`2026-11-20T10:00:00+08:00`, `...Z`): Pydantic's lax
+    mode would also read a number as a Unix time stamp, a space for the `T`, or `+0800`."""
+    if isinstance(value, datetime):
+        return value
+    if not (
+        isinstance(value, str) and len(value) <= MOMENT_MAX_LENGTH and _RFC3339.fullmatch(value)
+    ):
+        raise PydanticCustomError("datetime_rfc3339", "expected an RFC 3339 date-time")
+    return value
+
+
+def _utc_representable(value: datetime) -> datetime:
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError("datetime_range", "out of range") from None
+    return value
+
+
+Moment = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_utc_representable),
+    WithJsonSchema({"type": "string", "format": "date-time", "maxLength": MOMENT_MAX_LENGTH}),
+]
+"""Every date-time the API accepts (bodies and query strings): RFC 3339 with a time zone."""
+
+
+def _full_date(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not (isinstance(value, str) and _DAY.fullmatch(value)):
+        raise PydanticCustomError("date_rfc3339", "expected an RFC 3339 full-date")
+    return value
+
+
+Day = Annotated[
+    date,
+    BeforeValidator(_full_date),
+    WithJsonSchema({"type": "string", "format": "date", "maxLength": 10}),
+]
+"""A calendar day: `YYYY-MM-DD` (RFC 3339 full-date), never a number or a date-time."""
 
 
 def router(prefix: str, tag: str) -> APIRouter:
@@ -78,6 +153,97 @@ NEW_PASSWORD_MARK = "x-new-password"
 
 
 def password_field(**kw: Any) -> Any:
-    """A password being set. The deployment's minimum length is checked by the service and
-    stated in the served schema (`create_app` rewrites the marked fields)."""
-    return Field(min_length=1, max_length=200, json_schema_extra={NEW_PASSWORD_MARK: True}, **kw)
+    """A password being set (of type `Password`). The deployment's minimum length is checked
+    by the service and stated in the served schema (`create_app` rewrites the marked
+    fields)."""
+    return Field(json_schema_extra={NEW_PASSWORD_MARK: True}, **kw)
+
+
+# --------------------------------------------------------------------------- text
+# Every string the API accepts (body, path, query, form) is a `Text` or a `FreeText`:
+# bounded, with NUL and the other control characters (Unicode category Cc) refused (free
+# text keeps tab, line feed and carriage return) and lone surrogates refused, so no such
+# character reaches the database. The published schema states the same rule as a
+# `pattern`; a field with a pattern of its own (codes, URLs) states that one instead, and
+# it must refuse control characters as well (tests/api/test_text_input.py checks that the
+# schema and the validation refuse the same characters in every field).
+_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+_CONTROLS_BUT_LINES = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_LINE_BREAKS = frozenset("\t\n\r")
+# White space, spelled out so that the schema (ECMA-262 regex) and Python agree.
+_SPACES = r"\t\n\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_VISIBLE = re.compile(rf"[^{_SPACES}]")
+_REFUSED_LINE = re.compile(rf"[{_CONTROLS}\ud800-\udfff]")
+_REFUSED_FREE = re.compile(rf"[{_CONTROLS_BUT_LINES}\ud800-\udfff]")
+
+
+def _text_pattern(excluded: str, blank: bool) -> str:
+    if blank:
+        return rf"^[^{excluded}]*$"
+    return rf"^[^{excluded}]*[^{_SPACES}{excluded}][^{excluded}]*$"
+
+
+@dataclass(frozen=True)
+class _TextRule:
+    """Refuses control characters and lone surrogates (and, unless `blank`, text with no
+    visible character); states the rule as the schema's `pattern`."""
+
+    multiline: bool
+    blank: bool
+
+    @property
+    def _excluded(self) -> str:
+        return _CONTROLS_BUT_LINES if self.multiline else _CONTROLS
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema.setdefault("pattern", _text_pattern(self._excluded, self.blank))
+        return json_schema
+
+    def check(self, value: str) -> str:
+        bad = (_REFUSED_FREE if self.multiline else _REFUSED_LINE).search(value)
+        if bad is not None:
+            char = bad.group()
+            where = {"character": f"U+{ord(char):04X}", "position": bad.start() + 1}
+            if "\ud800" <= char <= "\udfff":
+                raise PydanticCustomError("text_surrogate", "a lone surrogate", where)
+            if char in _LINE_BREAKS:
+                raise PydanticCustomError("text_line_break", "one line expected", where)
+            raise PydanticCustomError("text_control_character", "a control character", where)
+        if not self.blank and _VISIBLE.search(value) is None:
+            raise PydanticCustomError("text_blank", "no visible character")
+        return value
+
+
+def Text(
+    max_length: int, *, min_length: int = 0, pattern: str | None = None, blank: bool = True
+) -> Any:
+    """One line of text of at most `max_length` characters (names, codes, references): no
+    control characters at all. `blank=False`: at least one visible character. Use it as
+    the type of a body field, or inside `Annotated[..., Path()]` / `Query()` / `Form()`."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length or None, max_length=max_length, pattern=pattern),
+        _TextRule(multiline=False, blank=blank),
+    ]
+
+
+def FreeText(max_length: int, *, min_length: int = 0, blank: bool = True) -> Any:
+    """Text a person writes (descriptions, messages, notes, reasons, addresses): tab and
+    line breaks allowed, other control characters not."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=min_length or None, max_length=max_length),
+        _TextRule(multiline=True, blank=blank),
+    ]
+
+
+Password = Text(200, min_length=1)
+"""A password as typed (the login form, or a new one with `password_field()`)."""
