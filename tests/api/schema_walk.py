@@ -123,12 +123,19 @@ def _path_value(name: str, schema: dict[str, Any]) -> str:
 
 
 def send(
-    world: ApiWorld, slot: Slot, value: Any, *, lang: str = "en", inert: bool = False
+    world: ApiWorld,
+    slot: Slot,
+    value: Any,
+    *,
+    lang: str = "en",
+    inert: bool = False,
+    raw: bytes | None = None,
 ) -> httpx.Response:
     """One request with `value` in `slot` (a query or path value as its text), made as the
     platform admin so that it passes authentication and reaches validation. `inert`: a
     POST also carries a malformed Idempotency-Key, so that a request valid in every other
-    respect is refused too (a valid value must not revoke the admin's own token)."""
+    respect is refused too (a valid value must not revoke the admin's own token). `raw`:
+    these bytes as the JSON body instead."""
     openapi = world.app.openapi()
     op = openapi["paths"][slot.path][slot.method.lower()]
     params = {p["name"]: p for p in op.get("parameters", []) if p["in"] == "path"}
@@ -147,7 +154,7 @@ def send(
         query[str(slot.keys[0])] = value if isinstance(value, str) else json.dumps(value)
     kwargs: dict[str, Any] = {}
     if slot.where == "body":
-        raw = json.dumps(_nest(slot.keys, value)).encode()
+        raw = json.dumps(_nest(slot.keys, value)).encode() if raw is None else raw
         kwargs["content"] = raw
         headers["Content-Type"] = "application/json"
         if slot.path == INBOUND:

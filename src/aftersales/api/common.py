@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import accumulate
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response, params
+from fastapi.routing import APIRoute
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -24,7 +27,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from aftersales.api.problems import Problem
+from aftersales.api.problems import Problem, UnsupportedMediaType
 from aftersales.domain.errors import ValidationFailed
 from aftersales.domain.i18n import N_
 
@@ -35,6 +38,7 @@ _DESCRIPTIONS = {
     404: "Not found (or not visible to the caller)",
     409: "Conflict: the state machine, a stale version or an in-flight Idempotency-Key",
     422: "Invalid request: `errors` names each field",
+    415: "Unsupported media type: send JSON bodies as UTF-8",
     429: "Too many requests",
 }
 
@@ -123,8 +127,145 @@ Day = Annotated[
 """A calendar day: `YYYY-MM-DD` (RFC 3339 full-date), never a number or a date-time."""
 
 
+# --------------------------------------------------------------------------- JSON bodies
+JSON_MAX_DEPTH = 64
+"""How deeply a request body may nest arrays and objects (docs/api.md). The API's deepest
+body nests 4 levels; Python's parser would raise RecursionError near 1,000."""
+
+# json's messages, each with the sentence that explains it to a person.
+_JSON_ERRORS = {
+    "Expecting value": N_(
+        "The body is not valid JSON: a value was expected at line {line}, column {column}."
+    ),
+    "Expecting ',' delimiter": N_(
+        "The body is not valid JSON: a comma was expected at line {line}, column {column}."
+    ),
+    "Expecting ':' delimiter": N_(
+        "The body is not valid JSON: a colon was expected at line {line}, column {column}."
+    ),
+    "Expecting property name enclosed in double quotes": N_(
+        "The body is not valid JSON: a name in double quotes was expected at line {line}, "
+        "column {column}."
+    ),
+    "Unterminated string starting at": N_(
+        "The body is not valid JSON: the string at line {line}, column {column} is not closed."
+    ),
+    "Invalid control character at": N_(
+        "The body is not valid JSON: a control character in a string must be escaped (line "
+        "{line}, column {column})."
+    ),
+    "Invalid \\escape": N_(
+        "The body is not valid JSON: an invalid escape at line {line}, column {column}."
+    ),
+    "Invalid \\uXXXX escape": N_(
+        "The body is not valid JSON: an invalid escape at line {line}, column {column}."
+    ),
+    "Extra data": N_(
+        "The body is not valid JSON: there is more after the value, at line {line}, column "
+        "{column}."
+    ),
+}
+_JSON_UNEXPECTED = N_(
+    "The body is not valid JSON: unexpected character at line {line}, column {column}."
+)
+# A JSON string (with its escapes), so that brackets inside strings do not count as nesting.
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_NESTING = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _nesting(text: str) -> int:
+    """How deeply the text nests arrays and objects: a cheap scan before parsing, so a
+    100,000-deep body costs milliseconds and never reaches the recursive parser."""
+    if text.count("[") + text.count("{") <= JSON_MAX_DEPTH:
+        return 0
+    brackets = _NOT_BRACKETS.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(_NESTING[c] for c in brackets), default=0)
+
+
+def _body_error(code: str, message: str, **params: Any) -> ValidationFailed:
+    return ValidationFailed(code, message, field="body", **params)
+
+
+def json_charset(content_type: str | None) -> str | None:
+    """The charset a Content-Type declares (lower case), if it declares one."""
+    for part in (content_type or "").split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+def is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";")[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def load_json(raw: bytes, content_type: str | None = None) -> Any:
+    """A request body's JSON value, read strictly (RFC 8259): UTF-8 (a charset other than
+    UTF-8 is refused: 415), nested at most `JSON_MAX_DEPTH` levels, one JSON value. Every
+    refusal names the field `body` and says what is wrong where."""
+    charset = json_charset(content_type)
+    if charset not in (None, "utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            "charset_unsupported",
+            N_("The charset {charset} is not supported; send the body as UTF-8."),
+            field="body",
+            charset=charset,
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _body_error(
+            "json_not_utf8",
+            N_("The body is not UTF-8 encoded (the byte at offset {offset})."),
+            offset=exc.start,
+        ) from None
+    text = text.removeprefix("\ufeff")  # RFC 8259 §8.1: a byte order mark may be ignored
+    if _nesting(text) > JSON_MAX_DEPTH:
+        raise _body_error(
+            "json_too_deep",
+            N_("The body nests arrays and objects deeper than {max_depth} levels."),
+            max_depth=JSON_MAX_DEPTH,
+        )
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _body_error(
+            "json_invalid",
+            _JSON_ERRORS.get(exc.msg, _JSON_UNEXPECTED),
+            line=exc.lineno,
+            column=exc.colno,
+        ) from None
+
+
+class JsonBodyRoute(APIRoute):
+    """Reads a route's JSON body with `load_json` before FastAPI parses it, so malformed,
+    too deep or non-UTF-8 JSON is refused naming `body` (FastAPI answers a bare 400, or
+    names the byte offset as the field)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.body_field is None or isinstance(self.body_field.field_info, params.Form):
+            return handler
+
+        async def checked(request: Request) -> Response:
+            content_type = request.headers.get("content-type")
+            if is_json(content_type):
+                body = await request.body()  # kept on the request: FastAPI reads it again
+                if body:
+                    load_json(body, content_type)
+            return await handler(request)
+
+        return checked
+
+
 def router(prefix: str, tag: str) -> APIRouter:
-    return APIRouter(prefix=f"/api/v1{prefix}", tags=[tag], responses=ERRORS)
+    return APIRouter(
+        prefix=f"/api/v1{prefix}", tags=[tag], responses=ERRORS, route_class=JsonBodyRoute
+    )
 
 
 def encode_cursor(values: list[Any]) -> str:

@@ -37,6 +37,10 @@ MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://aftersales.dev/problems/"
 
 
+class UnsupportedMediaType(ValidationFailed):
+    """The body is in a format the API does not read (a charset other than UTF-8)."""
+
+
 class FieldError(BaseModel):
     field: str = Field(description="Where: body.amount, query.limit, header.Idempotency-Key")
     code: str
@@ -58,6 +62,7 @@ class Problem(BaseModel):
 
 
 STATUS = {
+    UnsupportedMediaType: 415,
     NotFound: 404,
     Forbidden: 403,
     Unauthenticated: 401,
@@ -212,7 +217,9 @@ def _validation_message(kind: str, ctx: Any, locale: str) -> str:
         return translate(fallback, locale)
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
+def _field_name(loc: tuple[Any, ...], kind: str) -> str:
+    if kind == "json_invalid":  # FastAPI names the byte offset: ("body", 23)
+        return "body"
     return ".".join(str(p) for p in loc) or "body"
 
 
@@ -247,7 +254,7 @@ def install(app: FastAPI) -> None:
             kind = str(err.get("type", "value_error"))
             errors.append(
                 {
-                    "field": _field_name(tuple(err.get("loc", ()))),
+                    "field": _field_name(tuple(err.get("loc", ())), kind),
                     "code": kind,
                     "message": _validation_message(kind, err.get("ctx"), locale),
                 }

@@ -4,7 +4,7 @@ endpoint)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aftersales.api.common import Bool, FreeText, Int, Moment, QueryInt, Text
+from aftersales.api.common import Bool, FreeText, Int, Moment, QueryInt, Text, load_json
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
@@ -496,18 +496,17 @@ def _receipt(body: ReceiptIn) -> warehouse.Receipt:
     )
 
 
-def _parse_inbound(raw: bytes) -> warehouse.Receipt:
-    """A signed body, validated as `ReceiptIn` (the same types as `POST /warehouse/receipts`)."""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return warehouse.parse_receipt(raw)  # refuses it, naming the body
-    try:
-        return _receipt(ReceiptIn.model_validate(data))
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
-        ) from None
+def _inbound_parser(content_type: str | None) -> Callable[[bytes], warehouse.Receipt]:
+    """Reads a signed body as `POST /warehouse/receipts` reads its body (`ReceiptIn`)."""
+
+    def parse(raw: bytes) -> warehouse.Receipt:
+        try:
+            return _receipt(ReceiptIn.model_validate(load_json(raw, content_type)))
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+            raise RequestValidationError(errors) from None
+
+    return parse
 
 
 @router.post("/warehouse/receipts", response_model=InspectionOut, status_code=201)
@@ -570,7 +569,12 @@ async def inbound_receipt(code: ShopCode, request: Request) -> Response:
     raw = await request.body()
     ctx = ctx_of(request)
     view = await run_in_threadpool(
-        warehouse.report_signed, ctx, code, dict(request.headers), raw, _parse_inbound
+        warehouse.report_signed,
+        ctx,
+        code,
+        dict(request.headers),
+        raw,
+        _inbound_parser(request.headers.get("content-type")),
     )
     return Response(
         InspectionOut.model_validate(_inspection(view)).model_dump_json(),
