@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -31,7 +31,7 @@ from aftersales.services import accounts
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
 from aftersales.store.db import Database
-from tests.conftest import FakeClock, make_context
+from tests.conftest import FakeClock, make_context, make_database
 
 PASSWORD = "correct horse battery"
 
@@ -456,6 +456,22 @@ def build_world(db: Database, clock: FakeClock) -> Iterator[ApiWorld]:
         world.case_a = world.open_case(shop=SHOP_X, buyer=BUYER_A)
         world.case_b = world.open_case(shop=SHOP_Y, buyer=BUYER_B)
         yield world
+
+
+@contextmanager
+def module_world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiWorld]:
+    """One world on the database `request.param` names, for a module-scoped fixture: the
+    requests of the module's tests accumulate in it."""
+    db = make_database(request.param, request, tmp_path_factory.mktemp("world"))
+    clock = FakeClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            cheap_argon2(mp)
+            yield from build_world(db, clock)
+    finally:
+        db.dispose()
 
 
 def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:

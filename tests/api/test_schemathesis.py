@@ -40,11 +40,10 @@ from tests.api.support import (
     ANONYMOUS,
     BUYER_A,
     ApiWorld,
-    build_world,
-    cheap_argon2,
     fresh_headers,
+    module_world,
 )
-from tests.conftest import FakeClock, make_context, make_database
+from tests.conftest import FakeClock, make_context
 
 MAX_EXAMPLES = 20
 
@@ -111,14 +110,9 @@ def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiWorld]:
     """One world per database for the whole module: the fuzzer's writes accumulate."""
-    db = make_database(request.param, request, tmp_path_factory.mktemp("fuzz"))
-    clock = FakeClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
-    with pytest.MonkeyPatch.context() as mp:
-        cheap_argon2(mp)
-        for w in build_world(db, clock):
-            APP.app = w.app
-            yield w
-    db.dispose()
+    with module_world(request, tmp_path_factory) as w:
+        APP.app = w.app
+        yield w
 
 
 @schema.parametrize()

@@ -20,6 +20,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import BaseModel
 
 from aftersales.api import problems
+from aftersales.api.common import Text
 from aftersales.domain.errors import DomainError, Forbidden, Unauthenticated
 from aftersales.domain.i18n import N_
 from aftersales.services import accounts, idempotency
@@ -96,10 +97,9 @@ MaybeAuth = Annotated[Authenticated | None, Depends(optional_auth)]
 Ctx = Annotated[Context, Depends(ctx_of)]
 
 IdempotencyKey = Annotated[
-    str | None,
+    Text(255, min_length=1, pattern=r"^[!-~]{1,255}$") | None,
     Header(
         alias="Idempotency-Key",
-        pattern=r"^[!-~]{1,255}$",
         description=(
             "Makes a retry safe: the first result is stored and replayed for 24 hours; "
             "the same key with other parameters is refused (422); while the first request "

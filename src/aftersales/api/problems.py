@@ -37,6 +37,10 @@ MEDIA_TYPE = "application/problem+json"
 TYPE_BASE = "https://aftersales.dev/problems/"
 
 
+class UnsupportedMediaType(ValidationFailed):
+    """The body is in a format the API does not read (a charset other than UTF-8)."""
+
+
 class FieldError(BaseModel):
     field: str = Field(description="Where: body.amount, query.limit, header.Idempotency-Key")
     code: str
@@ -58,6 +62,7 @@ class Problem(BaseModel):
 
 
 STATUS = {
+    UnsupportedMediaType: 415,
     NotFound: 404,
     Forbidden: 403,
     Unauthenticated: 401,
@@ -177,12 +182,44 @@ _VALIDATION = {
     "list_type": N_("Expected a list."),
     "dict_type": N_("Expected an object."),
     "model_attributes_type": N_("Expected an object."),
+    "model_type": N_("Expected an object."),
     "string_pattern_mismatch": N_("The text has the wrong format."),
     "value_error": N_("The value is not valid."),
+    # aftersales.api.common: text, integers and times
+    "text_control_character": N_(
+        "Control characters (such as NUL) are not allowed: {character} at character {position}."
+    ),
+    "text_line_break": N_(
+        "This field is a single line: no line breaks or tabs ({character} at character {position})."
+    ),
+    "text_surrogate": N_("The text is not valid Unicode (it contains a lone surrogate)."),
+    "string_unicode": N_("The text is not valid Unicode (it contains a lone surrogate)."),
+    "text_blank": N_("The text must contain a visible character."),
+    "datetime_rfc3339": N_(
+        "Expected an RFC 3339 date-time with a time zone, e.g. 2026-11-20T10:00:00+08:00."
+    ),
+    "datetime_range": N_("The date-time is out of range."),
+    "date_rfc3339": N_("Expected a date as YYYY-MM-DD."),
+    "date_type": N_("Expected a date as YYYY-MM-DD."),
+    "date_parsing": N_("Expected a date as YYYY-MM-DD."),
+    "date_from_datetime_parsing": N_("Expected a date as YYYY-MM-DD."),
 }
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
+def _validation_message(kind: str, ctx: Any, locale: str) -> str:
+    """The message for one validation error; placeholders come from the error's context."""
+    fallback = _VALIDATION["value_error"]
+    message = _VALIDATION.get(kind, fallback)
+    params = ctx if isinstance(ctx, dict) else {}
+    try:
+        return translate(message, locale, **params)
+    except (KeyError, IndexError, ValueError):  # a context without the message's values
+        return translate(fallback, locale)
+
+
+def _field_name(loc: tuple[Any, ...], kind: str) -> str:
+    if kind == "json_invalid":  # FastAPI names the byte offset: ("body", 23)
+        return "body"
     return ".".join(str(p) for p in loc) or "body"
 
 
@@ -215,12 +252,11 @@ def install(app: FastAPI) -> None:
         errors = []
         for err in exc.errors():
             kind = str(err.get("type", "value_error"))
-            message = _VALIDATION.get(kind, _VALIDATION["value_error"])
             errors.append(
                 {
-                    "field": _field_name(tuple(err.get("loc", ()))),
+                    "field": _field_name(tuple(err.get("loc", ())), kind),
                     "code": kind,
-                    "message": translate(message, locale),
+                    "message": _validation_message(kind, err.get("ctx"), locale),
                 }
             )
         fields = ", ".join(e["field"] for e in errors[:5])

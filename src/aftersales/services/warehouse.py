@@ -13,7 +13,7 @@ shop's warehouse: a return still in transit or delivered is confirmed received (
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -271,11 +271,17 @@ def rotate_secret(ctx: Context, actor: Actor, shop_code: str) -> str:
 
 
 def report_signed(
-    ctx: Context, shop_code: str, headers: Mapping[str, str], body: bytes
+    ctx: Context,
+    shop_code: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    parse: Callable[[bytes], Receipt] | None = None,
 ) -> InspectionView:
     """The signed inbound endpoint: the body is verified against the shop's warehouse
     secret (Standard Webhooks: ``webhook-id``, ``webhook-timestamp``,
-    ``webhook-signature``); an unsigned, mis-signed or stale request changes nothing."""
+    ``webhook-signature``); an unsigned, mis-signed or stale request changes nothing.
+    A verified body is read by ``parse`` (the API passes its own validation of the
+    body; ``parse_receipt`` by default)."""
     with ctx.db.write() as conn:
         shop = repo.shop_row_by_code(conn, shop_code)
         active = store.active_secrets(conn, shop.id) if shop is not None else []
@@ -287,7 +293,7 @@ def report_signed(
                 "warehouse.bad_signature",
                 N_("The request is not signed with the shop's warehouse secret."),
             )
-        receipt = parse_receipt(body)
+        receipt = (parse or parse_receipt)(body)
         return _record(ctx, conn, shop.id, f"warehouse:{shop.code}", receipt)
 
 

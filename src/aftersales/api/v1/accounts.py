@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Path, Request, Response
 from pydantic import BaseModel, Field
 
-from aftersales.api.common import password_field
+from aftersales.api.common import Bool, Password, QueryInt, Text, password_field
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.domain.accounts import AccountKind, Permission
@@ -17,8 +17,10 @@ from aftersales.services import accounts
 
 router = make_router("", "accounts")
 
-ShopCode = Annotated[str, Path(min_length=1, max_length=40)]
-AccountId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ShopCode = Annotated[Text(40, min_length=1), Path()]
+AccountId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
+Login = Text(120, min_length=1)
+DisplayName = Text(200)
 
 
 class AccountOut(BaseModel):
@@ -53,14 +55,14 @@ def account_out(a: accounts.AccountView) -> AccountOut:
 
 class AccountIn(BaseModel):
     kind: AccountKind
-    login: str = Field(min_length=1, max_length=120)
-    password: str | None = password_field(default=None)
-    display_name: str = Field(default="", max_length=200)
-    shop: str | None = Field(default=None, max_length=40, description="Merchant accounts")
-    buyer_ref: str | None = Field(default=None, max_length=80, description="Buyer accounts")
-    main: bool = Field(default=False, description="The shop's main account (one per shop)")
+    login: Login
+    password: Password | None = password_field(default=None)
+    display_name: DisplayName = ""
+    shop: Text(40) | None = Field(default=None, description="Merchant accounts")
+    buyer_ref: Text(80) | None = Field(default=None, description="Buyer accounts")
+    main: Bool = Field(default=False, description="The shop's main account (one per shop)")
     permissions: list[Permission] = Field(default_factory=list, max_length=10)
-    locale: str = Field(default="zh_CN", pattern="^(zh_CN|en)$")
+    locale: Text(5, pattern="^(zh_CN|en)$") = "zh_CN"
 
 
 @router.post("/accounts", response_model=AccountOut, status_code=201)
@@ -137,11 +139,11 @@ def list_shop_accounts(code: ShopCode, request: Request, auth: Auth) -> list[Acc
 
 
 class SubAccountIn(BaseModel):
-    login: str = Field(min_length=1, max_length=120)
-    password: str = password_field()
-    display_name: str = Field(default="", max_length=200)
+    login: Login
+    password: Password = password_field()
+    display_name: DisplayName = ""
     permissions: list[Permission] = Field(default_factory=list, max_length=10)
-    locale: str = Field(default="zh_CN", pattern="^(zh_CN|en)$")
+    locale: Text(5, pattern="^(zh_CN|en)$") = "zh_CN"
 
 
 @router.post("/shops/{code}/accounts", response_model=AccountOut, status_code=201)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Path, Request, Response
 from pydantic import BaseModel, Field
 
-from aftersales.api.common import password_field
+from aftersales.api.common import Int, Password, QueryInt, Text, password_field
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import (
     SESSION_COOKIE,
@@ -25,8 +25,8 @@ router = make_router("", "auth")
 
 
 class LoginIn(BaseModel):
-    login: str = Field(min_length=1, max_length=120)
-    password: str = Field(min_length=1, max_length=200)
+    login: Text(120, min_length=1)
+    password: Password
 
 
 class SessionOut(BaseModel):
@@ -77,8 +77,8 @@ def me(auth: Auth) -> AccountOut:
 
 
 class PasswordIn(BaseModel):
-    current_password: str = Field(min_length=1, max_length=200)
-    new_password: str = password_field()
+    current_password: Password
+    new_password: Password = password_field()
 
 
 @router.post("/me/password", response_model=LoggedOut)
@@ -98,9 +98,9 @@ def change_password(
 
 # --------------------------------------------------------------------------- tokens
 class TokenIn(BaseModel):
-    name: str = Field(min_length=1, max_length=120)
-    scopes: list[str] = Field(min_length=1, max_length=10)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    name: Text(120, min_length=1, blank=False)
+    scopes: list[Text(40, min_length=1)] = Field(min_length=1, max_length=10)
+    expires_in_days: Int | None = Field(default=None, ge=1, le=3650)
 
 
 class TokenOut(BaseModel):
@@ -157,7 +157,7 @@ def create_token(
     )
 
 
-TokenId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+TokenId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenOut)

@@ -4,14 +4,16 @@ endpoint)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aftersales.api.common import Moment
+from aftersales.api.common import Bool, FreeText, Int, Moment, QueryInt, Text, load_json
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
@@ -31,10 +33,10 @@ from aftersales.services import warehouse
 
 router = make_router("", "automation")
 
-ShopCode = Annotated[str, Path(min_length=1, max_length=40)]
-CaseNumber = Annotated[str, Path(min_length=1, max_length=32)]
-StrategyId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Amount = Annotated[int, Field(ge=0, le=10**13, description="Minor units (fen, cents)")]
+ShopCode = Annotated[Text(40, min_length=1), Path()]
+CaseNumber = Annotated[Text(32, min_length=1), Path()]
+StrategyId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
+Amount = Annotated[Int, Field(ge=0, le=10**13, description="Minor units (fen, cents)")]
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -42,15 +44,15 @@ TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 class ConditionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reasons: list[Annotated[str, Field(max_length=40)]] = Field(
+    reasons: list[Text(40)] = Field(
         default_factory=list, max_length=50, description="Empty: every reason (R6.1)"
     )
     min_amount: Amount | None = Field(None, description="Inclusive")
     max_amount: Amount | None = Field(None, description="Inclusive")
-    skus: list[Annotated[str, Field(min_length=1, max_length=80)]] = Field(
+    skus: list[Text(80, min_length=1)] = Field(
         default_factory=list, max_length=200, description="Empty: every product"
     )
-    max_days_since_signing: int | None = Field(None, ge=0, le=3650)
+    max_days_since_signing: Int | None = Field(None, ge=0, le=3650)
 
     def domain(self) -> Conditions:
         return Conditions(
@@ -74,20 +76,20 @@ class StrategyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: StrategyKind
-    name: str = Field(min_length=1, max_length=svc.NAME_MAX)
-    enabled: bool = True
-    priority: int = Field(100, ge=0, le=10_000, description="Lower acts first")
+    name: Text(svc.NAME_MAX, min_length=1, blank=False)
+    enabled: Bool = True
+    priority: Int = Field(100, ge=0, le=10_000, description="Lower acts first")
     conditions: ConditionsIn = Field(default_factory=ConditionsIn)
 
 
 class StrategyPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=svc.NAME_MAX)
-    enabled: bool | None = None
-    priority: int | None = Field(None, ge=0, le=10_000)
+    name: Text(svc.NAME_MAX, min_length=1, blank=False) | None = None
+    enabled: Bool | None = None
+    priority: Int | None = Field(None, ge=0, le=10_000)
     conditions: ConditionsIn | None = None
-    expected_version: int | None = Field(None, ge=1, le=2**31 - 1)
+    expected_version: Int | None = Field(None, ge=1, le=2**31 - 1)
 
 
 class StrategyOut(BaseModel):
@@ -107,11 +109,11 @@ class StrategyOut(BaseModel):
 class ServiceHoursModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: list[Annotated[int, Field(ge=1, le=7)]] = Field(
+    days: list[Annotated[Int, Field(ge=1, le=7)]] = Field(
         min_length=1, max_length=7, description="ISO weekdays, 1 = Monday, each once"
     )
-    start: str = Field(pattern=TIME_PATTERN, examples=["09:00"])
-    end: str = Field(pattern=TIME_PATTERN, examples=["18:00"], description="Exclusive")
+    start: Text(5, pattern=TIME_PATTERN) = Field(examples=["09:00"])
+    end: Text(5, pattern=TIME_PATTERN) = Field(examples=["18:00"], description="Exclusive")
 
 
 class ServiceHoursIn(BaseModel):
@@ -159,7 +161,7 @@ class PreviewOut(BaseModel):
 class ExpressIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    enabled: bool
+    enabled: Bool
 
 
 class SwitchOut(BaseModel):
@@ -185,13 +187,13 @@ class ExpressCheckOut(BaseModel):
 class ReceiptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    case_number: str = Field(min_length=1, max_length=32)
-    external_id: str = Field(min_length=1, max_length=80, description="The warehouse's id")
+    case_number: Text(32, min_length=1)
+    external_id: Text(80, min_length=1) = Field(description="The warehouse's id")
     result: warehouse.Result
     received_at: Moment
     inspected_at: Moment
-    note: str = Field("", max_length=warehouse.NOTE_MAX)
-    photos: list[Annotated[str, Field(max_length=warehouse.PHOTO_URL_MAX)]] = Field(
+    note: FreeText(warehouse.NOTE_MAX) = ""
+    photos: list[Text(warehouse.PHOTO_URL_MAX)] = Field(
         default_factory=list, max_length=warehouse.MAX_PHOTOS
     )
 
@@ -494,6 +496,19 @@ def _receipt(body: ReceiptIn) -> warehouse.Receipt:
     )
 
 
+def _inbound_parser(content_type: str | None) -> Callable[[bytes], warehouse.Receipt]:
+    """Reads a signed body as `POST /warehouse/receipts` reads its body (`ReceiptIn`)."""
+
+    def parse(raw: bytes) -> warehouse.Receipt:
+        try:
+            return _receipt(ReceiptIn.model_validate(load_json(raw, content_type)))
+        except ValidationError as exc:
+            errors = [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
+            raise RequestValidationError(errors) from None
+
+    return parse
+
+
 @router.post("/warehouse/receipts", response_model=InspectionOut, status_code=201)
 def report_receipt(
     body: ReceiptIn, request: Request, auth: Auth, idempotency_key: IdempotencyKey = None
@@ -553,7 +568,14 @@ async def inbound_receipt(code: ShopCode, request: Request) -> Response:
     mis-signed or older than 5 minutes: 401, nothing recorded."""
     raw = await request.body()
     ctx = ctx_of(request)
-    view = await run_in_threadpool(warehouse.report_signed, ctx, code, dict(request.headers), raw)
+    view = await run_in_threadpool(
+        warehouse.report_signed,
+        ctx,
+        code,
+        dict(request.headers),
+        raw,
+        _inbound_parser(request.headers.get("content-type")),
+    )
     return Response(
         InspectionOut.model_validate(_inspection(view)).model_dump_json(),
         status_code=201,

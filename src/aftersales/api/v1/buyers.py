@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Path, Request
 from pydantic import BaseModel, Field
 
+from aftersales.api.common import Text
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, ctx_of
 from aftersales.api.problems import locale_of
@@ -18,9 +19,7 @@ from aftersales.services import risk as svc
 
 router = make_router("/buyers", "buyers")
 
-BuyerRef = Annotated[
-    str, Path(min_length=1, max_length=80, description="The marketplace's buyer id")
-]
+BuyerRef = Annotated[Text(80, min_length=1), Path(description="The marketplace's buyer id")]
 
 
 class RiskSignalOut(BaseModel):

@@ -10,7 +10,16 @@ from typing import Annotated, Any
 from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from aftersales.api.common import Moment, decode_cursor, encode_cursor
+from aftersales.api.common import (
+    Bool,
+    FreeText,
+    Int,
+    Moment,
+    QueryInt,
+    Text,
+    decode_cursor,
+    encode_cursor,
+)
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
@@ -28,11 +37,11 @@ from aftersales.store.case_queries import SORTS, CaseFilter
 
 router = make_router("/cases", "cases")
 
-CaseNumber = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")]
-Amount = Annotated[int, Field(ge=0, le=10**13, description="Minor units of the case currency")]
-Note = Annotated[str, Field(default="", max_length=2000)]
+CaseNumber = Annotated[Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
+Amount = Annotated[Int, Field(ge=0, le=10**13, description="Minor units of the case currency")]
+Note = Annotated[FreeText(2000), Field(default="")]
 Version = Annotated[
-    int | None,
+    Int | None,
     Field(
         default=None,
         ge=1,
@@ -180,17 +189,17 @@ def _full(request: Request, auth: Any, number: str) -> CaseOut:
 
 # --------------------------------------------------------------------------- open
 class LineIn(BaseModel):
-    order_line_id: int = Field(ge=1, le=2**31 - 1)
-    quantity: int = Field(ge=1, le=100000)
+    order_line_id: Int = Field(ge=1, le=2**31 - 1)
+    quantity: Int = Field(ge=1, le=100000)
 
 
 class OpenIn(BaseModel):
-    order_number: str = Field(min_length=1, max_length=64)
+    order_number: Text(64, min_length=1)
     type: CaseType
     lines: list[LineIn] = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=40)
+    reason: Text(40, min_length=1)
     amount: Amount
-    description: str = Field(default="", max_length=2000)
+    description: FreeText(2000) = ""
     evidence: list[EvidenceKind] = Field(default_factory=list, max_length=20)
 
 
@@ -268,11 +277,8 @@ def _decode_after(cursor: str, sort: str) -> tuple[Any, int]:
 
 
 SortKey = Annotated[
-    str,
-    Query(
-        pattern="^-?(" + "|".join(sorted({k.lstrip("-") for k in SORTS})) + ")$",
-        description="Sort key; `-` for descending. Ties break on creation order.",
-    ),
+    Text(40, pattern="^-?(" + "|".join(sorted({k.lstrip("-") for k in SORTS})) + ")$"),
+    Query(description="Sort key; `-` for descending. Ties break on creation order."),
 ]
 
 
@@ -282,16 +288,16 @@ def list_cases(
     auth: Auth,
     state: Annotated[list[State] | None, Query(max_length=20)] = None,
     type: Annotated[list[CaseType] | None, Query(max_length=10)] = None,
-    reason: Annotated[list[str] | None, Query(max_length=20)] = None,
-    shop: Annotated[str | None, Query(max_length=40)] = None,
+    reason: Annotated[list[Text(40)] | None, Query(max_length=20)] = None,
+    shop: Annotated[Text(40) | None, Query()] = None,
     created_from: Moment | None = None,
     created_to: Moment | None = None,
-    order_number: Annotated[str | None, Query(max_length=64)] = None,
-    buyer_phone: Annotated[str | None, Query(max_length=40)] = None,
-    buyer_name: Annotated[str | None, Query(max_length=200)] = None,
+    order_number: Annotated[Text(64) | None, Query()] = None,
+    buyer_phone: Annotated[Text(40) | None, Query()] = None,
+    buyer_name: Annotated[Text(200) | None, Query()] = None,
     sort: SortKey = "-created_at",
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[Text(500) | None, Query()] = None,
+    limit: Annotated[QueryInt, Query(ge=1, le=200)] = 50,
 ) -> CasePageOut:
     """Cases the caller may see (a buyer: their own; a shop: its own; the platform:
     all), filtered and sorted, one page at a time (keyset cursor: stable under inserts)."""
@@ -395,30 +401,30 @@ class ApproveRefundIn(NoteIn):
 
 
 class ApproveReturnIn(NoteIn):
-    return_address: str | None = Field(
-        default=None, max_length=1000, description="Defaults to the shop's return address"
+    return_address: FreeText(1000, blank=False) | None = Field(
+        default=None, description="Defaults to the shop's return address"
     )
 
 
 class CounterOfferIn(NoteIn):
     amount: Amount
-    return_required: bool = False
+    return_required: Bool = False
 
 
 class RejectIn(NoteIn):
-    refusal_code: str = Field(min_length=1, max_length=64)
+    refusal_code: Text(64, min_length=1)
     evidence: list[EvidenceKind] = Field(default_factory=list, max_length=20)
 
 
 class EditIn(VersionOnly):
     amount: Amount | None = None
-    reason: str | None = Field(default=None, min_length=1, max_length=40)
-    description: str | None = Field(default=None, max_length=2000)
+    reason: Text(40, min_length=1) | None = None
+    description: FreeText(2000) | None = None
 
 
 class ShipIn(VersionOnly):
-    carrier: str = Field(min_length=1, max_length=16)
-    tracking_number: str = Field(min_length=1, max_length=40)
+    carrier: Text(16, min_length=1)
+    tracking_number: Text(40, min_length=1)
 
 
 class ShipReturnIn(ShipIn):

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 from starlette.types import Message
 
-from aftersales.api.common import ERRORS
+from aftersales.api.common import ERRORS, FreeText, QueryInt, Text
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
 from aftersales.domain.errors import ValidationFailed
@@ -38,8 +38,10 @@ from aftersales.domain.i18n import N_
 from aftersales.i18n import gettext
 from aftersales.services import evidence as svc
 
-CaseNumber = Annotated[str, Path(pattern=r"^AS\d{14}$", description="e.g. AS20261125000001")]
-EvidenceId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+CaseNumber = Annotated[
+    Text(16, pattern=r"^AS[0-9]{14}$"), Path(description="e.g. AS20261125000001")
+]
+EvidenceId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
 Party = Literal["buyer", "merchant", "platform"]
 
 
@@ -176,7 +178,7 @@ def upload_evidence(
     auth: Auth,
     file: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF, MP4, MOV or PDF")],
     kind: Annotated[UploadKind, Form()],
-    description: Annotated[str, Form(max_length=DESCRIPTION_MAX_CHARS)] = "",
+    description: Annotated[FreeText(DESCRIPTION_MAX_CHARS), Form()] = "",
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """R9.3: add a file of evidence for the caller's side (the buyer, the shop's accounts

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Body, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 
+from aftersales.api.common import Bool, FreeText, Int, QueryBool, QueryInt, Text
 from aftersales.api.common import router as _router
 from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
 from aftersales.api.v1.cases import MoneyOut
@@ -21,10 +22,10 @@ from aftersales.services import queue as queue_svc
 router = _router("", "arbitration")
 
 MAX_ID = 2**31 - 1
-CaseNumber = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")]
-Text = Annotated[str, Field(min_length=1, max_length=svc.MAX_TEXT, pattern=r"\S")]
+CaseNumber = Annotated[Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
+Statement = FreeText(svc.MAX_TEXT, min_length=1, blank=False)
 Version = Annotated[
-    int | None,
+    Int | None,
     Field(
         default=None,
         ge=1,
@@ -32,28 +33,28 @@ Version = Annotated[
         description="The version you read; a stale one gets 409 and changes nothing",
     ),
 ]
-Amount = Annotated[int, Field(ge=1, le=10**13, description="Minor units of the case currency")]
+Amount = Annotated[Int, Field(ge=1, le=10**13, description="Minor units of the case currency")]
 
 
 # --------------------------------------------------------------------------- models
 class EscalateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    statement: Text = Field(description="What the party asks the platform to decide")
+    statement: Statement = Field(description="What the party asks the platform to decide")
     expected_version: Version = Field(None, description="The case version you read")
 
 
 class ResponseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    response: Text
+    response: Statement
     expected_version: Version = Field(None, description="The intervention version you read")
 
 
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    settlement: Text = Field(description="R9.4: what the buyer and the merchant agreed")
+    settlement: Statement = Field(description="R9.4: what the buyer and the merchant agreed")
     expected_version: Version = Field(None, description="The case version you read")
 
 
@@ -64,8 +65,8 @@ class Empty(BaseModel):
 class RulingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reasons: Text = Field(description="R10.5: the reasons told to both parties")
-    accept: bool = Field(True, description="Accept the recommendation as it stands")
+    reasons: Statement = Field(description="R10.5: the reasons told to both parties")
+    accept: Bool = Field(True, description="Accept the recommendation as it stands")
     liability: Liability | None = None
     remedy: Remedy | None = None
     freight_payer: FreightPayer | None = None
@@ -73,7 +74,7 @@ class RulingIn(BaseModel):
     amount: Amount | None = Field(
         None, description="A partial refund's amount (other remedies: leave it out)"
     )
-    override_reason: Annotated[str, Field(max_length=svc.MAX_TEXT)] = Field(
+    override_reason: FreeText(svc.MAX_TEXT) = Field(
         "", description="R10.5: required when not accepting"
     )
     expected_version: Version = Field(None, description="The case version you read")
@@ -83,8 +84,8 @@ class AppealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     grounds: Grounds
-    statement: Annotated[str, Field(max_length=svc.MAX_TEXT)] = ""
-    evidence: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(
+    statement: FreeText(svc.MAX_TEXT) = ""
+    evidence: list[Annotated[Int, Field(ge=1, le=MAX_ID)]] = Field(
         default_factory=list,
         max_length=50,
         description="Your evidence items on the case, added after the ruling",
@@ -96,7 +97,7 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["uphold", "dismiss"]
-    note: Text
+    note: Statement
     expected_version: Version = Field(None, description="The appeal version you read")
 
 
@@ -106,8 +107,8 @@ class OrderFlagIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["off_platform", "invalid_transaction", "not_actual_consumer"]
-    note: Text
-    order_number: Annotated[str, Field(min_length=1, max_length=64)]
+    note: Statement
+    order_number: Text(64, min_length=1)
 
 
 class CaseFlagIn(BaseModel):
@@ -116,13 +117,24 @@ class CaseFlagIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["off_platform", "invalid_transaction", "not_actual_consumer", "legal_proceedings"]
-    note: Text
-    case_number: Annotated[str, Field(min_length=1, max_length=32)]
+    note: Statement
+    case_number: Text(32, min_length=1)
+
+
+def _one_flag(value: Any) -> OrderFlagIn | CaseFlagIn:
+    """A body naming `case_number` is a case flag, any other an order flag: the errors are
+    those of that one shape, naming its fields (`body.note`)."""
+    shape = CaseFlagIn if isinstance(value, dict) and "case_number" in value else OrderFlagIn
+    return shape.model_validate(value)
 
 
 # R9.2: exactly one of an order or a case (the schema says so: each shape forbids the other
 # field), so a schema-valid body is never refused for naming both or neither.
-FlagIn = Annotated[OrderFlagIn | CaseFlagIn, Body()]
+FlagIn = Annotated[
+    OrderFlagIn | CaseFlagIn,
+    PlainValidator(_one_flag, json_schema_input_type=OrderFlagIn | CaseFlagIn),
+    Body(),
+]
 
 
 class FlagOut(BaseModel):
@@ -225,10 +237,10 @@ class QueueOut(BaseModel):
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agent_account_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
+    agent_account_id: Annotated[Int, Field(ge=1, le=MAX_ID)] | None = Field(
         None, description="Admins only: hand the item to this agent (default: yourself)"
     )
-    release: bool = Field(False, description="Give the item back to the queue")
+    release: Bool = Field(False, description="Give the item back to the queue")
 
 
 def _money(m: Any) -> MoneyOut | None:
@@ -539,7 +551,7 @@ def decide_appeal(
     request: Request,
     ctx: Ctx,
     auth: Auth,
-    appeal_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    appeal_id: Annotated[QueryInt, Path(ge=1, le=MAX_ID)],
     body: DecisionIn,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -568,10 +580,10 @@ def decide_appeal(
 def agent_queue(
     ctx: Ctx,
     auth: Auth,
-    mine: bool = False,
-    unassigned: bool = False,
+    mine: Annotated[QueryBool, Query()] = False,
+    unassigned: Annotated[QueryBool, Query()] = False,
     kind: Annotated[queue_svc.ItemKind | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Annotated[QueryInt, Query(ge=1, le=1000)] = 200,
 ) -> QueueOut:
     """What waits for an agent, soonest deadline first, with who has taken it."""
     items = queue_svc.agent_queue(
@@ -586,7 +598,7 @@ def assign(
     ctx: Ctx,
     auth: Auth,
     kind: queue_svc.ItemKind,
-    item_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    item_id: Annotated[QueryInt, Path(ge=1, le=MAX_ID)],
     body: AssignIn,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:

@@ -11,6 +11,7 @@ from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from aftersales.api.common import Bool, FreeText, QueryInt, Text
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
@@ -33,8 +34,8 @@ from aftersales.services import judgment as svc
 
 router = make_router("/cases", "judgment")
 
-CaseNumber = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")]
-EvidenceId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The evidence item's id")]
+CaseNumber = Annotated[Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
+EvidenceId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1, description="The evidence item's id")]
 
 
 # --------------------------------------------------------------------------- models
@@ -135,17 +136,14 @@ class RecommendationOut(BaseModel):
 class AssessmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    relevant: bool = Field(description="R9.3: relevant to the dispute")
-    credible: bool = Field(description="R9.3: true (not forged, not contradicted by records)")
+    relevant: Bool = Field(description="R9.3: relevant to the dispute")
+    credible: Bool = Field(description="R9.3: true (not forged, not contradicted by records)")
     supports: Side = Field(description="Whom the item supports")
     claim: Issue | None = Field(
         None, description="The claim it speaks to (omit: the dispute as a whole)"
     )
-    note: str = Field(
-        min_length=1,
-        max_length=svc.NOTE_MAX,
-        pattern=r"\S",
-        description="Why (shown to the agents; kept on record)",
+    note: FreeText(svc.NOTE_MAX, min_length=1, blank=False) = Field(
+        description="Why (shown to the agents; kept on record)"
     )
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import Request, Response
 from pydantic import BaseModel, Field
 
-from aftersales.api.common import Moment
+from aftersales.api.common import Moment, Text
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.services import logistics
@@ -17,11 +17,11 @@ router = make_router("/logistics", "logistics")
 
 
 class CarrierEventIn(BaseModel):
-    carrier: str = Field(min_length=1, max_length=16, description="SF, ZTO, YTO, STO, JD, ...")
-    tracking_number: str = Field(min_length=1, max_length=40)
+    carrier: Text(16, min_length=1) = Field(description="SF, ZTO, YTO, STO, JD, ...")
+    tracking_number: Text(40, min_length=1)
     status: ParcelStatus
     occurred_at: Moment
-    location: str = Field(default="", max_length=200)
+    location: Text(200) = ""
 
 
 class CarrierEventOut(BaseModel):

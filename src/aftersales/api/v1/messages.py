@@ -14,7 +14,7 @@ from typing import Annotated, Literal, cast
 from fastapi import Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from aftersales.api.common import Moment
+from aftersales.api.common import FreeText, Int, Moment, QueryBool, QueryInt, Text
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
@@ -25,11 +25,13 @@ from aftersales.services import messages as svc
 
 router = make_router("", "messages")
 
-CaseNumber = Annotated[str, Path(pattern=r"^AS\d{14}$", description="e.g. AS20261125000001")]
-MessageId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-TemplateId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-ShopCode = Annotated[str, Path(min_length=1, max_length=40)]
-Body = Annotated[str, Field(max_length=svc.BODY_MAX_CHARS)]
+CaseNumber = Annotated[
+    Text(16, pattern=r"^AS[0-9]{14}$"), Path(description="e.g. AS20261125000001")
+]
+MessageId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
+TemplateId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
+ShopCode = Annotated[Text(40, min_length=1), Path()]
+Body = FreeText(svc.BODY_MAX_CHARS)
 HELD_NOTICE = N_(
     "Held for you to edit (R5.7): the message contains {kinds}. Only you and platform "
     "agents see it until you edit it."
@@ -113,13 +115,13 @@ def message_out(m: svc.MessageView, locale: str) -> MessageOut:
 
 class MessageIn(BaseModel):
     body: Body = Field(default="", description="May be empty when `template_id` is given")
-    template_id: int | None = Field(
+    template_id: Int | None = Field(
         default=None, ge=1, le=2**31 - 1, description="A reply template of the shop (shop only)"
     )
 
 
 class EditIn(BaseModel):
-    body: Annotated[str, Field(min_length=1, max_length=svc.BODY_MAX_CHARS)]
+    body: FreeText(svc.BODY_MAX_CHARS, min_length=1)
 
 
 @router.get("/cases/{number}/messages", response_model=list[MessageOut])
@@ -204,8 +206,8 @@ def template_out(t: svc.TemplateView) -> TemplateOut:
 
 
 class TemplateIn(BaseModel):
-    title: str = Field(min_length=1, max_length=svc.TITLE_MAX_CHARS)
-    body: str = Field(min_length=1, max_length=svc.BODY_MAX_CHARS)
+    title: Text(svc.TITLE_MAX_CHARS, min_length=1, blank=False)
+    body: FreeText(svc.BODY_MAX_CHARS, min_length=1, blank=False)
 
 
 @router.get("/shops/{code}/reply-templates", response_model=list[TemplateOut])
@@ -213,7 +215,7 @@ def list_templates(
     code: ShopCode,
     request: Request,
     auth: Auth,
-    include_archived: bool = False,
+    include_archived: Annotated[QueryBool, Query()] = False,
 ) -> list[TemplateOut]:
     """The shop's reply templates (话术库): its accounts with `handle_aftersales`, and the
     platform."""
@@ -322,7 +324,7 @@ def message_stats(
     auth: Auth,
     from_: Annotated[Moment | None, Query(alias="from")] = None,
     to: Moment | None = None,
-    limit: Annotated[int, Query(ge=0, le=500)] = 50,
+    limit: Annotated[QueryInt, Query(ge=0, le=500)] = 50,
 ) -> MessageStatsOut:
     """R5.7 for one shop over `[from, to)` (default: the 30 days up to now): first-response
     time of the cases opened in the period (from the opening to the shop's first published

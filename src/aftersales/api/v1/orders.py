@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Path, Request, Response
 from pydantic import BaseModel, Field
 
-from aftersales.api.common import Moment
+from aftersales.api.common import Bool, Int, Moment, Text
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.domain.logistics import ParcelStatus
@@ -17,46 +17,44 @@ from aftersales.services import orders
 
 router = make_router("/orders", "orders")
 
-OrderNumber = Annotated[str, Path(min_length=1, max_length=64)]
-Amount = Annotated[int, Field(ge=0, le=10**13, description="Minor units (fen, cents)")]
+OrderNumber = Annotated[Text(64, min_length=1), Path()]
+Amount = Annotated[Int, Field(ge=0, le=10**13, description="Minor units (fen, cents)")]
 
 
 class BuyerIn(BaseModel):
-    ref: str = Field(min_length=1, max_length=80, description="The marketplace's buyer id")
-    name: str = Field(min_length=1, max_length=200)
-    phone: str = Field(min_length=1, max_length=40)
+    ref: Text(80, min_length=1) = Field(description="The marketplace's buyer id")
+    name: Text(200, min_length=1, blank=False)
+    phone: Text(40, min_length=1)
     registered_at: Moment | None = Field(
         default=None, description="When the buyer's marketplace account was made (R15.2)"
     )
 
 
 class OrderLineIn(BaseModel):
-    sku: str = Field(min_length=1, max_length=80)
-    title: str = Field(min_length=1, max_length=300)
-    quantity: int = Field(ge=1, le=100000)
+    sku: Text(80, min_length=1, blank=False)
+    title: Text(300, min_length=1, blank=False)
+    quantity: Int = Field(ge=1, le=100000)
     unit_price: Amount
     paid: Amount = Field(description="Paid for the whole line after discounts")
     flags: list[ProductFlag] = Field(default_factory=list, max_length=10)
-    declared_no_reason_days: int | None = Field(default=None, ge=0, le=365)
-    downloaded: bool = False
+    declared_no_reason_days: Int | None = Field(default=None, ge=0, le=365)
+    downloaded: Bool = False
 
 
 class OrderIn(BaseModel):
-    number: str = Field(min_length=1, max_length=64)
-    shop: str = Field(min_length=1, max_length=40)
+    number: Text(64, min_length=1)
+    shop: Text(40, min_length=1)
     buyer: BuyerIn
-    currency: str = Field(pattern="^[A-Z]{3}$")
+    currency: Text(3, pattern="^[A-Z]{3}$")
     lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
     freight: Amount = 0
-    shipping_insurance: bool = False
+    shipping_insurance: Bool = False
     paid_at: Moment
     ship_by: Moment | None = None
     shipped_at: Moment | None = None
     signed_at: Moment | None = None
-    region: str | None = Field(
-        default=None,
-        max_length=40,
-        description="The marketplace's region code, e.g. SEA_CROSS_BORDER (R8.2)",
+    region: Text(40) | None = Field(
+        default=None, description="The marketplace's region code, e.g. SEA_CROSS_BORDER (R8.2)"
     )
 
 
@@ -188,14 +186,11 @@ def get_order(number: OrderNumber, request: Request, auth: Auth) -> OrderOut:
 class FulfilmentIn(BaseModel):
     shipped_at: Moment | None = None
     signed_at: Moment | None = None
-    carrier: str | None = Field(
-        default=None, min_length=1, max_length=16, description="SF, ZTO, YTO, STO, JD, ..."
+    carrier: Text(16, min_length=1) | None = Field(
+        default=None, description="SF, ZTO, YTO, STO, JD, ..."
     )
-    tracking_number: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=40,
-        description="With carrier and shipped_at: an outbound parcel (R16)",
+    tracking_number: Text(40, min_length=1) | None = Field(
+        default=None, description="With carrier and shipped_at: an outbound parcel (R16)"
     )
 
 

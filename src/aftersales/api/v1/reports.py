@@ -4,13 +4,13 @@ filed by a shop and reviewed once by a platform agent (docs/arbitration.md)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
+from aftersales.api.common import Day, FreeText, Int, QueryInt, Text
 from aftersales.api.common import router as _router
 from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
 from aftersales.services import reports as svc
@@ -18,33 +18,17 @@ from aftersales.services import reports as svc
 router = _router("/reports", "reports")
 
 MAX_ID = 2**31 - 1
-ReportId = Annotated[int, Path(ge=1, le=MAX_ID, description="The report's id")]
-ShopCode = Annotated[str, Field(min_length=1, max_length=40, description="Shop code")]
+ReportId = Annotated[QueryInt, Path(ge=1, le=MAX_ID, description="The report's id")]
+ShopCode = Annotated[Text(40, min_length=1), Field(description="Shop code")]
 Region = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=svc.REGION_MAX,
-        pattern=svc.REGION_PATTERN,
-        description="A region code or name (compared ignoring case)",
-    ),
+    Text(svc.REGION_MAX, min_length=1, pattern=svc.REGION_PATTERN),
+    Field(description="A region code or name (compared ignoring case)"),
 ]
-CaseNumber = Annotated[str, Field(min_length=1, max_length=32)]
-EvidenceId = Annotated[int, Field(ge=1, le=MAX_ID)]
-Text = Annotated[str, Field(min_length=1, max_length=svc.DESCRIPTION_MAX, pattern=r"\S")]
-Note = Annotated[str, Field(max_length=svc.NOTE_MAX)]
-
-
-def _iso_date(value: Any) -> Any:
-    """A date is `YYYY-MM-DD` text; Pydantic's lax mode would read a number as a time
-    stamp, which the schema's `format: date` does not allow."""
-    if not isinstance(value, str | date) or isinstance(value, datetime):
-        raise PydanticCustomError("date_type", "expected an ISO 8601 date")
-    return value
-
-
-Day = Annotated[date, BeforeValidator(_iso_date)]
-Limit = Annotated[int, Query(ge=1, le=svc.MAX_PAGE)]
+CaseNumber = Text(32, min_length=1)
+EvidenceId = Annotated[Int, Field(ge=1, le=MAX_ID)]
+Statement = FreeText(svc.DESCRIPTION_MAX, min_length=1, blank=False)
+Note = FreeText(svc.NOTE_MAX)
+Limit = Annotated[QueryInt, Query(ge=1, le=svc.MAX_PAGE)]
 
 
 # --------------------------------------------------------------------------- models
@@ -61,7 +45,7 @@ class ForceMajeureIn(BaseModel):
     )
     starts_on: Day = Field(description="First day, in the shop's time zone (inclusive)")
     ends_on: Day = Field(description="Last day, in the shop's time zone (inclusive)")
-    description: Text
+    description: Statement
 
 
 class ForceMajeureOut(BaseModel):
@@ -95,11 +79,8 @@ class BuyerReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shop: ShopCode
-    buyer: str | None = Field(
-        None,
-        min_length=1,
-        max_length=80,
-        description="The marketplace's buyer id; or omit it and name `case_numbers`",
+    buyer: Text(80, min_length=1) | None = Field(
+        None, description="The marketplace's buyer id; or omit it and name `case_numbers`"
     )
     case_numbers: list[CaseNumber] = Field(
         default_factory=list,
@@ -112,7 +93,7 @@ class BuyerReportIn(BaseModel):
         max_length=svc.MAX_EVIDENCE,
         description="Evidence items on the buyer's cases at the shop",
     )
-    reason: Text
+    reason: Statement
 
 
 class BuyerReportOut(BaseModel):
@@ -213,7 +194,7 @@ def file_force_majeure(
 def list_force_majeure(
     ctx: Ctx,
     auth: Auth,
-    shop: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    shop: Annotated[Text(40, min_length=1) | None, Query()] = None,
     status: Annotated[svc.FmStatus | None, Query()] = None,
     limit: Limit = 50,
 ) -> ForceMajeureList:
@@ -279,7 +260,7 @@ def file_buyer_report(
 def list_buyer_reports(
     ctx: Ctx,
     auth: Auth,
-    shop: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    shop: Annotated[Text(40, min_length=1) | None, Query()] = None,
     status: Annotated[svc.BuyerReportStatus | None, Query()] = None,
     limit: Limit = 50,
 ) -> BuyerReportList:

@@ -11,7 +11,7 @@ from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from aftersales.api.common import Moment
+from aftersales.api.common import FreeText, Int, Moment, QueryInt, Text
 from aftersales.api.common import router as _router
 from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
 from aftersales.domain.reviews import (
@@ -28,23 +28,23 @@ from aftersales.services import reviews as svc
 router = _router("", "reviews")
 
 MAX_ID = 2**31 - 1
-ReviewId = Annotated[int, Path(ge=1, le=MAX_ID, description="The review's id")]
-AppealId = Annotated[int, Path(ge=1, le=MAX_ID, description="The review appeal's id")]
-ShopCode = Annotated[str, Path(min_length=1, max_length=40, description="Shop code")]
-Sku = Annotated[str, Path(min_length=1, max_length=80, description="The product's SKU")]
-Limit = Annotated[int, Query(ge=1, le=svc.MAX_PAGE)]
-Text = Annotated[str, Field(min_length=1, max_length=svc.REASON_MAX, pattern=r"\S")]
+ReviewId = Annotated[QueryInt, Path(ge=1, le=MAX_ID, description="The review's id")]
+AppealId = Annotated[QueryInt, Path(ge=1, le=MAX_ID, description="The review appeal's id")]
+ShopCode = Annotated[Text(40, min_length=1), Path(description="Shop code")]
+Sku = Annotated[Text(80, min_length=1), Path(description="The product's SKU")]
+Limit = Annotated[QueryInt, Query(ge=1, le=svc.MAX_PAGE)]
+Reason = FreeText(svc.REASON_MAX, min_length=1, blank=False)
 
 
 # --------------------------------------------------------------------------- models
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order_number: str = Field(min_length=1, max_length=64)
-    order_line_id: int = Field(ge=1, le=MAX_ID, description="The reviewed line (GET /orders)")
-    rating: int = Field(ge=RATING_MIN, le=RATING_MAX, description="1 (worst) to 5 (best)")
+    order_number: Text(64, min_length=1)
+    order_line_id: Int = Field(ge=1, le=MAX_ID, description="The reviewed line (GET /orders)")
+    rating: Int = Field(ge=RATING_MIN, le=RATING_MAX, description="1 (worst) to 5 (best)")
     topic: Topic
-    text: str = Field("", max_length=svc.TEXT_MAX)
+    text: FreeText(svc.TEXT_MAX) = ""
     created_at: Moment | None = Field(
         None,
         description="When the buyer wrote it (the marketplace only; default: now). Not "
@@ -88,14 +88,11 @@ class EvidenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: EvidenceKind
-    ref: str = Field(
-        min_length=1,
-        max_length=svc.REF_MAX,
-        pattern=r"\S",
+    ref: Text(svc.REF_MAX, min_length=1, blank=False) = Field(
         description="order: the order number; logistics: a tracking number of the order's "
         "parcels; chat: `message:ID` or `evidence:ID` on a case of the order",
     )
-    description: str = Field("", max_length=svc.DESCRIPTION_MAX)
+    description: FreeText(svc.DESCRIPTION_MAX) = ""
 
 
 class EvidenceOut(BaseModel):
@@ -107,7 +104,7 @@ class EvidenceOut(BaseModel):
 class AppealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Text
+    reason: Reason
     evidence: list[EvidenceIn] = Field(
         max_length=svc.MAX_EVIDENCE,
         description="R12.3: every kind the profile requires (tiktok: order, logistics, "
@@ -143,7 +140,7 @@ class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["uphold", "dismiss"]
-    note: Text
+    note: Reason
 
 
 def _review(v: svc.ReviewView) -> ReviewOut:
@@ -278,7 +275,7 @@ def file_appeal(
 def list_appeals(
     ctx: Ctx,
     auth: Auth,
-    shop: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    shop: Annotated[Text(40, min_length=1) | None, Query()] = None,
     status: Annotated[AppealStatus | None, Query()] = None,
     limit: Limit = 50,
 ) -> AppealList:

@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import Path, Request, Response
 from pydantic import BaseModel, Field
 
+from aftersales.api.common import FreeText, Text
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.services import shops
 
 router = make_router("/shops", "shops")
 
-ShopCode = Annotated[str, Path(min_length=1, max_length=40)]
+ShopCode = Annotated[Text(40, min_length=1), Path()]
 
 
 class ShopOut(BaseModel):
@@ -38,11 +39,11 @@ def shop_out(s: shops.ShopView) -> ShopOut:
 
 
 class ShopIn(BaseModel):
-    code: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(min_length=1, max_length=200)
-    return_address: str = Field(min_length=1, max_length=1000)
-    timezone: str = Field(default="Asia/Shanghai", max_length=64)
-    profile: str | None = Field(default=None, max_length=40)
+    code: Text(40, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: Text(200, min_length=1, blank=False)
+    return_address: FreeText(1000, min_length=1, blank=False)
+    timezone: Text(64) = "Asia/Shanghai"
+    profile: Text(40) | None = None
 
 
 @router.post("", response_model=ShopOut, status_code=201)
@@ -82,11 +83,11 @@ def get_shop(code: ShopCode, request: Request, auth: Auth) -> ShopOut:
 
 
 class ShopSettingsIn(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    timezone: str | None = Field(default=None, min_length=1, max_length=64)
-    return_address: str | None = Field(default=None, min_length=1, max_length=1000)
-    profile: str | None = Field(
-        default=None, max_length=40, description="Admins only; open cases keep theirs"
+    name: Text(200, min_length=1, blank=False) | None = None
+    timezone: Text(64, min_length=1) | None = None
+    return_address: FreeText(1000, min_length=1, blank=False) | None = None
+    profile: Text(40) | None = Field(
+        default=None, description="Admins only; open cases keep theirs"
     )
 
 

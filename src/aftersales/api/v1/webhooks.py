@@ -14,7 +14,7 @@ from fastapi import Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from aftersales.api.common import decode_cursor, encode_cursor
+from aftersales.api.common import FreeText, QueryBool, QueryInt, Text, decode_cursor, encode_cursor
 from aftersales.api.common import router as _router
 from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
 from aftersales.domain.errors import ValidationFailed
@@ -24,32 +24,25 @@ from aftersales.services import webhooks as svc
 router = _router("/webhooks", "webhooks")
 
 MAX_ID = 2**31 - 1
-EndpointId = Annotated[int, Path(ge=1, le=MAX_ID, description="The endpoint's id")]
-DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID, description="The delivery's id")]
-EventType = Annotated[
-    str,
-    Field(max_length=80, json_schema_extra={"enum": svc.subscribable_event_types()}),
-]
+EndpointId = Annotated[QueryInt, Path(ge=1, le=MAX_ID, description="The endpoint's id")]
+DeliveryId = Annotated[QueryInt, Path(ge=1, le=MAX_ID, description="The delivery's id")]
+EventType = Annotated[Text(80), Field(json_schema_extra={"enum": svc.subscribable_event_types()})]
 
 
 # --------------------------------------------------------------------------- models
 class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    shop: str | None = Field(
-        None,
-        max_length=40,
-        description="Shop code; omit for a platform endpoint (every shop's events, admins).",
+    shop: Text(40) | None = Field(
+        None, description="Shop code; omit for a platform endpoint (every shop's events, admins)."
     )
-    url: str = Field(
-        max_length=svc.MAX_URL_LENGTH,
-        pattern=svc.URL_PATTERN,
+    url: Text(svc.MAX_URL_LENGTH, pattern=svc.URL_PATTERN) = Field(
         description=(
             "http(s) URL with an ASCII host name (punycode for IDN) or IPv4 address, no "
             "user name or password; the host must resolve to public addresses."
         ),
     )
-    description: str = Field("", max_length=svc.MAX_DESCRIPTION_LENGTH)
+    description: FreeText(svc.MAX_DESCRIPTION_LENGTH) = ""
     event_types: list[EventType] | None = Field(
         None,
         min_length=1,
@@ -192,8 +185,8 @@ def create_endpoint(
 def list_endpoints(
     ctx: Ctx,
     auth: Auth,
-    shop: Annotated[str | None, Query(max_length=40, description="One shop's endpoints")] = None,
-    platform: Annotated[bool, Query(description="Only platform endpoints (admins)")] = False,
+    shop: Annotated[Text(40) | None, Query(description="One shop's endpoints")] = None,
+    platform: Annotated[QueryBool, Query(description="Only platform endpoints (admins)")] = False,
 ) -> EndpointList:
     """The endpoints the caller manages."""
     views = svc.list_endpoints(ctx, auth.actor, shop, platform=platform)
@@ -246,8 +239,8 @@ def list_deliveries(
     ctx: Ctx,
     auth: Auth,
     endpoint_id: EndpointId,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
-    limit: Annotated[int, Query(ge=1, le=svc.MAX_PAGE)] = 50,
+    cursor: Annotated[Text(200) | None, Query()] = None,
+    limit: Annotated[QueryInt, Query(ge=1, le=svc.MAX_PAGE)] = 50,
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
 ) -> DeliveryList:
     """The delivery log: newest first, each delivery with every attempt."""
