@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     login_max_failures_per_login: int = 5
     login_max_failures_per_ip: int = 30
     password_min_length: int = 8
+    # Request bodies (operational, not policy): the largest JSON body accepted (1 MiB).
+    # Evidence uploads have their own caps per file type below.
+    max_body_bytes: int = 1024 * 1024
     idempotency_hours: int = 24  # Idempotency-Key replay window (Stripe: 24 h)
     idempotency_lease_seconds: int = 60  # a committed key younger than this is in flight
     # Webhooks: outbox dispatcher.

@@ -187,6 +187,80 @@ def test_a_body_over_the_largest_limit_is_cut_off_before_it_is_parsed(world: Api
     assert items(world, world.case_a) == [] and stored_files(world) == []
 
 
+def _chunked_upload(world: ApiWorld, ctype: str, data: bytes, **fields: str) -> httpx.Response:
+    """An upload without a Content-Length: the file part declares ``ctype``."""
+    boundary = "fence"
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in {"kind": "photo", **fields}.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n'
+        f"Content-Type: {ctype}\r\n\r\n"
+    )
+
+    def body() -> Iterator[bytes]:
+        yield head.encode()
+        for i in range(0, len(data), 1000):
+            yield data[i : i + 1000]
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    return world.call(
+        BUYER_A,
+        "POST",
+        f"/api/v1/cases/{world.case_a}/evidence",
+        content=body(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
+def test_hardening_an_upload_is_cut_off_at_its_types_limit_not_the_largest(
+    world: ApiWorld,
+) -> None:
+    limit(world, evidence_max_image_bytes=3000, evidence_max_video_bytes=500_000)
+    resp = _chunked_upload(world, "image/png", files.sized_png(20_000))
+    assert resp.status_code == 422, resp.text
+    doc = resp.json()
+    assert (doc["code"], doc["rule"], doc["errors"][0]["field"]) == (
+        "evidence.too_large",
+        "R9.3",
+        "file",
+    )
+    assert "3000" in doc["detail"]
+    # A declared type that is never accepted is refused before its bytes are kept.
+    html = _chunked_upload(world, "text/html", files.HTML * 100)
+    assert html.status_code == 422 and html.json()["code"] == "evidence.type_not_allowed"
+    assert items(world, world.case_a) == [] and stored_files(world) == []
+
+
+def test_hardening_upload_fields_are_validated_and_capped(world: ApiWorld) -> None:
+    long = _chunked_upload(world, "image/png", files.png(), description="d" * 20_000)
+    assert long.status_code == 422, long.text
+    assert long.json()["code"] == "request.field_too_large"
+    assert long.json()["errors"][0]["field"] == "body.description"
+    text = _chunked_upload(world, "image/png", files.png(), description="d" * 1001)
+    assert text.status_code == 422
+    assert text.json()["errors"][0] == {
+        "field": "body.description",
+        "code": "string_too_long",
+        "message": text.json()["errors"][0]["message"],
+    }
+    missing = world.call(
+        BUYER_A,
+        "POST",
+        f"/api/v1/cases/{world.case_a}/evidence",
+        files={"kind": (None, "photo")},  # multipart, with no file part
+    )
+    assert missing.status_code == 422, missing.text
+    assert [e["field"] for e in missing.json()["errors"]] == ["body.file"]
+    not_multipart = world.call(
+        BUYER_A, "POST", f"/api/v1/cases/{world.case_a}/evidence", {"kind": "photo"}
+    )
+    assert not_multipart.status_code == 422
+    assert not_multipart.json()["code"] == "request.multipart_required"
+    assert items(world, world.case_a) == [] and stored_files(world) == []
+
+
 def test_a_kind_that_cannot_be_that_type_names_the_kind_field(world: ApiWorld) -> None:
     resp = upload(world, BUYER_A, world.case_a, "a.pdf", files.pdf(), "application/pdf", "photo")
     assert resp.status_code == 422
@@ -312,3 +386,27 @@ def test_an_idempotent_retry_returns_the_first_item(world: ApiWorld) -> None:
     assert again.headers.get("idempotent-replayed") == "true"
     assert first.json() == again.json()
     assert len(items(world, world.case_a)) == 1
+
+
+def test_hardening_head_on_a_download_answers_the_get_headers_without_the_file(
+    world: ApiWorld,
+) -> None:
+    data = files.png(3, 2)
+    item = upload(world, BUYER_A, world.case_a, "开箱.png", data, "image/png").json()
+    got = world.call(X_SUB_HANDLE, "GET", item["download"])
+    head = world.call(X_SUB_HANDLE, "HEAD", item["download"])
+    assert head.status_code == 200, head.text
+    assert head.content == b""
+    for name in (
+        "content-type",
+        "content-length",
+        "content-disposition",
+        "x-content-type-options",
+        "cache-control",
+        "content-security-policy",
+    ):
+        assert head.headers[name] == got.headers[name], name
+    assert int(head.headers["content-length"]) == len(got.content) == item["size"]
+    # The same refusals as the download.
+    assert world.call(BUYER_B, "HEAD", item["download"]).status_code == 404
+    assert world.call(X_SUB_PLAIN, "HEAD", item["download"]).status_code == 403

@@ -136,7 +136,7 @@ class Limits:
 
 
 def _refuse(code: str, message: str, **params: Any) -> ValidationFailed:
-    return ValidationFailed(code, message, field=FILE_FIELD, **params)
+    return ValidationFailed(code, message, field=FILE_FIELD, rule=RULE, **params)
 
 
 # --------------------------------------------------------------------------- names
@@ -324,6 +324,7 @@ def check_content(
             "evidence.kind_mismatch",
             N_("A {kind} cannot be a file of type {type}."),
             field="kind",
+            rule=RULE,
             kind=kind.value,
             type=sniffed.name,
         )
@@ -350,14 +351,18 @@ def check_content(
     return Accepted(sniffed, width, height)
 
 
+def too_large(limit: int) -> ValidationFailed:
+    return _refuse(
+        "evidence.too_large",
+        N_("The file is larger than {max} bytes, the limit for this type."),
+        max=limit,
+    )
+
+
 def check_size(size: int, media_class: MediaClass, limits: Limits) -> None:
     limit = limits.bytes_for(media_class)
     if size > limit:
-        raise _refuse(
-            "evidence.too_large",
-            N_("The file is larger than {max} bytes, the limit for this type."),
-            max=limit,
-        )
+        raise too_large(limit)
 
 
 def party_of(actor_kind: str) -> Party:

@@ -76,6 +76,19 @@ def request_cap(settings: Settings) -> int:
     return limits_of(settings).largest + 64 * 1024
 
 
+def file_cap(limits: Limits, content_type: str | None) -> int:
+    """The most bytes a file declared as ``content_type`` may have (a type that is not
+    accepted at all is refused at once)."""
+    return limits.bytes_for(rules.declared_type(content_type).media_class)
+
+
+def may_upload(ctx: Context, actor: Actor, case_number: str) -> None:
+    """Refuses an uploader who may not add evidence to the case (404, 403), before any of
+    the file is received."""
+    with ctx.db.read() as conn:
+        _require_uploader(actor, repo.load_case(conn, case_number), case_number)
+
+
 def _view(row: Any, case_number: str) -> EvidenceView:
     return EvidenceView(
         id=row.id,
@@ -146,12 +159,7 @@ def _spool(source: BinaryIO, spool: BinaryIO, limit: int) -> tuple[str, int, byt
     while chunk := source.read(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise ValidationFailed(
-                "evidence.too_large",
-                N_("The file is larger than {max} bytes, the limit for this type."),
-                field=rules.FILE_FIELD,
-                max=limit,
-            )
+            raise rules.too_large(limit)
         digest.update(chunk)
         if len(head) < rules.HEAD_BYTES:
             head += chunk[: rules.HEAD_BYTES - len(head)]
