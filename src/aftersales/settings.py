@@ -56,4 +56,7 @@ class Settings(BaseSettings):
     evidence_max_image_bytes: int = 10 * 1024 * 1024
     evidence_max_video_bytes: int = 200 * 1024 * 1024
     evidence_max_pdf_bytes: int = 20 * 1024 * 1024
-    evidence_max_pixels: int = 50_000_000  # width × height from the image header
+    evidence_max_pixels: int = 50_000_000  # width × height (× frames) of an image
+    # Bytes an image may carry after its end (padding); more is refused (a polyglot's
+    # payload, a phone's appended video). Re-encoding drops them either way.
+    evidence_max_trailing_bytes: int = 64 * 1024

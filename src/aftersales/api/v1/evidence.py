@@ -74,11 +74,13 @@ class EvidenceOut(BaseModel):
     first_submission: bool = Field(
         description="R9.3: the buyer's first submission on the case (it weighs most)"
     )
-    size: int = Field(description="Bytes")
+    size: int = Field(description="Bytes of the file served")
     media_type: str = Field(description="Sniffed from the content")
     width: int | None = Field(description="Pixels (images)")
     height: int | None
-    sha256: str
+    sha256: str = Field(description="Of the file served (an image: without its metadata)")
+    original_sha256: str = Field(description="Of the file uploaded, for provenance")
+    original_size: int = Field(description="Bytes of the file uploaded")
     filename: str = Field(description="The uploader's file name, for display only")
     description: str
     created_at: datetime
@@ -99,6 +101,8 @@ def evidence_out(e: svc.EvidenceView, locale: str) -> EvidenceOut:
         width=e.width,
         height=e.height,
         sha256=e.content_hash,
+        original_sha256=e.original_hash,
+        original_size=e.original_size,
         filename=e.filename,
         description=e.description,
         created_at=e.created_at,
