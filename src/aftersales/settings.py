@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     login_max_failures_per_login: int = 5
     login_max_failures_per_ip: int = 30
     password_min_length: int = 8
+    # Request bodies (operational, not policy): the largest JSON body accepted (1 MiB).
+    # Evidence uploads have their own caps per file type below.
+    max_body_bytes: int = 1024 * 1024
     idempotency_hours: int = 24  # Idempotency-Key replay window (Stripe: 24 h)
     idempotency_lease_seconds: int = 60  # a committed key younger than this is in flight
     # Webhooks: outbox dispatcher.
@@ -54,4 +57,7 @@ class Settings(BaseSettings):
     evidence_max_image_bytes: int = 10 * 1024 * 1024
     evidence_max_video_bytes: int = 200 * 1024 * 1024
     evidence_max_pdf_bytes: int = 20 * 1024 * 1024
-    evidence_max_pixels: int = 50_000_000  # width × height from the image header
+    evidence_max_pixels: int = 50_000_000  # width × height (× frames) of an image
+    # Bytes an image may carry after its end (padding); more is refused (a polyglot's
+    # payload, a phone's appended video). Re-encoding drops them either way.
+    evidence_max_trailing_bytes: int = 64 * 1024

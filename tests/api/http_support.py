@@ -168,33 +168,40 @@ def live_server(kind: str, tmp_dir: Path) -> Iterator[LiveServer]:
         assert token.startswith("ast_"), out
         port = free_port()
         log = tmp_dir / f"serve-{kind}.log"
-        with log.open("wb") as out_file:  # a file, not a pipe: a full pipe blocks the server
-            proc = subprocess.Popen(
-                [
-                    *CLI,
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-embedded-worker",
-                    "--no-embedded-dispatcher",
-                ],
-                env=_env(db_url),
-                stdout=out_file,
-                stderr=subprocess.STDOUT,
-            )
-        base_url = f"http://127.0.0.1:{port}"
+        with serving(_env(db_url), port, log) as proc:
+            yield LiveServer(kind, db_url, f"http://127.0.0.1:{port}", log, token, proc)
+
+
+@contextmanager
+def serving(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``aftersales serve`` on 127.0.0.1:``port`` without the embedded worker and
+    dispatcher, healthy; stopped afterwards. Its output goes to ``log``."""
+    with log.open("wb") as out_file:  # a file, not a pipe: a full pipe blocks the server
+        proc = subprocess.Popen(
+            [
+                *CLI,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-embedded-worker",
+                "--no-embedded-dispatcher",
+            ],
+            env=env,
+            stdout=out_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", proc, log)
+        yield proc
+    finally:
+        proc.terminate()
         try:
-            _wait_healthy(base_url, proc, log)
-            yield LiveServer(kind, db_url, base_url, log, token, proc)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
 
 
 # --------------------------------------------------------------------------- parties

@@ -667,14 +667,17 @@ def _id_rows() -> list[Row]:
             fresh=False,
             why="R9.3: the buyer, the shop's accounts that handle after-sales, the platform",
         ),
-        Row(
-            "GET",
-            "/api/v1/evidence/{evidence_id}",
-            CASE_READ,
-            lambda w: Probe({"evidence_id": _evidence_of_a(w)}),
-            {"evidence_id": GHOST_INT},
-            fresh=False,
-            why="the parties of the case only",
+        *(
+            Row(
+                method,  # HEAD: the download's headers
+                "/api/v1/evidence/{evidence_id}",
+                CASE_READ,
+                lambda w: Probe({"evidence_id": _evidence_of_a(w)}),
+                {"evidence_id": GHOST_INT},
+                fresh=False,
+                why="the parties of the case only",
+            )
+            for method in ("GET", "HEAD")
         ),
         # ------------------------------------------------------------------ judgment (R10)
         Row(
@@ -1153,7 +1156,7 @@ def _send(world: ApiWorld, row: Row, principal: str, probe: Probe) -> httpx.Resp
 
 def _normalised(resp: httpx.Response, values: list[str]) -> dict[str, Any]:
     """The problem document with the ids it names replaced by a placeholder."""
-    doc: dict[str, Any] = resp.json()
+    doc: dict[str, Any] = resp.json() if resp.content else {}  # HEAD: headers only
     out: dict[str, Any] = {}
     for k, v in doc.items():
         if isinstance(v, str):

@@ -142,7 +142,12 @@ def test_405_allow_header_lists_every_method_of_the_path(world: ApiWorld) -> Non
     wrong = {}
     for path in MULTI_METHOD_PATHS:
         concrete = path.format(
-            code="SHOPX", number=world.case_a, account_id=1, endpoint_id=1, token_id=1
+            code="SHOPX",
+            number=world.case_a,
+            account_id=1,
+            endpoint_id=1,
+            token_id=1,
+            evidence_id=1,
         )
         resp = world.call(ADMIN, "DELETE", concrete)
         assert resp.status_code == 405, (path, resp.text)

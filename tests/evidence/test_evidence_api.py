@@ -6,12 +6,16 @@ row and no file behind. Downloads go to the parties of the case only, as attachm
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import io
+import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from aftersales.store.db import Database
 from tests.api.support import (
@@ -73,6 +77,16 @@ def items(world: ApiWorld, case: str) -> list[dict[str, Any]]:
     return result
 
 
+def same_picture(a: bytes, b: bytes, tolerance: int = 0) -> bool:
+    """Same size, and each pixel's channels within ``tolerance`` (lossy re-encoding)."""
+    with Image.open(io.BytesIO(a)) as x, Image.open(io.BytesIO(b)) as y:
+        one, two = x.convert("RGB"), y.convert("RGB")
+        if one.size != two.size:
+            return False
+        pairs = zip(one.get_flattened_data(), two.get_flattened_data(), strict=True)
+        return all(abs(p - q) <= tolerance for u, v in pairs for p, q in zip(u, v, strict=True))
+
+
 def limit(world: ApiWorld, **kw: int) -> None:
     world.ctx.settings = world.ctx.settings.model_copy(update=kw)
 
@@ -90,7 +104,12 @@ ATTACKS = {
     "declared_type_disagrees": ("photo.png", files.png(), "image/jpeg", "file"),
     "extension_disagrees": ("photo.jpg", files.png(), "image/png", "file"),
     "decompression_bomb_png": ("bomb.png", files.png(100_000, 100_000), "image/png", "file"),
-    "decompression_bomb_jpeg": ("bomb.jpg", files.jpeg(65_000, 65_000), "image/jpeg", "file"),
+    "decompression_bomb_jpeg": (
+        "bomb.jpg",
+        files.jpeg_header(65_000, 65_000),
+        "image/jpeg",
+        "file",
+    ),
     "empty_file": ("photo.png", b"", "image/png", "file"),
 }
 
@@ -149,7 +168,7 @@ def test_a_file_one_byte_over_the_limit_is_refused_and_one_at_it_is_accepted(
     assert items(world, world.case_a) == [] and stored_files(world) == []
     at = upload(world, BUYER_A, world.case_a, "big.png", files.sized_png(4096), "image/png")
     assert at.status_code == 201, at.text
-    assert at.json()["size"] == 4096
+    assert at.json()["original_size"] == 4096  # served without its 4 KB text chunk
 
 
 def test_a_body_over_the_largest_limit_is_cut_off_before_it_is_parsed(world: ApiWorld) -> None:
@@ -187,6 +206,80 @@ def test_a_body_over_the_largest_limit_is_cut_off_before_it_is_parsed(world: Api
     assert items(world, world.case_a) == [] and stored_files(world) == []
 
 
+def _chunked_upload(world: ApiWorld, ctype: str, data: bytes, **fields: str) -> httpx.Response:
+    """An upload without a Content-Length: the file part declares ``ctype``."""
+    boundary = "fence"
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in {"kind": "photo", **fields}.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="p.png"\r\n'
+        f"Content-Type: {ctype}\r\n\r\n"
+    )
+
+    def body() -> Iterator[bytes]:
+        yield head.encode()
+        for i in range(0, len(data), 1000):
+            yield data[i : i + 1000]
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    return world.call(
+        BUYER_A,
+        "POST",
+        f"/api/v1/cases/{world.case_a}/evidence",
+        content=body(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
+def test_hardening_an_upload_is_cut_off_at_its_types_limit_not_the_largest(
+    world: ApiWorld,
+) -> None:
+    limit(world, evidence_max_image_bytes=3000, evidence_max_video_bytes=500_000)
+    resp = _chunked_upload(world, "image/png", files.sized_png(20_000))
+    assert resp.status_code == 422, resp.text
+    doc = resp.json()
+    assert (doc["code"], doc["rule"], doc["errors"][0]["field"]) == (
+        "evidence.too_large",
+        "R9.3",
+        "file",
+    )
+    assert "3000" in doc["detail"]
+    # A declared type that is never accepted is refused before its bytes are kept.
+    html = _chunked_upload(world, "text/html", files.HTML * 100)
+    assert html.status_code == 422 and html.json()["code"] == "evidence.type_not_allowed"
+    assert items(world, world.case_a) == [] and stored_files(world) == []
+
+
+def test_hardening_upload_fields_are_validated_and_capped(world: ApiWorld) -> None:
+    long = _chunked_upload(world, "image/png", files.png(), description="d" * 20_000)
+    assert long.status_code == 422, long.text
+    assert long.json()["code"] == "request.field_too_large"
+    assert long.json()["errors"][0]["field"] == "body.description"
+    text = _chunked_upload(world, "image/png", files.png(), description="d" * 1001)
+    assert text.status_code == 422
+    assert text.json()["errors"][0] == {
+        "field": "body.description",
+        "code": "string_too_long",
+        "message": text.json()["errors"][0]["message"],
+    }
+    missing = world.call(
+        BUYER_A,
+        "POST",
+        f"/api/v1/cases/{world.case_a}/evidence",
+        files={"kind": (None, "photo")},  # multipart, with no file part
+    )
+    assert missing.status_code == 422, missing.text
+    assert [e["field"] for e in missing.json()["errors"]] == ["body.file"]
+    not_multipart = world.call(
+        BUYER_A, "POST", f"/api/v1/cases/{world.case_a}/evidence", {"kind": "photo"}
+    )
+    assert not_multipart.status_code == 422
+    assert not_multipart.json()["code"] == "request.multipart_required"
+    assert items(world, world.case_a) == [] and stored_files(world) == []
+
+
 def test_a_kind_that_cannot_be_that_type_names_the_kind_field(world: ApiWorld) -> None:
     resp = upload(world, BUYER_A, world.case_a, "a.pdf", files.pdf(), "application/pdf", "photo")
     assert resp.status_code == 422
@@ -200,9 +293,9 @@ def test_a_kind_that_cannot_be_that_type_names_the_kind_field(world: ApiWorld) -
 # --------------------------------------------------------------------------- happy paths
 ALLOWED = {
     "png": ("p.png", files.png(2, 3), "image/png", "photo"),
-    "jpeg": ("p.jpeg", files.jpeg(4, 5), "image/jpeg", "photo"),
+    "jpeg": ("p.jpeg", files.jpeg(40, 50), "image/jpeg", "photo"),
     "gif": ("chat.gif", files.gif(), "image/gif", "chat_log"),
-    "webp": ("p.webp", files.webp(), "image/webp", "carrier_proof"),
+    "webp": ("p.webp", files.webp(30, 20), "image/webp", "carrier_proof"),
     "pdf": ("qc.pdf", files.pdf(), "application/pdf", "qc_record"),
     "mp4": ("unboxing.mp4", files.mp4(), "video/mp4", "unboxing_video"),
     "mov": ("clip.MOV", files.mov(), "video/quicktime", "video"),
@@ -220,11 +313,19 @@ def test_each_allowed_type_is_accepted_stored_by_hash_and_downloadable(
     item = resp.json()
     assert item["media_type"] == ctype
     assert item["kind"] == kind and item["party"] == "merchant"
-    assert item["size"] == len(data) and item["filename"] == name
+    assert item["filename"] == name
+    assert item["original_size"] == len(data)
+    assert item["original_sha256"] == hashlib.sha256(data).hexdigest()
     assert [p.name for p in stored_files(world)] == [item["sha256"]]
     got = world.call(BUYER_A, "GET", item["download"])
-    assert got.status_code == 200 and got.content == data
-    assert got.headers["content-type"] == ctype
+    assert got.status_code == 200 and got.headers["content-type"] == ctype
+    assert len(got.content) == item["size"]
+    assert hashlib.sha256(got.content).hexdigest() == item["sha256"]
+    if ctype.startswith("image/"):  # re-encoded: the same picture, a new file
+        lossy = ctype in ("image/jpeg", "image/webp")
+        assert same_picture(got.content, data, tolerance=48 if lossy else 0)
+    else:
+        assert got.content == data and item["sha256"] == item["original_sha256"]
 
 
 def test_download_headers_make_the_file_an_attachment_never_sniffed_or_cached(
@@ -312,3 +413,202 @@ def test_an_idempotent_retry_returns_the_first_item(world: ApiWorld) -> None:
     assert again.headers.get("idempotent-replayed") == "true"
     assert first.json() == again.json()
     assert len(items(world, world.case_a)) == 1
+
+
+def test_hardening_head_on_a_download_answers_the_get_headers_without_the_file(
+    world: ApiWorld,
+) -> None:
+    data = files.png(3, 2)
+    item = upload(world, BUYER_A, world.case_a, "开箱.png", data, "image/png").json()
+    got = world.call(X_SUB_HANDLE, "GET", item["download"])
+    head = world.call(X_SUB_HANDLE, "HEAD", item["download"])
+    assert head.status_code == 200, head.text
+    assert head.content == b""
+    for name in (
+        "content-type",
+        "content-length",
+        "content-disposition",
+        "x-content-type-options",
+        "cache-control",
+        "content-security-policy",
+    ):
+        assert head.headers[name] == got.headers[name], name
+    assert int(head.headers["content-length"]) == len(got.content) == item["size"]
+    # The same refusals as the download.
+    assert world.call(BUYER_B, "HEAD", item["download"]).status_code == 404
+    assert world.call(X_SUB_PLAIN, "HEAD", item["download"]).status_code == 403
+
+
+# --------------------------------------------------------------------------- issue 11 §8
+def _download(world: ApiWorld, item: dict[str, Any]) -> bytes:
+    got = world.call(X_MAIN, "GET", item["download"])  # the other party
+    assert got.status_code == 200, got.text
+    return got.content
+
+
+@pytest.mark.parametrize(
+    ("name", "ctype", "make"),
+    [
+        ("p.jpg", "image/jpeg", lambda e: files.jpeg(60, 40, exif=e)),
+        ("p.png", "image/png", lambda e: files._pillow(files.picture(60, 40), "PNG", exif=e)),
+        ("p.webp", "image/webp", lambda e: files.webp(60, 40, exif=e)),
+    ],
+)
+def test_hardening_photo_metadata_is_stripped_and_its_orientation_applied(
+    world: ApiWorld, name: str, ctype: str, make: Any
+) -> None:
+    # Orientation 6: the camera was turned; the picture must be shown rotated 90° clockwise.
+    original = make(files.exif(orientation=6, gps=True))
+    assert all(m in original for m in files.EXIF_MARKERS[:3])
+    resp = upload(world, BUYER_A, world.case_a, name, original, ctype)
+    assert resp.status_code == 201, resp.text
+    item = resp.json()
+    served = _download(world, item)
+    assert not any(m in served for m in files.EXIF_MARKERS), "EXIF reached the other party"
+    with Image.open(io.BytesIO(served)) as image:
+        assert image.format == {"image/jpeg": "JPEG", "image/png": "PNG"}.get(ctype, "WEBP")
+        assert not image.getexif() and "exif" not in image.info
+        assert image.size == (40, 60)  # upright
+        rgb = image.convert("RGB")
+        red = rgb.getpixel((rgb.width - 3, 2))  # the red corner went top-right
+        white = rgb.getpixel((2, 2))
+    assert isinstance(red, tuple) and isinstance(white, tuple)
+    assert red[0] > 200 and red[1] < 80 and min(white) > 200
+    assert (item["width"], item["height"]) == (40, 60)
+    assert item["original_sha256"] == hashlib.sha256(original).hexdigest() != item["sha256"]
+    assert item["original_size"] == len(original) and item["size"] == len(served)
+    assert [p.name for p in stored_files(world)] == [item["sha256"]]  # only the clean file
+
+
+def test_hardening_a_gif_carrying_a_script_is_served_as_pixels_only(world: ApiWorld) -> None:
+    script = b"<script>alert(document.cookie)</script>"
+    commented = files.gif(8, 8, comment=script)
+    polyglot = files.gif(8, 8) + b"/*" + script + b"*/"  # a script after the trailer
+    for data in (commented, polyglot):
+        assert script in data
+        resp = upload(world, BUYER_A, world.case_a, "chat.gif", data, "image/gif", "chat_log")
+        assert resp.status_code == 201, resp.text
+        served = _download(world, resp.json())
+        assert script not in served and b"script" not in served
+        assert same_picture(served, files.gif(8, 8))
+
+
+def test_hardening_a_jpeg_html_polyglot_keeps_no_payload(world: ApiWorld) -> None:
+    photo = files.jpeg(32, 32)
+    small = photo + files.HTML  # a few bytes after the image's end: dropped
+    resp = upload(world, BUYER_A, world.case_a, "p.jpg", small, "image/jpeg")
+    assert resp.status_code == 201, resp.text
+    served = _download(world, resp.json())
+    assert b"<script" not in served and b"<html" not in served.lower()
+    large = photo + files.HTML * 2000  # 160 KB after its end: refused
+    refused = upload(world, BUYER_A, world.case_a, "p.jpg", large, "image/jpeg")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "evidence.trailing_data"
+    assert refused.json()["rule"] == "R9.3"
+    assert len(items(world, world.case_a)) == 1
+
+
+def _refusal(world: ApiWorld, name: str, data: bytes, ctype: str, lang: str = "en") -> Any:
+    resp = world.call(
+        BUYER_A,
+        "POST",
+        f"/api/v1/cases/{world.case_a}/evidence",
+        files={"file": (name, data, ctype)},
+        data={"kind": "photo"},
+        headers={"Accept-Language": lang},
+    )
+    assert resp.status_code == 422, resp.text
+    doc = resp.json()
+    assert doc["errors"][0]["field"] == "file" and doc["rule"] == "R9.3", doc
+    return doc
+
+
+def _truncated_png(width: int, height: int) -> bytes:
+    """A well-formed PNG (IHDR, IDAT, IEND) whose compressed pixels stop half-way."""
+    whole = files.png(width, height)
+    pixels = zlib.compress(b"\x00" * (width + 1) * height)
+    idat = files._chunk(b"IDAT", pixels[: len(pixels) // 2])
+    return whole[: 8 + 25] + idat + files._chunk(b"IEND", b"")
+
+
+IMAGE_ATTACKS: dict[str, tuple[str, Callable[[], bytes], str, str]] = {
+    # a 1×1 PNG carrying 3 MB after its end (the issue's 200 MB PNG, within a test's limit)
+    "png_with_data_after_its_end": (
+        "p.png",
+        lambda: files.png() + b"\x00" * 3_000_000,
+        "image/png",
+        "evidence.trailing_data",
+    ),
+    "png_header_without_its_pixels": (
+        "p.png",
+        lambda: _truncated_png(400, 300),
+        "image/png",
+        "evidence.image_undecodable",
+    ),
+    "png_without_its_end": (
+        "p.png",
+        lambda: files.png(2, 2)[:-12],
+        "image/png",
+        "evidence.image_malformed",
+    ),
+    "jpeg_cut_in_its_scan": (
+        "p.jpg",
+        lambda: files.jpeg(64, 64)[:-200],
+        "image/jpeg",
+        "evidence.image_malformed",
+    ),
+    "gif_without_its_trailer": (
+        "p.gif",
+        lambda: files.gif(4, 4)[:-1],
+        "image/gif",
+        "evidence.image_malformed",
+    ),
+    "gif_animation_over_the_pixel_limit": (
+        "p.gif",
+        lambda: files.animated_gif(300, 300, 12),  # 12 × 90 000 > 1 000 000
+        "image/gif",
+        "evidence.animation_too_large",
+    ),
+    "webp_cut_short": (
+        "p.webp",
+        lambda: files.webp(40, 40)[:-10],
+        "image/webp",
+        "evidence.image_malformed",
+    ),
+    "png_signature_then_html": (
+        "p.png",
+        lambda: files.png()[:33] + files.HTML + files._chunk(b"IEND", b""),
+        "image/png",
+        "evidence.image_malformed",
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(IMAGE_ATTACKS))
+def test_hardening_an_image_that_does_not_decode_as_its_type_is_refused(
+    world: ApiWorld, attack: str
+) -> None:
+    limit(world, evidence_max_image_bytes=5_000_000, evidence_max_pixels=1_000_000)
+    name, make, ctype, code = IMAGE_ATTACKS[attack]
+    doc = _refusal(world, name, make(), ctype)
+    assert doc["code"] == code, doc
+    assert items(world, world.case_a) == [] and stored_files(world) == []
+
+
+def test_hardening_image_refusals_are_translated(world: ApiWorld) -> None:
+    data = files.png() + b"\x00" * 100_000
+    en = _refusal(world, "p.png", data, "image/png", "en")
+    zh = _refusal(world, "p.png", data, "image/png", "zh-CN")
+    assert en["code"] == zh["code"] == "evidence.trailing_data"
+    assert "100000" in en["detail"] and "100000" in zh["detail"]
+    assert en["detail"] != zh["detail"] and "字节" in zh["detail"]
+
+
+def test_hardening_a_png_padded_inside_is_stored_as_its_pixels(world: ApiWorld) -> None:
+    limit(world, evidence_max_image_bytes=5_000_000)
+    padded = files.png(pad=3_000_000)  # a 1×1 picture with 3 MB in a text chunk
+    resp = upload(world, BUYER_A, world.case_a, "p.png", padded, "image/png")
+    assert resp.status_code == 201, resp.text
+    item = resp.json()
+    assert item["original_size"] == len(padded) and item["size"] < 1000
+    assert sum(p.stat().st_size for p in stored_files(world)) == item["size"]

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from aftersales import __version__
 from aftersales.api import pages, problems
 from aftersales.api.common import NEW_PASSWORD_MARK
+from aftersales.api.limits import BodyLimit
 from aftersales.api.v1 import ROUTERS
 from aftersales.jobs.deadlines import start_in_thread
 from aftersales.services.context import Context
@@ -75,6 +76,7 @@ def create_app(
     app.state.ctx = context
     app.state.default_locale = context.settings.locale
     problems.install(app)
+    app.add_middleware(BodyLimit)
 
     @app.get("/api/health", tags=["ops"])
     def health() -> dict[str, Any]:

@@ -4,9 +4,13 @@ Pure checks over a file's name, its declared type, its first bytes and its size;
 The type is *sniffed* from magic numbers (a short, explicit allow-list: JPEG, PNG, WebP,
 GIF, MP4/QuickTime, PDF); the declared ``Content-Type`` and the name's extension must agree
 with it. Images are refused when their header declares more pixels than the limit (a
-decompression bomb) — the dimensions are read from the header, nothing is decoded.
-The numbers (byte limits per media class, the pixel limit) are operational settings the
-caller passes in as :class:`Limits`.
+decompression bomb) — the dimensions are read from the header, before anything is decoded.
+:func:`check_image_file` then walks the whole image's structure (PNG chunks, GIF blocks,
+JPEG segments and entropy-coded data, the WebP RIFF container): it must end the way its
+type ends, carry no more than a little data after that end, and hold no more pixels in
+all its frames than the limit. (Decoding and re-encoding is the service's:
+``services/images.py``.) The numbers (byte limits per media class, the pixel limit, the
+trailing bytes tolerated) are operational settings the caller passes in as :class:`Limits`.
 """
 
 from __future__ import annotations
@@ -122,6 +126,7 @@ class Limits:
     video_bytes: int
     pdf_bytes: int
     max_pixels: int
+    max_trailing_bytes: int = 64 * 1024
 
     def bytes_for(self, media_class: MediaClass) -> int:
         return {
@@ -136,7 +141,7 @@ class Limits:
 
 
 def _refuse(code: str, message: str, **params: Any) -> ValidationFailed:
-    return ValidationFailed(code, message, field=FILE_FIELD, **params)
+    return ValidationFailed(code, message, field=FILE_FIELD, rule=RULE, **params)
 
 
 # --------------------------------------------------------------------------- names
@@ -324,6 +329,7 @@ def check_content(
             "evidence.kind_mismatch",
             N_("A {kind} cannot be a file of type {type}."),
             field="kind",
+            rule=RULE,
             kind=kind.value,
             type=sniffed.name,
         )
@@ -350,14 +356,206 @@ def check_content(
     return Accepted(sniffed, width, height)
 
 
+# --------------------------------------------------------------------------- structure
+@dataclass(frozen=True, slots=True)
+class ImageFile:
+    """What walking an image's bytes found: where the image ends and how many frames it
+    declares (an animation's frames each hold width × height pixels)."""
+
+    end: int
+    frames: int
+
+
+def _u32be(b: bytes, i: int) -> int:
+    return int.from_bytes(b[i : i + 4], "big")
+
+
+def _png_extent(data: bytes) -> ImageFile | None:
+    i, frames = 8, 1
+    while i + 12 <= len(data):
+        length, kind = _u32be(data, i), data[i + 4 : i + 8]
+        if kind == b"acTL" and length >= 8:  # APNG: the number of frames
+            frames = max(1, _u32be(data, i + 8))
+        i += 12 + length
+        if kind == b"IEND":
+            return ImageFile(i, frames) if i <= len(data) else None
+    return None
+
+
+def _gif_sub_blocks(data: bytes, i: int) -> int | None:
+    while i < len(data):
+        size = data[i]
+        i += 1 + size
+        if size == 0:
+            return i
+    return None
+
+
+def _gif_extent(data: bytes) -> ImageFile | None:
+    if len(data) < 13:
+        return None
+    packed = data[10]
+    i = 13 + (3 << ((packed & 7) + 1) if packed & 0x80 else 0)
+    frames = 0
+    while i < len(data):
+        block = data[i]
+        if block == 0x3B:  # trailer
+            return ImageFile(i + 1, max(frames, 1))
+        if block == 0x21:  # extension: label, then sub-blocks
+            end = _gif_sub_blocks(data, i + 2)
+        elif block == 0x2C:  # image descriptor, local colour table, LZW code size, data
+            if i + 10 > len(data):
+                return None
+            local = data[i + 9]
+            table = 3 << ((local & 7) + 1) if local & 0x80 else 0
+            end = _gif_sub_blocks(data, i + 10 + table + 1)
+            frames += 1
+        else:
+            return None
+        if end is None:
+            return None
+        i = end
+    return None
+
+
+def _mpf_end(data: bytes, base: int) -> int:
+    """The end of the last image a JPEG's MPF segment (multi-picture: a camera's preview,
+    a phone's HDR gain map) declares after the primary one; 0 if none can be read."""
+    order = data[base : base + 2]
+    if order not in (b"II", b"MM"):
+        return 0
+    endian: Any = "little" if order == b"II" else "big"
+
+    def num(at: int, size: int) -> int:
+        return int.from_bytes(data[base + at : base + at + size], endian)
+
+    ifd = num(4, 4)
+    count = num(ifd, 2)
+    for k in range(min(count, 64)):
+        entry = ifd + 2 + 12 * k
+        if num(entry, 2) != 0xB002:  # MP Entry
+            continue
+        length, offset = num(entry + 4, 4), num(entry + 8, 4)
+        ends = [
+            num(offset + 16 * n + 8, 4) + num(offset + 16 * n + 4, 4)
+            for n in range(min(length // 16, 64))
+            if num(offset + 16 * n + 8, 4)  # the primary image's offset is 0
+        ]
+        last = base + max(ends, default=0)
+        return last if ends and last <= len(data) else 0
+    return 0
+
+
+def _jpeg_extent(data: bytes) -> ImageFile | None:
+    i, declared = 2, 0
+    while i + 2 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xD9:  # end of image
+            return ImageFile(max(i + 2, declared), 1)
+        if marker in (0x01, *range(0xD0, 0xD8)):  # no length
+            i += 2
+            continue
+        if i + 4 > len(data):
+            return None
+        length = _u16be(data, i + 2)
+        if length < 2:
+            return None
+        if marker == 0xE2 and data[i + 4 : i + 8] == b"MPF\x00":
+            declared = max(declared, _mpf_end(data, i + 8))
+        i += 2 + length
+        if marker == 0xDA:  # start of scan: entropy-coded data up to the next marker
+            while True:
+                i = data.find(b"\xff", i)
+                if i < 0 or i + 1 >= len(data):
+                    return None
+                following = data[i + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:  # stuffed byte, restart
+                    i += 2
+                elif following == 0xFF:
+                    i += 1
+                else:
+                    break
+    return None
+
+
+def _webp_extent(data: bytes) -> ImageFile | None:
+    if len(data) < 12:
+        return None
+    size = int.from_bytes(data[4:8], "little")
+    end = 8 + size + (size & 1)
+    if end > len(data) or size < 4:
+        return None
+    i, frames = 12, 0
+    while i + 8 <= end:
+        length = int.from_bytes(data[i + 4 : i + 8], "little")
+        frames += data[i : i + 4] == b"ANMF"
+        i += 8 + length + (length & 1)
+    return ImageFile(end, max(frames, 1))
+
+
+_EXTENTS = {
+    "image/png": _png_extent,
+    "image/gif": _gif_extent,
+    "image/jpeg": _jpeg_extent,
+    "image/webp": _webp_extent,
+}
+
+
+def check_image_file(data: bytes, accepted: Accepted, limits: Limits) -> ImageFile:
+    """The whole image must be well formed as its sniffed type, carry at most
+    ``limits.max_trailing_bytes`` after its end (a polyglot's payload, a phone's appended
+    video), and hold at most ``limits.max_pixels`` in all its frames."""
+    found = _EXTENTS[accepted.media.name](data)
+    if found is None:
+        raise _refuse(
+            "evidence.image_malformed",
+            N_("The image is broken: it does not end the way a {type} file ends."),
+            type=accepted.media.name,
+        )
+    trailing = len(data) - found.end
+    if trailing > limits.max_trailing_bytes:
+        raise _refuse(
+            "evidence.trailing_data",
+            N_(
+                "The image carries {extra} bytes of other data after its end (at most "
+                "{max} are accepted); send the picture alone."
+            ),
+            extra=trailing,
+            max=limits.max_trailing_bytes,
+        )
+    width, height = accepted.width or 0, accepted.height or 0
+    if found.frames > 1 and found.frames * width * height > limits.max_pixels:
+        raise _refuse(
+            "evidence.animation_too_large",
+            N_(
+                "The image has {frames} frames of {width} × {height} pixels; at most {max} "
+                "pixels in all are accepted."
+            ),
+            frames=found.frames,
+            width=width,
+            height=height,
+            max=limits.max_pixels,
+        )
+    return found
+
+
+def too_large(limit: int) -> ValidationFailed:
+    return _refuse(
+        "evidence.too_large",
+        N_("The file is larger than {max} bytes, the limit for this type."),
+        max=limit,
+    )
+
+
 def check_size(size: int, media_class: MediaClass, limits: Limits) -> None:
     limit = limits.bytes_for(media_class)
     if size > limit:
-        raise _refuse(
-            "evidence.too_large",
-            N_("The file is larger than {max} bytes, the limit for this type."),
-            max=limit,
-        )
+        raise too_large(limit)
 
 
 def party_of(actor_kind: str) -> Party:

@@ -3,7 +3,13 @@
 * Who uploads: the case's buyer, the shop's accounts with ``handle_aftersales`` (R1.2)
   and platform agents and admins (as the platform), with a ``cases:write`` token.
 * What is accepted: see :mod:`aftersales.domain.evidence` (sniffed type on an allow-list,
-  agreeing with the declared type and the extension; size per media class; pixel limit).
+  agreeing with the declared type and the extension; size per media class; pixel limit;
+  an image's whole structure and its trailing data).
+* What is served: an image is decoded in full and re-encoded without its metadata
+  (EXIF/GPS, XMP, comments, trailing data), upright (:mod:`aftersales.services.images`);
+  that file is the blob the parties download, and the uploaded file's SHA-256 and size are
+  recorded on the item (``original_hash``, ``original_size``). Other types are served as
+  uploaded.
   A refused upload stores nothing: the file is received into a private temporary file
   (cut off as soon as it passes its limit) and reaches the blob store only once every
   check passed; the row and its timeline entry are written in one transaction after that.
@@ -32,6 +38,7 @@ from aftersales.domain.errors import Forbidden, NotFound, ValidationFailed
 from aftersales.domain.evidence import RULE, Limits, UploadKind
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import Party
+from aftersales.services import images
 from aftersales.services.actors import Actor, can_see, require_case_access
 from aftersales.services.cases import note_in
 from aftersales.services.context import Context
@@ -50,8 +57,10 @@ class EvidenceView:
     party: str  # buyer | merchant | platform
     kind: str
     uploaded_by: str
-    content_hash: str
+    content_hash: str  # of the file served (an image: re-encoded without its metadata)
     size: int
+    original_hash: str  # of the file uploaded (provenance)
+    original_size: int
     media_type: str
     width: int | None
     height: int | None
@@ -67,6 +76,7 @@ def limits_of(settings: Settings) -> Limits:
         video_bytes=settings.evidence_max_video_bytes,
         pdf_bytes=settings.evidence_max_pdf_bytes,
         max_pixels=settings.evidence_max_pixels,
+        max_trailing_bytes=settings.evidence_max_trailing_bytes,
     )
 
 
@@ -74,6 +84,19 @@ def request_cap(settings: Settings) -> int:
     """The most bytes an upload request may carry: the largest file plus the multipart
     envelope (fields and headers)."""
     return limits_of(settings).largest + 64 * 1024
+
+
+def file_cap(limits: Limits, content_type: str | None) -> int:
+    """The most bytes a file declared as ``content_type`` may have (a type that is not
+    accepted at all is refused at once)."""
+    return limits.bytes_for(rules.declared_type(content_type).media_class)
+
+
+def may_upload(ctx: Context, actor: Actor, case_number: str) -> None:
+    """Refuses an uploader who may not add evidence to the case (404, 403), before any of
+    the file is received."""
+    with ctx.db.read() as conn:
+        _require_uploader(actor, repo.load_case(conn, case_number), case_number)
 
 
 def _view(row: Any, case_number: str) -> EvidenceView:
@@ -85,6 +108,9 @@ def _view(row: Any, case_number: str) -> EvidenceView:
         uploaded_by=row.uploaded_by,
         content_hash=row.content_hash,
         size=int(row.size),
+        # Items uploaded before 0011 were served as uploaded.
+        original_hash=row.original_hash or row.content_hash,
+        original_size=int(row.original_size if row.original_size is not None else row.size),
         media_type=row.media_type,
         width=row.width,
         height=row.height,
@@ -146,17 +172,40 @@ def _spool(source: BinaryIO, spool: BinaryIO, limit: int) -> tuple[str, int, byt
     while chunk := source.read(CHUNK):
         size += len(chunk)
         if size > limit:
-            raise ValidationFailed(
-                "evidence.too_large",
-                N_("The file is larger than {max} bytes, the limit for this type."),
-                field=rules.FILE_FIELD,
-                max=limit,
-            )
+            raise rules.too_large(limit)
         digest.update(chunk)
         if len(head) < rules.HEAD_BYTES:
             head += chunk[: rules.HEAD_BYTES - len(head)]
         spool.write(chunk)
     return digest.hexdigest(), size, bytes(head)
+
+
+@dataclass(frozen=True, slots=True)
+class _Served:
+    """The file the parties download: an image re-encoded without its metadata (``data``),
+    anything else the upload itself (``data`` None: the spool)."""
+
+    content_hash: str
+    size: int
+    width: int | None
+    height: int | None
+    data: bytes | None = None
+
+
+def _served(
+    spool: BinaryIO, digest: str, size: int, accepted: rules.Accepted, limits: Limits
+) -> _Served:
+    if accepted.media.media_class is not rules.MediaClass.IMAGE:
+        return _Served(digest, size, accepted.width, accepted.height)
+    original = spool.read()
+    cleaned = images.clean(original, accepted, rules.check_image_file(original, accepted, limits))
+    return _Served(
+        hashlib.sha256(cleaned.data).hexdigest(),
+        len(cleaned.data),
+        cleaned.width,
+        cleaned.height,
+        cleaned.data,
+    )
 
 
 def upload_evidence(
@@ -182,7 +231,8 @@ def upload_evidence(
         digest, size, head = _spool(content, spool, limits.bytes_for(declared.media_class))
         accepted = rules.check_content(upload_kind, name, declared, head, size, limits)
         spool.seek(0)
-        ctx.blobs().put(digest, spool)
+        served = _served(spool, digest, size, accepted, limits)
+        ctx.blobs().put(served.content_hash, served.data if served.data is not None else spool)
     now = ctx.now()
     with ctx.db.write() as conn:
         case = _require_uploader(actor, repo.load_case(conn, case_number), case_number)
@@ -197,11 +247,13 @@ def upload_evidence(
             account_id=actor.account_id,
             party=party.value,
             kind=upload_kind.value,
-            content_hash=digest,
-            size=size,
+            content_hash=served.content_hash,
+            size=served.size,
+            original_hash=digest,
+            original_size=size,
             media_type=accepted.media.name,
-            width=accepted.width,
-            height=accepted.height,
+            width=served.width,
+            height=served.height,
             filename=name,
             description=text,
             first_submission=first,
@@ -218,7 +270,9 @@ def upload_evidence(
                 "kind": upload_kind.value,
                 "party": party.value,
                 "media_type": accepted.media.name,
-                "size": size,
+                "size": served.size,
+                "original_sha256": digest,
+                "original_size": size,
                 "first_submission": first,
             },
             now,

@@ -671,7 +671,9 @@ force_majeure_reports = Table(
 )
 
 # Issue 6 / R9.3: evidence items (append-only). The file lives in the blob store under
-# `content_hash`; `filename` is the uploader's name, sanitised, for display only.
+# `content_hash`; `filename` is the uploader's name, sanitised, for display only. Since
+# 0011 an image is served re-encoded without its metadata: `original_hash`/`original_size`
+# are the uploaded file's (NULL on older rows, which were served as uploaded).
 evidence_items = Table(
     "evidence_items",
     metadata,
@@ -684,6 +686,8 @@ evidence_items = Table(
     Column("content_hash", String(64), nullable=False, index=True),
     Column("size", BigInteger, nullable=False),
     Column("media_type", String(40), nullable=False),  # sniffed from the content
+    Column("original_hash", String(64)),
+    Column("original_size", BigInteger),
     Column("width", Integer),
     Column("height", Integer),
     Column("filename", String(255), nullable=False),

@@ -1,27 +1,29 @@
 """Evidence (issue 6, R9.3): upload a file to a case, list a case's evidence, download one.
 
 An upload is ``multipart/form-data`` with ``file``, ``kind`` and an optional
-``description``. Every refusal is a 422 problem naming the field (``file``, ``kind`` or
-``description``). A request body larger than the largest limit is cut off while it is
-received. Downloads are served only to the parties of the case, always as an attachment,
-with ``X-Content-Type-Options: nosniff`` and ``Cache-Control: private, no-store``.
+``description``. Its caller is authenticated, and allowed to add evidence to the case,
+before a byte of the body is read (the route declares no body parameters; api/uploads.py
+streams the body afterwards and cuts it off at the file type's limit). Every refusal is a
+422 problem naming the field (``file``, ``kind`` or ``description``). Downloads are served
+only to the parties of the case, always as an attachment, with
+``X-Content-Type-Options: nosniff`` and ``Cache-Control: private, no-store``; ``HEAD``
+answers the same headers without the file.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable, Coroutine
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, cast
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Form, Path, Request, Response, UploadFile
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field
-from starlette.exceptions import HTTPException
-from starlette.types import Message
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 
+from aftersales.api import uploads
 from aftersales.api.common import ERRORS, FreeText, QueryInt, Text
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
@@ -31,8 +33,10 @@ from aftersales.domain.evidence import (
     FILE_FIELD,
     KIND_LABELS,
     MEDIA_TYPES,
+    RULE,
     UploadKind,
     extension_of,
+    too_large,
 )
 from aftersales.domain.i18n import N_
 from aftersales.i18n import gettext
@@ -43,10 +47,10 @@ CaseNumber = Annotated[
 ]
 EvidenceId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
 Party = Literal["buyer", "merchant", "platform"]
-
-
-class _TooLarge(Exception):
-    pass
+# The upload route: exempt from the JSON body limit (api/limits.py), it streams its body
+# with its own caps.
+UPLOAD_PATH = re.compile(r"/api/v1/cases/[^/]+/evidence/?")
+FIELD_CAP = 16 * 1024  # bytes of a form field other than the file (kind, description)
 
 
 def _too_large(cap: int) -> ValidationFailed:
@@ -54,60 +58,12 @@ def _too_large(cap: int) -> ValidationFailed:
         "evidence.request_too_large",
         N_("The upload is larger than {max} bytes."),
         field=FILE_FIELD,
+        rule=RULE,
         max=cap,
     )
 
 
-def _caused_by_cut(exc: BaseException) -> bool:
-    """FastAPI answers any failure while parsing a form with a 400; find ours behind it."""
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, _TooLarge):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-class CappedRoute(APIRoute):
-    """Refuses a body over the largest evidence limit before parsing it (Content-Length)
-    and cuts a longer one off while it is received (chunked uploads), instead of spooling
-    it all to disk first."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def capped(request: Request) -> Response:
-            if request.method in ("GET", "HEAD"):
-                return await handler(request)
-            cap = svc.request_cap(ctx_of(request).settings)
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > cap:
-                raise _too_large(cap)
-            received = 0
-            receive = request.receive
-
-            async def counted() -> Message:
-                nonlocal received
-                message = await receive()
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    if received > cap:
-                        raise _TooLarge
-                return message
-
-            try:
-                return await handler(Request(request.scope, counted))
-            except HTTPException as exc:
-                if _caused_by_cut(exc):
-                    raise _too_large(cap) from None
-                raise
-
-        return capped
-
-
-router = APIRouter(prefix="/api/v1", tags=["evidence"], responses=ERRORS, route_class=CappedRoute)
+router = APIRouter(prefix="/api/v1", tags=["evidence"], responses=ERRORS)
 
 
 class EvidenceOut(BaseModel):
@@ -120,11 +76,13 @@ class EvidenceOut(BaseModel):
     first_submission: bool = Field(
         description="R9.3: the buyer's first submission on the case (it weighs most)"
     )
-    size: int = Field(description="Bytes")
+    size: int = Field(description="Bytes of the file served")
     media_type: str = Field(description="Sniffed from the content")
     width: int | None = Field(description="Pixels (images)")
     height: int | None
-    sha256: str
+    sha256: str = Field(description="Of the file served (an image: without its metadata)")
+    original_sha256: str = Field(description="Of the file uploaded, for provenance")
+    original_size: int = Field(description="Bytes of the file uploaded")
     filename: str = Field(description="The uploader's file name, for display only")
     description: str
     created_at: datetime
@@ -145,6 +103,8 @@ def evidence_out(e: svc.EvidenceView, locale: str) -> EvidenceOut:
         width=e.width,
         height=e.height,
         sha256=e.content_hash,
+        original_sha256=e.original_hash,
+        original_size=e.original_size,
         filename=e.filename,
         description=e.description,
         created_at=e.created_at,
@@ -162,60 +122,121 @@ class _Fingerprint(BaseModel):
     sha256: str
 
 
-def _hash_of(upload: UploadFile) -> str:
-    digest = hashlib.sha256()
-    upload.file.seek(0)
-    while chunk := upload.file.read(1024 * 1024):
-        digest.update(chunk)
-    upload.file.seek(0)
-    return digest.hexdigest()
+class UploadFields(BaseModel):
+    """The form fields of an upload besides the file."""
+
+    kind: UploadKind
+    description: FreeText(DESCRIPTION_MAX_CHARS) = ""  # type: ignore[valid-type]
 
 
-@router.post("/cases/{number}/evidence", response_model=EvidenceOut, status_code=201)
-def upload_evidence(
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FILE_FIELD, "kind"],
+                    "properties": {
+                        FILE_FIELD: {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "JPEG, PNG, WebP, GIF, MP4, MOV or PDF",
+                        },
+                        "kind": {"type": "string", "enum": [k.value for k in UploadKind]},
+                        "description": {
+                            **TypeAdapter(FreeText(DESCRIPTION_MAX_CHARS)).json_schema(),
+                            "default": "",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _fields(form: uploads.Form) -> UploadFields:
+    """The fields, validated as FastAPI validates a form (the same problem document)."""
+    errors: list[dict[str, Any]] = []
+    if form.file is None:
+        errors.append({"type": "missing", "loc": ("body", FILE_FIELD), "msg": "Field required"})
+    fields = None
+    try:
+        fields = UploadFields.model_validate(form.fields)
+    except ValidationError as exc:
+        errors.extend({**e, "loc": ("body", *e["loc"])} for e in exc.errors())
+    if errors or fields is None:
+        raise RequestValidationError(errors)
+    return fields
+
+
+@router.post(
+    "/cases/{number}/evidence",
+    response_model=EvidenceOut,
+    status_code=201,
+    openapi_extra=_UPLOAD_BODY,
+)
+async def upload_evidence(
     number: CaseNumber,
     request: Request,
     auth: Auth,
-    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP, GIF, MP4, MOV or PDF")],
-    kind: Annotated[UploadKind, Form()],
-    description: Annotated[FreeText(DESCRIPTION_MAX_CHARS), Form()] = "",
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """R9.3: add a file of evidence for the caller's side (the buyer, the shop's accounts
-    that handle after-sales, or the platform). The type is sniffed from the content and
-    must agree with the part's `Content-Type` and the file name's extension; see
-    docs/evidence.md for the limits."""
+    that handle after-sales, or the platform). The caller is authenticated and allowed
+    before any of the body is read; the file is cut off at its type's limit. The type is
+    sniffed from the content and must agree with the part's `Content-Type` and the file
+    name's extension; see docs/evidence.md for the limits."""
+    ctx = ctx_of(request)
     locale = locale_of(request)
-    filename = file.filename or ""
-    fingerprint = None
-    if idempotency_key is not None:
-        fingerprint = _Fingerprint(
-            kind=kind.value,
-            description=description,
-            filename=filename,
-            content_type=file.content_type,
-            sha256=_hash_of(file),
-        )
-    return respond(
+    await run_in_threadpool(svc.may_upload, ctx, auth.actor, number)
+    limits = svc.limits_of(ctx.settings)
+    form = await uploads.read_form(
         request,
-        auth,
-        idempotency_key,
-        fingerprint,
-        lambda: evidence_out(
-            svc.upload_evidence(
-                ctx_of(request),
-                auth.actor,
-                number,
-                kind=kind.value,
-                filename=filename,
-                content_type=file.content_type,
-                content=file.file,
-                description=description,
-            ),
-            locale,
-        ),
-        status=201,
+        file_field=FILE_FIELD,
+        file_cap=lambda content_type: svc.file_cap(limits, content_type),
+        request_cap=svc.request_cap(ctx.settings),
+        field_cap=FIELD_CAP,
+        too_large=too_large,
+        request_too_large=_too_large,
     )
+    try:
+        fields = _fields(form)
+        upload = form.file
+        assert upload is not None
+        fingerprint = None
+        if idempotency_key is not None:
+            fingerprint = _Fingerprint(
+                kind=fields.kind.value,
+                description=fields.description,
+                filename=upload.filename,
+                content_type=upload.content_type,
+                sha256=upload.sha256,
+            )
+        return await run_in_threadpool(
+            respond,
+            request,
+            auth,
+            idempotency_key,
+            fingerprint,
+            lambda: evidence_out(
+                svc.upload_evidence(
+                    ctx,
+                    auth.actor,
+                    number,
+                    kind=fields.kind.value,
+                    filename=upload.filename,
+                    content_type=upload.content_type,
+                    content=upload.file,
+                    description=fields.description,
+                ),
+                locale,
+            ),
+            status=201,
+        )
+    finally:
+        form.close()
 
 
 @router.get("/cases/{number}/evidence", response_model=list[EvidenceOut])
@@ -226,6 +247,19 @@ def list_evidence(number: CaseNumber, request: Request, auth: Auth) -> list[Evid
 
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+def _download_headers(view: svc.EvidenceView) -> dict[str, str]:
+    fallback = f"evidence-{view.id}.{extension_of(view.filename)}"
+    return {
+        "Content-Disposition": (
+            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(view.filename, safe='')}"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+        "Content-Length": str(view.size),
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
 
 
 @router.get(
@@ -242,14 +276,16 @@ def download_evidence(evidence_id: EvidenceId, request: Request, auth: Auth) -> 
     """Download one item (the parties of its case only; to anyone else it does not
     exist). Always an attachment, never rendered inline."""
     view, chunks = svc.open_evidence(ctx_of(request), auth.actor, evidence_id)
-    fallback = f"evidence-{view.id}.{extension_of(view.filename)}"
-    headers = {
-        "Content-Disposition": (
-            f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(view.filename, safe='')}"
-        ),
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "private, no-store",
-        "Content-Length": str(view.size),
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-    }
-    return StreamingResponse(chunks, media_type=view.media_type, headers=headers)
+    return StreamingResponse(chunks, media_type=view.media_type, headers=_download_headers(view))
+
+
+@router.head(
+    "/evidence/{evidence_id}",
+    response_class=Response,
+    responses={200: {"description": "The download's headers, without the file"}},
+)
+def evidence_headers(evidence_id: EvidenceId, request: Request, auth: Auth) -> Response:
+    """The headers a download of this item answers with (type, length, disposition),
+    and no body; the same checks as the download."""
+    view, _ = svc.open_evidence(ctx_of(request), auth.actor, evidence_id)  # file not opened
+    return Response(media_type=view.media_type, headers=_download_headers(view))
