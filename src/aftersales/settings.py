@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,7 +35,9 @@ class Settings(BaseSettings):
     # Evidence uploads have their own caps per file type below.
     max_body_bytes: int = 1024 * 1024
     idempotency_hours: int = 24  # Idempotency-Key replay window (Stripe: 24 h)
-    idempotency_lease_seconds: int = 60  # a committed key younger than this is in flight
+    # A key younger than this is in flight; an older one still `started` (its request died
+    # before its effect) is claimed again. At least 1 s: a new claim is always later.
+    idempotency_lease_seconds: int = Field(default=60, ge=1)
     # Webhooks: outbox dispatcher.
     embedded_dispatcher: bool = True  # run the outbox dispatcher inside `aftersales serve`
     webhook_poll_seconds: float = 1.0

@@ -147,7 +147,16 @@ def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> No
 
 
 @contextmanager
-def live_server(kind: str, tmp_dir: Path) -> Iterator[LiveServer]:
+def serve(db_url: str, log: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``aftersales serve`` on a free port of 127.0.0.1 (``env``: extra AFTERSALES_*
+    settings); yields its base URL and process, stopped afterwards."""
+    port = free_port()
+    with serving(_env(db_url, **env), port, log) as proc:
+        yield f"http://127.0.0.1:{port}", proc
+
+
+@contextmanager
+def live_server(kind: str, tmp_dir: Path, **env: str) -> Iterator[LiveServer]:
     """A fresh database, bootstrapped through the CLI, served by a real process."""
     with fresh_database(kind, tmp_dir) as db_url:
         cli(
@@ -166,17 +175,16 @@ def live_server(kind: str, tmp_dir: Path) -> Iterator[LiveServer]:
         out = cli(db_url, "account", "token", "--login", "ordersys", "--name", "orders", *scopes)
         token = out.strip().splitlines()[-1].strip()
         assert token.startswith("ast_"), out
-        port = free_port()
         log = tmp_dir / f"serve-{kind}.log"
-        with serving(_env(db_url), port, log) as proc:
-            yield LiveServer(kind, db_url, f"http://127.0.0.1:{port}", log, token, proc)
+        with serve(db_url, log, **env) as (base_url, proc):
+            yield LiveServer(kind, db_url, base_url, log, token, proc)
 
 
 @contextmanager
 def serving(env: dict[str, str], port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """``aftersales serve`` on 127.0.0.1:``port`` without the embedded worker and
     dispatcher, healthy; stopped afterwards. Its output goes to ``log``."""
-    with log.open("wb") as out_file:  # a file, not a pipe: a full pipe blocks the server
+    with log.open("ab") as out_file:  # a file, not a pipe: a full pipe blocks the server
         proc = subprocess.Popen(
             [
                 *CLI,

@@ -30,6 +30,7 @@ from aftersales.jobs.outbox import Dispatcher
 from aftersales.services import accounts
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
+from aftersales.store import accounts as account_store
 from aftersales.store.db import Database
 from tests.conftest import FakeClock, make_context, make_database
 
@@ -98,6 +99,14 @@ class ApiWorld:
         if principal == ANONYMOUS:
             return {}
         return {"Authorization": f"Bearer {self.tokens[principal]}"}
+
+    def renew_token(self, principal: str) -> None:
+        """A new token for the principal's account, with every scope of its kind (after a
+        password change revoked the account's tokens)."""
+        account_id = self.account_ids[principal]
+        with self.ctx.db.read() as conn:
+            kind = AccountKind(account_store.account_by_id(conn, account_id).kind)
+        self.tokens[principal] = _token(self.ctx, account_id, kind)
 
     def call(
         self, principal: str, method: str, path: str, body: Any = None, **kw: Any

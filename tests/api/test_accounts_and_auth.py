@@ -243,6 +243,74 @@ def test_R1_2_disabling_a_sub_account_ends_its_sessions_and_tokens(env: Env) -> 
     assert again.status_code == 401
 
 
+def _works(env: Env, bearer: dict[str, str]) -> bool:
+    r = env.client.get("/api/v1/me", headers=bearer)
+    assert r.status_code in (200, 401), r.text
+    return r.status_code == 200
+
+
+NEW_PASSWORD = "a brand new passphrase"
+
+
+def test_hardening_a_password_change_ends_the_sessions_and_personal_tokens_of_the_account(
+    env: Env,
+) -> None:
+    accounts.create_account(
+        env.ctx, None, kind=AccountKind.SERVICE, login="ordersys", password=None
+    )
+    integration = env.token("ordersys", "orders:write")
+    c, headers = env.login("main")
+    second_session, _ = env.login("main")
+    made = c.post("/api/v1/tokens", json={"name": "erp", "scopes": ["cases:read"]}, headers=headers)
+    assert made.status_code == 201, made.text
+    erp = {"Authorization": f"Bearer {made.json()['token']}"}
+    by_operator = env.token("main", "cases:read")  # the main account's, though not self-made
+    c.post(
+        f"/api/v1/shops/{env.shop_code}/accounts",
+        json={"login": "cs9", "password": PASSWORD, "permissions": ["handle_aftersales"]},
+        headers=headers,
+    )
+    colleague = env.token("cs9", "cases:read")
+    tokens = (integration, erp, by_operator, colleague)
+    assert all(_works(env, t) for t in tokens)
+
+    r = c.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    assert c.get("/api/v1/me").status_code == 401
+    assert second_session.get("/api/v1/me").status_code == 401
+    assert not _works(env, erp) and not _works(env, by_operator)
+    assert _works(env, integration) and _works(env, colleague)  # other accounts' tokens
+    listed = {
+        t["name"]: t["revoked"]
+        for t in env.login("main", NEW_PASSWORD)[0].get("/api/v1/tokens").json()
+    }
+    assert listed == {"erp": True, "t": True}
+    old = env.client.post("/api/v1/auth/login", json={"login": "main", "password": PASSWORD})
+    assert old.status_code == 401
+    with env.ctx.db.read() as conn:
+        details = conn.execute(
+            select(audit_log.c.details).where(audit_log.c.action == "password_changed")
+        ).scalar_one()
+    assert len(details["tokens_revoked"]) == 2
+
+
+def test_hardening_a_password_changed_with_a_token_revokes_that_token_too(env: Env) -> None:
+    bearer = env.token("main", "cases:read")
+    r = env.client.post(
+        "/api/v1/me/password",
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        headers=bearer,
+    )
+    assert r.status_code == 200, r.text
+    assert not _works(env, bearer)
+    again = env.client.post("/api/v1/auth/login", json={"login": "main", "password": NEW_PASSWORD})
+    assert again.status_code == 200
+
+
 def test_R1_2_one_main_account_per_shop(env: Env) -> None:
     admin = env.token("admin", "accounts:write")
     r = env.client.post(

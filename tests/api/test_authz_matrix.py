@@ -257,6 +257,7 @@ class Row:
     ghost_body: Callable[[Any], Any] | None = None  # the body naming a missing object
     observe: str | None = None  # read back as the admin: refusals change nothing
     fresh: bool = True  # a new object per allowed principal (the first reuses the shared)
+    revokes_tokens: bool = False  # an allowed call revokes the caller's tokens: renew them
     why: str = ""
 
     @property
@@ -1001,6 +1002,7 @@ def _routes_without_id_rows() -> list[Row]:
             everyone(200, service=401),
             lambda w: Probe({}, {"current_password": PASSWORD, "new_password": PASSWORD}),
             why="one's own password; a service account has none (401 bad_password)",
+            revokes_tokens=True,  # a password change revokes the account's tokens
         ),
         Row("GET", "/api/v1/tokens", everyone(200), none),
         Row(
@@ -1205,6 +1207,8 @@ def run_row(world: ApiWorld, row: Row) -> list[str]:
 
     def check(principal: str, probe: Probe) -> httpx.Response:
         resp = _send(world, row, principal, probe)
+        if row.revokes_tokens and resp.status_code < 300:
+            world.renew_token(principal)
         want = row.expect[principal]
         if resp.status_code != want:
             kind = "UNEXPECTED ALLOW" if resp.status_code < 300 else "mismatch"

@@ -7,16 +7,21 @@ one principal; after ``idempotency_hours`` a key runs anew; a request that fails
 effect releases its key, one that fails after it does not.
 
 Over real HTTP (``aftersales serve`` as its own process): 1,000 concurrent POSTs with one
-key make one case.
+key make one case; a server SIGKILLed between a request's claim and its effect leaves the
+key to be claimed again once its lease has passed, and the retry makes the one effect.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -25,6 +30,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from aftersales.api.app import create_app
 from aftersales.domain.accounts import AccountKind
@@ -34,11 +40,13 @@ from aftersales.services.actors import Actor
 from aftersales.services.context import Context
 from aftersales.store import repo
 from aftersales.store.db import Database
+from aftersales.store.db import normalise_url as _normalise
 from tests.api.http_support import (
     LiveServer,
     Marketplace,
     case_body,
     live_server,
+    serve,
     unique,
 )
 from tests.conftest import FakeClock, make_context
@@ -363,32 +371,46 @@ def test_a_request_that_crashes_after_its_effect_never_repeats_it(
     assert [item["number"] for item in world.cases_of(buyer)] == [case["number"]]
 
 
+@contextmanager
+def _first_request_held(
+    world: World, monkeypatch: pytest.MonkeyPatch, target: Any, name: str, key: str
+) -> Iterator[list[httpx.Response]]:
+    """Send the buyer's ``POST /cases`` with ``key`` from a thread and hold it inside
+    ``target.name`` (its first call) until the block ends; its answer is in the list after."""
+    original: Callable[..., Any] = getattr(target, name)
+    entered, release = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            entered.set()
+            assert release.wait(30)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, slow)
+    results: list[httpx.Response] = []
+    body, headers = world.open_body(), world.buyer.headers(key)
+
+    def send() -> None:
+        results.append(world.client.post("/api/v1/cases", json=body, headers=headers))
+
+    first = threading.Thread(target=send)
+    first.start()
+    try:
+        assert entered.wait(30)
+        yield results
+    finally:
+        release.set()
+        first.join(30)
+
+
 def test_a_second_request_while_the_first_is_in_flight_gets_409_in_progress(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c, buyer = world.client, world.buyer
-    original = cases_svc.open_case
-    entered, release = threading.Event(), threading.Event()
-
-    def slow(*args: Any, **kwargs: Any) -> Any:
-        entered.set()
-        assert release.wait(30)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(cases_svc, "open_case", slow)
-    results: list[httpx.Response] = []
-    first = threading.Thread(
-        target=lambda: results.append(
-            c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("busy"))
-        )
-    )
-    first.start()
-    try:
-        assert entered.wait(30)
+    with _first_request_held(world, monkeypatch, cases_svc, "open_case", "busy") as results:
         busy = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("busy"))
-    finally:
-        release.set()
-        first.join(30)
     assert busy.status_code == 409, busy.text
     assert busy.json()["code"] == "idempotency.in_progress"
     (done,) = results
@@ -400,32 +422,38 @@ def test_a_retry_after_the_effect_committed_but_before_the_response_is_stored_ge
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     c, buyer = world.client, world.buyer
-    original = cases_svc.get_case  # the read that renders the response, after the commit
-    entered, release = threading.Event(), threading.Event()
-
-    def slow(*args: Any, **kwargs: Any) -> Any:
-        entered.set()
-        assert release.wait(30)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(cases_svc, "get_case", slow)
-    results: list[httpx.Response] = []
-    first = threading.Thread(
-        target=lambda: results.append(
-            c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("slow"))
-        )
-    )
-    first.start()
-    try:
-        assert entered.wait(30)
+    # get_case renders the response, after the commit
+    with _first_request_held(world, monkeypatch, cases_svc, "get_case", "slow") as results:
         retry = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("slow"))
-    finally:
-        release.set()
-        first.join(30)
     (done,) = results
     assert done.status_code == 201, done.text
     assert retry.status_code == 409, retry.text
     assert retry.json()["code"] == "idempotency.in_progress", retry.json()
+
+
+def test_hardening_a_request_slower_than_its_lease_loses_its_key_to_the_retry_and_changes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A key still ``started`` after its lease is claimed again by the retry; the first
+    request, when it finally reaches its commit, is rolled back: one effect per key."""
+    c, buyer = world.client, world.buyer
+    with _first_request_held(world, monkeypatch, cases_svc, "open_case", "lease") as results:
+        soon = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("lease"))
+        assert soon.status_code == 409 and soon.json()["code"] == "idempotency.in_progress"
+        world.clock.advance(seconds=world.ctx.settings.idempotency_lease_seconds)
+        other = c.post(
+            "/api/v1/cases", json=world.open_body(amount=9_000), headers=buyer.headers("lease")
+        )
+        assert other.status_code == 422 and other.json()["code"] == "idempotency.key_reused"
+        retry = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("lease"))
+        assert retry.status_code == 201, retry.text
+        assert REPLAYED not in retry.headers
+    (late,) = results
+    assert late.status_code == 409, late.text
+    assert late.json()["code"] == "idempotency.superseded"
+    assert [item["number"] for item in world.cases_of(buyer)] == [retry.json()["number"]]
+    again = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("lease"))
+    assert again.headers[REPLAYED] == "true" and again.content == retry.content
 
 
 # --------------------------------------------------------------------------- real HTTP
@@ -525,3 +553,159 @@ def test_1000_concurrent_posts_with_one_idempotency_key_make_exactly_one_case(
         market.close()
     assert server.alive(), server.log_tail()
     assert lost == 0, outcomes
+
+
+# --------------------------------------------------------------------------- SIGKILL
+LEASE_SECONDS = 1  # the served process's lease: short, so the test need not wait long
+
+
+class _EffectBlocker:
+    """Holds a request inside its effect, from outside the server (nothing of it ships):
+    PostgreSQL: this test holds an EXCLUSIVE lock on ``cases``, so the INSERT of the case
+    waits; SQLite: a trigger (added by this test) makes that INSERT compute for ever."""
+
+    def __init__(self, db_url: str, dialect: str):
+        self.dialect = dialect
+        self.path = db_url.removeprefix("sqlite:///")
+        self.engine = create_engine(_normalise(db_url)) if dialect == "postgresql" else None
+        self.conn: Any = None
+
+    def block(self) -> None:
+        if self.engine is not None:
+            self.conn = self.engine.connect()
+            self.conn.execute(text("LOCK TABLE cases IN EXCLUSIVE MODE"))
+            return
+        with sqlite3.connect(self.path) as db:
+            db.execute("CREATE TABLE slow_rows (x INTEGER)")
+            db.executemany("INSERT INTO slow_rows VALUES (?)", [(i,) for i in range(2000)])
+            db.execute(
+                "CREATE TRIGGER slow_case BEFORE INSERT ON cases BEGIN "
+                "SELECT count(*) FROM slow_rows a, slow_rows b, slow_rows c; END"
+            )
+
+    def effect_waiting(self) -> bool:
+        """The effect's transaction is under way (and cannot commit)."""
+        if self.engine is not None:
+            with self.engine.connect() as conn:
+                waiting = conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                        "WHERE c.relname = 'cases' AND NOT l.granted"
+                    )
+                ).scalar_one()
+            return bool(waiting)
+        db = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")  # fails while the server's writer holds the lock
+            db.execute("ROLLBACK")
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            db.close()
+
+    def unblock(self) -> None:
+        if self.conn is not None:
+            self.conn.rollback()
+            self.conn.close()
+            return
+        with sqlite3.connect(self.path, timeout=30) as db:
+            db.execute("DROP TRIGGER slow_case")
+            db.execute("DROP TABLE slow_rows")
+
+    def key_status(self, key: str) -> list[str]:
+        query = "SELECT status FROM idempotency_keys WHERE key = :k"
+        if self.engine is not None:
+            with self.engine.connect() as conn:
+                return [r[0] for r in conn.execute(text(query), {"k": key})]
+        with sqlite3.connect(self.path) as db:
+            return [r[0] for r in db.execute(query.replace(":k", "?"), (key,))]
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+def _wait_for(check: Callable[[], bool], what: str, log: Callable[[], str]) -> None:
+    deadline = time.monotonic() + 60
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}:\n{log()}")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+def test_hardening_a_sigkilled_request_frees_its_idempotency_key_after_the_lease(
+    dialect: str, tmp_path: Path
+) -> None:
+    lease = {"AFTERSALES_IDEMPOTENCY_LEASE_SECONDS": str(LEASE_SECONDS)}
+    with live_server(dialect, tmp_path, **lease) as srv:
+        market = Marketplace(srv)
+        try:
+            shop = market.open_shop()
+            buyer, order = market.new_buyer(shop)  # paid, not shipped
+            token = buyer.api.ok(
+                buyer.api.post("/api/v1/tokens", {"name": "app", "scopes": ["cases:write"]}),
+                201,
+            )["token"]
+        finally:
+            market.close()
+        body = case_body(order, "refund_unshipped", reason="ordered_by_mistake", amount=10_000)
+        key = unique("killed-")
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+        blocker = _EffectBlocker(srv.db_url, dialect)
+        blocker.block()
+        try:
+            outcome: list[object] = []
+
+            def post() -> None:
+                try:
+                    outcome.append(
+                        httpx.post(
+                            f"{srv.base_url}/api/v1/cases", json=body, headers=headers, timeout=120
+                        )
+                    )
+                except httpx.TransportError as exc:  # the server died under the request
+                    outcome.append(exc)
+
+            request = threading.Thread(target=post)
+            request.start()
+            _wait_for(lambda: blocker.key_status(key) == ["started"], "the claim", srv.log_tail)
+            _wait_for(blocker.effect_waiting, "the effect", srv.log_tail)
+            assert srv.proc is not None
+            os.kill(srv.proc.pid, signal.SIGKILL)
+            srv.proc.wait(timeout=30)
+            request.join(60)
+            assert [type(o) for o in outcome] != [httpx.Response], outcome  # no answer came
+        finally:
+            blocker.unblock()
+        try:
+            # The killed request claimed its key and never reached its effect.
+            assert blocker.key_status(key) == ["started"]
+        finally:
+            blocker.close()
+
+        with (
+            serve(srv.db_url, srv.log, **lease) as (base_url, _),
+            httpx.Client(base_url=base_url, headers={"Accept-Language": "en"}) as http,
+        ):
+
+            def cases() -> list[str]:
+                res = http.get(
+                    "/api/v1/cases",
+                    params={"order_number": order["number"]},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                assert res.status_code == 200, res.text
+                return [c["number"] for c in res.json()["items"]]
+
+            assert cases() == []
+            time.sleep(LEASE_SECONDS + 0.5)  # past the killed request's lease
+            retry = http.post("/api/v1/cases", json=body, headers=headers)
+            assert retry.status_code == 201, retry.text
+            assert REPLAYED not in retry.headers
+            assert cases() == [retry.json()["number"]]
+            again = http.post("/api/v1/cases", json=body, headers=headers)
+            assert again.status_code == 201 and again.headers[REPLAYED] == "true"
+            assert again.content == retry.content
+            assert cases() == [retry.json()["number"]]

@@ -357,6 +357,10 @@ def disable_account(ctx: Context, actor: Actor, account_id: int) -> AccountView:
 
 
 def change_password(ctx: Context, actor: Actor, current: str, new: str) -> None:
+    """Change the caller's password. Whoever learnt the old one may have made sessions or
+    tokens with it: every session of the account ends and every API token of the account
+    (its personal tokens) is revoked, the one making this call included. Tokens of other
+    accounts, such as the marketplace's integrations (service accounts), are untouched."""
     _check_password(ctx, new)
     now = ctx.now()
     with ctx.db.write() as conn:
@@ -365,12 +369,15 @@ def change_password(ctx: Context, actor: Actor, current: str, new: str) -> None:
             raise Unauthenticated("auth.bad_password", N_("The current password is wrong."))
         store.update_account(conn, row.id, password_hash=_hasher.hash(new))
         store.revoke_sessions_of(conn, row.id, now)
+        tokens = store.tokens_of(conn, row.id)
+        revoked = [t.id for t in tokens if store.revoke_token(conn, t.id, now)]
         store.audit(
             conn,
             at=now,
             actor=actor.id or "",
             subject=f"account:{row.id}",
             action="password_changed",
+            tokens_revoked=revoked,
         )
 
 

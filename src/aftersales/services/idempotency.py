@@ -11,7 +11,15 @@ the response can never let a retry repeat the effect: that retry gets 409
 ``idempotency.response_lost`` and should read the resource instead. (Until
 ``settings.idempotency_lease_seconds`` after the claim, a committed key is taken to be a
 request still rendering its answer: 409 ``idempotency.in_progress``.) A request that failed
-before its effect (a crash, a server error) releases its key, so a retry runs again.
+before its effect (a server error) releases its key, so a retry runs again.
+
+A request that could not release its key (its server was killed) leaves it *started*: a
+retry within the lease gets 409 ``idempotency.in_progress``, a retry after it claims the key
+again and runs. Each claim is dated (``created_at``, and a key is claimed again only
+after its lease or retention, so never at the same instant), and marking, completing or
+releasing a key goes by its row *and* that date: a request slower than its lease whose key
+was claimed again cannot commit its effect any more (its transaction is rolled back, 409
+``idempotency.superseded``), nor store its answer, so there is still one effect per key.
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -45,12 +54,25 @@ class Replay:
 @dataclass
 class Claim:
     row_id: int
+    claimed_at: datetime
     committed: bool = False
 
     def mark(self, conn: Connection) -> None:
-        if not self.committed:
-            store.idem_update(conn, self.row_id, only_status="started", status="committed")
-            self.committed = True
+        if self.committed:
+            return
+        if not store.idem_update(
+            conn, self.row_id, only_status="started", claimed_at=self.claimed_at, status="committed"
+        ):
+            # The lease ran out and a retry claimed the key again: this
+            # transaction's effect must not commit, the retry's is the one.
+            raise Conflict(
+                "idempotency.superseded",
+                N_(
+                    "This request took longer than its Idempotency-Key's lease and a retry "
+                    "took the key over; this request changed nothing."
+                ),
+            )
+        self.committed = True
 
 
 def _validate_key(key: str) -> None:
@@ -68,39 +90,40 @@ def claim(
     _validate_key(key)
     now = ctx.now()
     expired_before = now - timedelta(hours=ctx.settings.idempotency_hours)
+    lease = timedelta(seconds=ctx.settings.idempotency_lease_seconds)
+    request: dict[str, Any] = {
+        "method": method,
+        "path": path[:500],
+        "fingerprint": fp,
+        "status": "started",
+    }
     with ctx.db.write() as conn:
         row = store.idem_row(conn, principal, key, lock=True)
         if row is None:
             try:
                 with conn.begin_nested():
                     row_id = store.idem_insert(
-                        conn,
-                        principal=principal,
-                        key=key,
-                        method=method,
-                        path=path[:500],
-                        fingerprint=fp,
-                        status="started",
-                        created_at=now,
+                        conn, principal=principal, key=key, created_at=now, **request
                     )
-                    return Claim(row_id)
+                    return Claim(row_id, now)
             except IntegrityError:  # another request inserted it first (PostgreSQL)
                 row = store.idem_row(conn, principal, key, lock=True)
                 assert row is not None
-        if row.created_at < expired_before or row.status == "released":
+
+        def again() -> Claim:
             store.idem_update(
                 conn,
                 row.id,
-                method=method,
-                path=path[:500],
-                fingerprint=fp,
-                status="started",
                 response_status=None,
                 response_body=None,
                 created_at=now,
                 completed_at=None,
+                **request,
             )
-            return Claim(row.id)
+            return Claim(row.id, now)
+
+        if row.created_at < expired_before or row.status == "released":
+            return again()
         if row.fingerprint != fp:
             raise ValidationFailed(
                 "idempotency.key_reused",
@@ -112,7 +135,11 @@ def claim(
             )
         if row.status == "completed":
             return Replay(int(row.response_status), str(row.response_body))
-        in_flight = now - row.created_at < timedelta(seconds=ctx.settings.idempotency_lease_seconds)
+        in_flight = now - row.created_at < lease
+        if row.status == "started" and not in_flight:
+            # Its request died before its effect without releasing the key (a killed
+            # server), or is still running past its lease: the key is claimed again.
+            return again()
         if row.status == "committed" and not in_flight:
             raise Conflict(
                 "idempotency.response_lost",
@@ -135,10 +162,12 @@ def bound(c: Claim) -> Iterator[None]:
 
 
 def complete(ctx: Context, c: Claim, status: int, body: str) -> None:
+    """Store the answer (nothing when the key was claimed again since)."""
     with ctx.db.write() as conn:
         store.idem_update(
             conn,
             c.row_id,
+            claimed_at=c.claimed_at,
             status="completed",
             response_status=status,
             response_body=body,
@@ -147,9 +176,12 @@ def complete(ctx: Context, c: Claim, status: int, body: str) -> None:
 
 
 def release(ctx: Context, c: Claim) -> None:
-    """The request failed before its effect: a retry may run it again."""
+    """The request failed before its effect: a retry may run it again. A key whose effect
+    committed (marked in the effect's own transaction) is left as it is."""
     with ctx.db.write() as conn:
-        store.idem_update(conn, c.row_id, only_status="started", status="released")
+        store.idem_update(
+            conn, c.row_id, only_status="started", claimed_at=c.claimed_at, status="released"
+        )
 
 
 def run(
@@ -173,8 +205,9 @@ def run(
     except BaseException as exc:
         final = is_final_error(exc)
         if final is None:
-            if not got.committed:
-                release(ctx, got)
+            # Also when ``committed`` is set: the transaction that marked the key may
+            # have failed to commit, and then the key is still ``started``.
+            release(ctx, got)
             raise
         complete(ctx, got, *final)
         raise

@@ -185,9 +185,18 @@ def idem_insert(conn: Connection, **values: Any) -> int:
 
 
 def idem_update(
-    conn: Connection, row_id: int, *, only_status: str | None = None, **values: Any
+    conn: Connection,
+    row_id: int,
+    *,
+    only_status: str | None = None,
+    claimed_at: datetime | None = None,
+    **values: Any,
 ) -> bool:
+    """Update a key's row; ``claimed_at``: only while it is still the claim made then (a
+    key claimed again has a new ``created_at``)."""
     q = update(idempotency_keys).where(idempotency_keys.c.id == row_id)
     if only_status is not None:
         q = q.where(idempotency_keys.c.status == only_status)
+    if claimed_at is not None:
+        q = q.where(idempotency_keys.c.created_at == claimed_at)
     return bool(conn.execute(q.values(**values)).rowcount)

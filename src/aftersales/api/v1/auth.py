@@ -85,7 +85,9 @@ class PasswordIn(BaseModel):
 def change_password(
     body: PasswordIn, request: Request, auth: Auth, idempotency_key: IdempotencyKey = None
 ) -> Response:
-    """Change the password; every session of the account ends."""
+    """Change the password; every session of the account ends and every API token of the
+    account is revoked (this one too, when a token makes the call). Tokens of other
+    accounts, such as the marketplace's integrations, keep working."""
 
     def call() -> LoggedOut:
         accounts.change_password(
