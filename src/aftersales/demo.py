@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import func, select
 
@@ -128,7 +128,9 @@ Story = (
 def _stories() -> list[Story]:
     """(type, reason, order stage, steps[, product]) — one story per target state."""
     m, b, c, p = "merchant", "buyer", "carrier", "platform"
-    proof = {"evidence": [EvidenceKind.CARRIER_PROOF, EvidenceKind.UNBOXING_VIDEO]}
+    # A step's "evidence" names the kinds of proof the shop uploads before it refuses; the
+    # runner uploads one file of each and refuses with their ids (R5.5).
+    proof = {"evidence": [EvidenceKind.CARRIER_PROOF]}
     back = [
         (m, svc.approve_return, {}, 1),
         (b, svc.ship_return, "SF", 5),
@@ -633,6 +635,9 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
                 args = {**_sf(), "freight": 1_200}
             else:
                 args = dict(kwargs)
+            if "evidence" in args and fn in (svc.reject, svc.refuse_refund):
+                kinds = cast(list[EvidenceKind], args.pop("evidence"))
+                args["evidence_ids"] = _proof_ids(dctx, actor, case.number, kinds)
             fn(dctx, actor, case.number, **args)
         view = svc.get_case(dctx, Actor.platform("demo"), case.number)
         per_type = summary.cases.setdefault(ctype.value, {})
@@ -780,6 +785,27 @@ def _png() -> bytes:
     )
 
 
+def _proof_ids(ctx: Context, actor: Actor, number: str, kinds: list[EvidenceKind]) -> list[int]:
+    """The shop uploads one picture of each kind to the case; their ids, for a refusal."""
+    import io
+
+    from aftersales.services import evidence
+
+    return [
+        evidence.upload_evidence(
+            ctx,
+            actor,
+            number,
+            kind=kind.value,
+            filename=f"{kind.value}.png",
+            content_type="image/png",
+            content=io.BytesIO(_png()),
+            description="商家举证 the shop's proof",
+        ).id
+        for kind in kinds
+    ]
+
+
 def _arbitration_demo(
     ctx: Context,
     clock: _Clock,
@@ -833,13 +859,14 @@ def _arbitration_demo(
         merchant = Actor.merchant(shop[0], "客服小美")
         clock.now += timedelta(hours=2)
         quality = reason == "defect"
+        proof = [EvidenceKind.QC_RECORD if quality else EvidenceKind.CHAT_LOG]
         svc.reject(
             ctx,
             merchant,
             number,
             refusal_code="no_quality_issue" if quality else "buyer_agreed_to_cancel",
             note="质检合格 passed our QC" if quality else "买家已同意撤销 buyer agreed",
-            evidence=[EvidenceKind.QC_RECORD if quality else EvidenceKind.CHAT_LOG],
+            evidence_ids=_proof_ids(ctx, merchant, number, proof),
         )
         clock.now += timedelta(hours=1)
         upload(Actor.buyer(buyer), number, "photo", "问题照片 the problem")

@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.conftest import IN_CI, PG_URL
+from tests.evidence.files import png
 
 CLI = [sys.executable, "-m", "aftersales.cli"]
 ADMIN_LOGIN = "admin"
@@ -278,6 +279,15 @@ class Api:
         body = self.ok(self.get(f"/api/v1/cases/{number}/timeline"))
         assert isinstance(body, list), body
         return body
+
+    def evidence(self, number: str, kind: str, data: bytes | None = None) -> dict[str, Any]:
+        """Upload a picture (or ``data``, a PNG) of ``kind`` to the case; the new item."""
+        res = self.http.post(
+            f"/api/v1/cases/{number}/evidence",
+            files={"file": (f"{kind}.png", data or png(), "image/png")},
+            data={"kind": kind},
+        )
+        return self.obj(res, 201)
 
     def act(self, number: str, action: str, **body: Any) -> dict[str, Any]:
         """Take an action on the version just read (optimistic locking, as a UI does)."""

@@ -33,6 +33,7 @@ from aftersales.services.context import Context
 from aftersales.store import accounts as account_store
 from aftersales.store.db import Database
 from tests.conftest import FakeClock, make_context, make_database
+from tests.evidence.files import png
 
 PASSWORD = "correct horse battery"
 
@@ -216,7 +217,7 @@ class ApiWorld:
                 X_MAIN,
                 case,
                 "reject",
-                {"refusal_code": "buyer_agreed_to_cancel", "evidence": ["chat_log"]},
+                {"refusal_code": "buyer_agreed_to_cancel", "evidence_ids": self.proof(case)},
             )
             return case
         if state == "awaiting_return":
@@ -279,13 +280,24 @@ class ApiWorld:
             self.tokens[ARBITER] = _token(self.ctx, self.account_ids[ARBITER], AccountKind.AGENT)
         return ARBITER
 
+    def proof(self, case: str, kind: str = "chat_log", principal: str = X_MAIN) -> list[int]:
+        """R5.5: the shop uploads a picture of ``kind`` to the case; its id, for a refusal."""
+        resp = self.call(
+            principal,
+            "POST",
+            f"/api/v1/cases/{case}/evidence",
+            files={"file": (f"{kind}.png", png(), "image/png")},
+            data={"kind": kind},
+        )
+        assert resp.status_code == 201, f"setup: proof for {case}: {resp.text}"
+        return [int(resp.json()["id"])]
+
     def quality_dispute(self) -> str:
         """Buyer A's refund-only quality request on shop X, rejected by the merchant (R5.5):
         the buyer may now ask the platform to step in (R9.1)."""
         case = self.open_case(type="refund_only", reason="defect")
-        self.act(
-            X_MAIN, case, "reject", {"refusal_code": "no_quality_issue", "evidence": ["qc_record"]}
-        )
+        ids = self.proof(case, "qc_record")
+        self.act(X_MAIN, case, "reject", {"refusal_code": "no_quality_issue", "evidence_ids": ids})
         return case
 
     def escalate(self, case: str, principal: str = BUYER_A) -> dict[str, Any]:

@@ -166,10 +166,10 @@ def test_R9_R10_R11_rejected_request_escalated_ruled_for_the_buyer_and_refunded(
     photo = _upload(w, BUYER_A, case, "photo", "leak.png", files.png(), "image/png")
     video = _upload(w, BUYER_A, case, "unboxing_video", "unboxing.mp4", files.mp4(), "video/mp4")
     assert (photo["first_submission"], video["first_submission"]) == (True, False)
-    assert {e["id"] for e in w.ok(AGENT, "GET", f"/api/v1/cases/{case}/evidence")} == {
-        photo["id"],
-        video["id"],
-    }
+    listed = w.ok(AGENT, "GET", f"/api/v1/cases/{case}/evidence")
+    buyers = {e["id"] for e in listed if e["party"] == "buyer"}
+    assert buyers == {photo["id"], video["id"]}
+    assert {e["kind"] for e in listed if e["party"] == "merchant"} == {"qc_record"}  # R5.5
 
     # The agent's queue shows the round, unassigned, due by the ruling deadline.
     queue = w.ok(AGENT, "GET", "/api/v1/queue?kind=intervention&unassigned=true")["items"]

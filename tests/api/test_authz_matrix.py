@@ -265,8 +265,28 @@ class Row:
         return f"{self.method} {self.path}"
 
 
-def case_probe(state: str, body: Callable[[], Any] | None = None) -> Callable[[ApiWorld], Probe]:
-    return lambda w: Probe({"number": w.case_in(state)}, body() if body else {})
+@dataclass(frozen=True)
+class Refusal:
+    """A refusal's body (R5.5): its code and the shop's evidence items of ``kind``,
+    uploaded to the probed case first."""
+
+    code: str
+    kind: str
+
+    def body(self, w: ApiWorld, number: str) -> dict[str, Any]:
+        return {"refusal_code": self.code, "evidence_ids": w.proof(number, self.kind)}
+
+
+def case_probe(
+    state: str, body: Callable[[], Any] | Refusal | None = None
+) -> Callable[[ApiWorld], Probe]:
+    def probe(w: ApiWorld) -> Probe:
+        number = w.case_in(state)
+        if isinstance(body, Refusal):
+            return Probe({"number": number}, body.body(w, number))
+        return Probe({"number": number}, body() if body else {})
+
+    return probe
 
 
 def ship_body() -> dict[str, Any]:
@@ -276,21 +296,15 @@ def ship_body() -> dict[str, Any]:
 CASE = {"number": GHOST_CASE}
 CASE_OBSERVE = "/api/v1/cases/{number}"
 
-MERCHANT_MOVES: dict[str, tuple[str, Callable[[], Any] | None]] = {
+MERCHANT_MOVES: dict[str, tuple[str, Callable[[], Any] | Refusal | None]] = {
     "approve-refund": ("awaiting_merchant", None),
     "approve-return": ("awaiting_merchant", None),
     "approve-reship": ("awaiting_merchant_reship", None),
     "counter-offer": ("awaiting_merchant", lambda: {"amount": 5000}),
-    "reject": (
-        "awaiting_merchant",
-        lambda: {"refusal_code": "buyer_agreed_to_cancel", "evidence": ["chat_log"]},
-    ),
+    "reject": ("awaiting_merchant", Refusal("buyer_agreed_to_cancel", "chat_log")),
     "confirm-receipt": ("return_shipped", None),
     "refund": ("return_shipped", None),
-    "refuse-refund": (
-        "return_received",
-        lambda: {"refusal_code": "returned_goods_damaged", "evidence": ["carrier_proof"]},
-    ),
+    "refuse-refund": ("return_received", Refusal("returned_goods_damaged", "carrier_proof")),
     "ship-replacement": ("awaiting_reship", ship_body),
     "request-intercept": ("awaiting_merchant_intercept", None),  # R16.2
 }

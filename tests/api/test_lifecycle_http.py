@@ -13,7 +13,7 @@ real clock, so orders are dated relative to now.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -292,7 +292,7 @@ def test_reship_walks_approve_ship_replacement_confirm_to_completed(
 
 
 # --------------------------------------------------------------------------- R5.5 / R5.6
-def test_reject_with_evidence_then_resubmit_then_refund_of_the_resubmitted_amount(
+def test_R5_5_reject_rests_on_the_shops_evidence_items_then_resubmit_then_refund(
     market: Marketplace, shop: Shop
 ) -> None:
     buyer, _ = market.new_buyer(shop)
@@ -305,13 +305,46 @@ def test_reject_with_evidence_then_resubmit_then_refund_of_the_resubmitted_amoun
     assert bare.status_code == 409, bare.text
     assert bare.json()["code"] == "refusal.evidence_missing"
     assert bare.json()["rule"] == "R5.5"
+    assert bare.json()["errors"][0]["field"] == "evidence_ids"
+
+    # Proof is a file: an item the shop added to this case, of a kind the code requires.
+    qc = shop.agent.evidence(number, "qc_record")
+    chat = shop.main.evidence(number, "chat_log")
+    buyers = buyer.api.evidence(number, "photo")
+    other_case = open_case(buyer, market.signed_order(shop, buyer), "refund_only",
+                           reason="defect", amount=1_000)  # fmt: skip
+    elsewhere = shop.agent.evidence(other_case["number"], "qc_record")
+    refused = {
+        "refusal.evidence_not_the_shops": [buyers["id"]],
+        "refusal.evidence_not_on_case": [elsewhere["id"]],
+        "refusal.evidence_wrong_kind": [qc["id"], chat["id"]],
+        "refusal.evidence_repeated": [qc["id"], qc["id"]],
+    }
+    for code, ids in [*refused.items(), ("refusal.evidence_not_on_case", [2_147_483_000])]:
+        res = shop.agent.post(
+            f"/api/v1/cases/{number}/reject",
+            {"refusal_code": "no_quality_issue", "evidence_ids": ids},
+            lang="zh-CN",
+        )
+        assert res.status_code == 422, res.text
+        doc = res.json()
+        assert (doc["code"], doc["rule"]) == (code, "R5.5"), doc
+        assert doc["errors"][0]["field"] == "evidence_ids"
+        assert doc["detail"] != code and not doc["detail"].isascii()  # in the caller's language
+    # Kinds the shop says it has (the old body) prove nothing.
+    claimed = shop.agent.post(
+        f"/api/v1/cases/{number}/reject",
+        {"refusal_code": "no_quality_issue", "evidence": ["qc_record"]},
+    )
+    assert claimed.status_code == 409, claimed.text
+    assert claimed.json()["code"] == "refusal.evidence_missing"
     assert shop.agent.case(number)["version"] == case["version"]
 
     rejected = shop.agent.act(
         number,
         "reject",
         refusal_code="no_quality_issue",
-        evidence=["qc_record"],
+        evidence_ids=[qc["id"]],
         note="QC passed",
     )
     assert rejected["state"] == "rejected"
@@ -329,14 +362,15 @@ def test_reject_with_evidence_then_resubmit_then_refund_of_the_resubmitted_amoun
     assert _money(refunded, "agreed") == 4_000
 
     _final_checks(shop, buyer, number, "refunded", "approve_refund")
-    timeline = shop.agent.timeline(number)
-    assert _steps(timeline) == [
+    timeline = [e for e in shop.agent.timeline(number) if e["action"] != "evidence_added"]
+    assert [(e["action"], e["rule"], e["actor_kind"], e["to_state"]) for e in timeline] == [
         ("open", "R4.2", "buyer", "awaiting_merchant"),
         ("reject", "R5.5", "merchant", "rejected"),
         ("resubmit", "R5.6", "buyer", "awaiting_merchant"),
         ("approve_refund", "R5.2", "merchant", "refunded"),
     ]
     assert timeline[1]["changes"]["evidence"]["after"] == ["qc_record"]
+    assert timeline[1]["changes"]["evidence_ids"]["after"] == [qc["id"]]
     assert timeline[1]["note"] == "QC passed"
 
 
@@ -362,14 +396,17 @@ def test_buyer_cancel_closes_the_case_from_each_state_that_allows_it(
     buyer, _ = market.new_buyer(shop)
     order = market.signed_order(shop, buyer)
     number = open_case(buyer, order, type, reason=reason, amount=amount)["number"]
-    bodies: dict[str, dict[str, Any]] = {
-        "approve-return": {},
-        "approve-reship": {},
-        "reject": {"refusal_code": "no_quality_issue", "evidence": ["photo"]},
-        "counter-offer": {"amount": 1_000},
+    bodies: dict[str, Callable[[], dict[str, Any]]] = {
+        "approve-return": dict,
+        "approve-reship": dict,
+        "reject": lambda: {
+            "refusal_code": "no_quality_issue",
+            "evidence_ids": [shop.agent.evidence(number, "photo")["id"]],
+        },
+        "counter-offer": lambda: {"amount": 1_000},
     }
     for action in before_cancel:
-        shop.agent.act(number, action, **bodies[action])
+        shop.agent.act(number, action, **bodies[action]())
     assert buyer.api.case(number)["state"] == state_at_cancel
     assert "cancel" in buyer.api.case(number)["actions"]
 
@@ -378,7 +415,7 @@ def test_buyer_cancel_closes_the_case_from_each_state_that_allows_it(
     assert closed["agreed"] is None
 
     _final_checks(shop, buyer, number, "closed", "cancel")
-    steps = _steps(buyer.api.timeline(number))
+    steps = [s for s in _steps(buyer.api.timeline(number)) if s[0] != "evidence_added"]
     assert len(steps) == 2 + len(before_cancel)
     assert steps[-1] == ("cancel", "R2", "buyer", "closed")
     # A closed case takes no further action: the merchant cannot refund it any more.

@@ -30,6 +30,7 @@ from aftersales.store import repo
 from aftersales.store.schema import ledger_entries, outbox_events
 from tests.conftest import FakeClock
 from tests.evidence.files import png
+from tests.evidence.proof import proof
 from tests.factories import World
 
 AGENT = Actor.platform("agent-1")
@@ -186,7 +187,9 @@ def rejected(w: World, *, type: CaseType = CaseType.REFUND_ONLY, reason: str = "
         w.merchant,
         number,
         refusal_code="no_quality_issue" if quality else "buyer_agreed_to_cancel",
-        evidence=[EvidenceKind.QC_RECORD if quality else EvidenceKind.CHAT_LOG],
+        evidence_ids=proof(
+            w.ctx, w.merchant, number, EvidenceKind.QC_RECORD if quality else EvidenceKind.CHAT_LOG
+        ),
         note="no defect found" if quality else "agreed in chat",
     )
     return number

@@ -23,6 +23,7 @@ from aftersales.services import cases as svc
 from aftersales.services.context import Context
 from aftersales.store import repo
 from tests.conftest import FakeClock, make_context
+from tests.evidence.proof import proof
 from tests.factories import make_world
 
 ROUNDS = 20
@@ -34,13 +35,16 @@ def _approve_return(ctx: Context, actor: Any, number: str, version: int) -> Any:
     return svc.approve_return(ctx, actor, number, expected_version=version)
 
 
+PROOF: dict[str, list[int]] = {}  # each case's shop evidence, uploaded before the race
+
+
 def _reject(ctx: Context, actor: Any, number: str, version: int) -> Any:
     return svc.reject(
         ctx,
         actor,
         number,
         refusal_code="buyer_agreed_to_cancel",
-        evidence=[EvidenceKind.CHAT_LOG],
+        evidence_ids=PROOF[number],
         note="agreed in chat",
         expected_version=version,
     )
@@ -90,6 +94,7 @@ def test_R5_two_connections_act_on_one_case_one_wins_one_conflicts(db, clock: Fa
     winners = {0: 0, 1: 0}
     for round_ in range(ROUNDS):
         number = w.open(type=CaseType.RETURN_REFUND)
+        PROOF[number] = proof(ctx, w.merchant, number, EvidenceKind.CHAT_LOG)  # R5.5
         version = svc.get_case(ctx, w.merchant, number).case.version
         pair = list(PAIRS[round_ % len(PAIRS)])
         outcomes = _race(racers, pair, w.merchant, number, version)
@@ -106,8 +111,9 @@ def test_R5_two_connections_act_on_one_case_one_wins_one_conflicts(db, clock: Fa
         view = svc.get_case(ctx, w.merchant, number)
         assert view.case.version == version + 1
         assert view.case.state is won.state
-        assert [e.action for e in view.timeline] == ["open", pair[ok[0]].__name__.lstrip("_")]
-        assert [e.seq for e in view.timeline] == [1, 2]
+        won_action = pair[ok[0]].__name__.lstrip("_")
+        assert [e.action for e in view.timeline] == ["open", "evidence_added", won_action]
+        assert [e.seq for e in view.timeline] == [1, 2, 3]
         assert view.refunds == []
         pending = [d for d in view.deadlines if d.status == "pending"]
         expected = [view.case.deadline_kind.value] if view.case.deadline_kind else []

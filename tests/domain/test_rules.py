@@ -502,8 +502,11 @@ def test_R5_5_refusal_after_receipt_without_proof_refused(build: Builder, state:
     assert err.value.rule == "R5.5"
     assert err.value.code == "refusal.evidence_missing"
 
+    assert err.value.params["field"] == "evidence_ids"
+
+    # Evidence of other kinds proves nothing for this code: refused naming the field.
     wrong = tuple(k for k in EvidenceKind if k not in code.evidence_kinds)
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         act(
             build,
             case,
@@ -512,9 +515,13 @@ def test_R5_5_refusal_after_receipt_without_proof_refused(build: Builder, state:
             MERCHANT,
             build.now,
             refusal_code=code.code,
-            evidence=wrong,
+            evidence=(*code.evidence_kinds, *wrong),
         )
     assert err.value.rule == "R5.5"
+    assert (err.value.code, err.value.params["field"]) == (
+        "refusal.evidence_wrong_kind",
+        "evidence_ids",
+    )
 
 
 def test_R5_5_refusal_needs_a_code_of_the_profile_for_the_stage(build: Builder) -> None:
@@ -1211,3 +1218,21 @@ def test_R2_every_state_reachable_from_the_table_is_reachable_per_type(
     assert State.AWAITING_MERCHANT in reach and State.CLOSED in reach
     assert (State.AWAITING_RETURN in reach) == (case_type in machine.RETURN_OFFER_TYPES)
     assert (State.COMPLETED in reach) == (case_type in (CaseType.EXCHANGE, CaseType.RESHIP))
+
+
+@pytest.mark.parametrize("state", [State.AWAITING_MERCHANT, State.RETURN_RECEIVED])
+def test_R4_4_an_unsealed_goods_refusal_rests_on_proof_of_the_unsealing(
+    build: Builder, state: State
+) -> None:
+    """The shop's evidence items (the service resolved their ids to kinds) must show the
+    unsealing; a chat log proves nothing here, and no proof is refused too, under R4.4."""
+    masks = build.product(3, "补水面膜 10 片装", flags={ProductFlag.SEAL_SENSITIVE})
+    sealed = build.order(lines=[build.line(1, masks, quantity=1, unit_price=8_900)])
+    case = build.case(CaseType.RETURN_REFUND, state, order=sealed, reason_code="changed_mind")
+    for evidence, error in (([EvidenceKind.CHAT_LOG], ValidationFailed), ([], IllegalTransition)):
+        with pytest.raises(error) as err:
+            _refuse(build, case, build.facts(sealed), "unsealed_hygiene_goods", evidence)
+        assert err.value.rule == "R4.4"
+        assert err.value.params["field"] == "evidence_ids"
+    out = _refuse(build, case, build.facts(sealed), "unsealed_hygiene_goods", [EvidenceKind.PHOTO])
+    assert out.to_state is State.REJECTED

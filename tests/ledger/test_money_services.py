@@ -17,6 +17,7 @@ from aftersales.services import catalog, money, statements
 from aftersales.services.actors import Actor
 from aftersales.store import ledger as store
 from aftersales.store.schema import shop_freezes
+from tests.evidence.proof import proof
 from tests.factories import make_world
 from tests.ledger.helpers import (
     AGENT,
@@ -232,7 +233,9 @@ def test_R7_2_a_refund_decision_after_the_advance_was_recovered_from_the_deposit
         w.merchant,
         number,
         refusal_code="returned_goods_damaged",
-        evidence=[EvidenceKind.UNBOXING_VIDEO, EvidenceKind.CARRIER_PROOF],
+        evidence_ids=proof(
+            ctx, w.merchant, number, EvidenceKind.UNBOXING_VIDEO, EvidenceKind.CARRIER_PROOF
+        ),
         note="damaged",
     )
     money.recover_advance(ctx, AGENT, number)

@@ -12,6 +12,7 @@ from aftersales.domain.errors import IllegalTransition
 from aftersales.domain.policy import EvidenceKind
 from aftersales.jobs import deadlines as deadlines_mod
 from aftersales.services import cases as svc
+from tests.evidence.proof import proof
 from tests.factories import make_world
 from tests.services.support import (
     CARRIER,
@@ -223,7 +224,7 @@ def test_R5_6_a_rejected_request_lapses_after_the_resubmit_window(ctx, clock, pr
         w.merchant,
         number,
         refusal_code="buyer_agreed_to_cancel",
-        evidence=[EvidenceKind.CHAT_LOG],
+        evidence_ids=proof(ctx, w.merchant, number, EvidenceKind.CHAT_LOG),
         note="buyer withdrew in chat",
     )
     due = clock.now + timedelta(hours=handling(ctx, profile_id).resubmit_window_hours)
@@ -317,6 +318,7 @@ def test_R5_1_a_failing_deadline_is_retried_after_backoff_not_in_a_loop(ctx, clo
 # --------------------------------------------------------------------------- late actions
 def _late_reject(ctx, clock, w):
     number = w.open(type=CaseType.REFUND_ONLY, reason="not_received", signed_ago=None)
+    ids = proof(ctx, w.merchant, number, EvidenceKind.CHAT_LOG)
     clock.advance(hours=handling(ctx).merchant_response_hours, seconds=1)
     return (
         number,
@@ -327,7 +329,7 @@ def _late_reject(ctx, clock, w):
             w.merchant,
             number,
             refusal_code="buyer_agreed_to_cancel",
-            evidence=[EvidenceKind.CHAT_LOG],
+            evidence_ids=ids,
         ),
     )
 
@@ -348,6 +350,7 @@ def _late_ship(ctx, clock, w):
 
 def _late_refusal(ctx, clock, w):
     number = _delivered_return(ctx, w, "SF2000000000010")
+    ids = proof(ctx, w.merchant, number, EvidenceKind.CARRIER_PROOF)
     clock.advance(hours=handling(ctx).merchant_receipt_hours, seconds=1)
     return (
         number,
@@ -358,7 +361,7 @@ def _late_refusal(ctx, clock, w):
             w.merchant,
             number,
             refusal_code="returned_goods_damaged",
-            evidence=[EvidenceKind.CARRIER_PROOF],
+            evidence_ids=ids,
         ),
     )
 

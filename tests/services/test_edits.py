@@ -11,6 +11,7 @@ from aftersales.domain.case_types import CaseType, State
 from aftersales.domain.errors import IllegalTransition
 from aftersales.domain.policy import EvidenceKind
 from aftersales.services import cases as svc
+from tests.evidence.proof import proof
 from tests.factories import make_world
 from tests.services.support import assert_timeline, handling, snapshot, view
 
@@ -86,7 +87,7 @@ def test_R5_6_resubmit_is_accepted_inside_the_window_and_refused_after_it(ctx, c
             w.merchant,
             number,
             refusal_code="buyer_agreed_to_cancel",
-            evidence=[EvidenceKind.CHAT_LOG],
+            evidence_ids=proof(ctx, w.merchant, number, EvidenceKind.CHAT_LOG),
         )
     closes = clock.now + timedelta(hours=hours)
 

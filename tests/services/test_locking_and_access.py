@@ -8,7 +8,6 @@ from sqlalchemy import func, select
 
 from aftersales.domain.case_types import CaseType, State
 from aftersales.domain.errors import Conflict, Forbidden, NotFound
-from aftersales.domain.policy import EvidenceKind
 from aftersales.services import cases as svc
 from aftersales.services.actors import Actor
 from aftersales.store.schema import cases as cases_table
@@ -130,7 +129,7 @@ def test_R1_merchant_of_another_shop_gets_not_found(ctx):
             other,
             number,
             refusal_code="buyer_agreed_to_cancel",
-            evidence=[EvidenceKind.CHAT_LOG],
+            evidence_ids=[],
         )
     assert snapshot(ctx, number) == before
 
@@ -139,9 +138,7 @@ MERCHANT_ACTIONS = {
     "approve_refund": lambda ctx, a, n: svc.approve_refund(ctx, a, n),
     "approve_return": lambda ctx, a, n: svc.approve_return(ctx, a, n),
     "counter_offer": lambda ctx, a, n: svc.counter_offer(ctx, a, n, amount=1_000),
-    "reject": lambda ctx, a, n: svc.reject(
-        ctx, a, n, refusal_code="buyer_agreed_to_cancel", evidence=[EvidenceKind.CHAT_LOG]
-    ),
+    "reject": lambda ctx, a, n: svc.reject(ctx, a, n, refusal_code="buyer_agreed_to_cancel"),
 }
 
 

@@ -36,6 +36,7 @@ from aftersales.domain.policy import (
     InterventionRules,
     LogisticsRules,
     Profile,
+    RefusalCode,
     Remedy,
 )
 from aftersales.domain.reasons import reason
@@ -279,6 +280,15 @@ def guard_resubmit_window(
     guard_request_still_valid(case, cmd, facts, profile, now)
 
 
+PROOF_FIELD = "evidence_ids"
+
+
+def proof_rule(code: RefusalCode | None) -> str:
+    """The rule a refusal's proof is judged by: R4.4 for the seal-sensitive ground (the
+    merchant may refuse only with proof the goods were unsealed), R5.5 otherwise."""
+    return "R4.4" if code is not None and code.rule == "R4.4" else "R5.5"
+
+
 def _guard_refusal(stage: str) -> Guard:
     def guard(case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime) -> None:
         rule = "R5.5"
@@ -326,19 +336,35 @@ def _guard_refusal(stage: str) -> Guard:
                     code=code.code,
                     flag=code.requires_product_flag.value,
                 )
-        if code.evidence_required:
-            matching = [kind for kind in cmd.evidence if kind in code.evidence_kinds]
-            if len(matching) < code.min_evidence:
-                raise IllegalTransition(
-                    "refusal.evidence_missing",
-                    N_("{code} needs evidence of kind: {kinds}."),
-                    rule=rule,
-                    code=code.code,
-                    kinds=", ".join(k.value for k in code.evidence_kinds),
-                )
+        # The kinds of the shop's evidence items the refusal names (the service resolved
+        # the ids: each is an item the shop added to this case).
+        kinds = ", ".join(k.value for k in code.evidence_kinds)
+        wrong = [kind for kind in cmd.evidence if kind not in code.evidence_kinds]
+        if code.evidence_kinds and wrong:
+            raise ValidationFailed(
+                "refusal.evidence_wrong_kind",
+                N_("{code} rests on evidence of kind: {kinds}; not on {wrong}."),
+                rule=proof_rule(code),
+                field=PROOF_FIELD,
+                code=code.code,
+                kinds=kinds,
+                wrong=", ".join(dict.fromkeys(k.value for k in wrong)),
+            )
+        if code.evidence_required and len(cmd.evidence) < code.min_evidence:
+            raise IllegalTransition(
+                "refusal.evidence_missing",
+                N_("{code} needs evidence of kind: {kinds}."),
+                rule=proof_rule(code),
+                field=PROOF_FIELD,
+                code=code.code,
+                kinds=kinds,
+            )
 
     guard.__name__ = f"guard_refusal_{stage}"
-    guard.__doc__ = f"R5.5: refusal at stage {stage!r} names a valid code with its evidence."
+    guard.__doc__ = (
+        f"R5.5: refusal at stage {stage!r} names a valid code and rests on the shop's "
+        "evidence items of the kinds the code requires."
+    )
     return guard
 
 

@@ -28,10 +28,11 @@ from aftersales.domain.errors import (
     NotFound,
     ValidationFailed,
 )
+from aftersales.domain.evidence import POLICY_KIND, UploadKind
 from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.money import Money
-from aftersales.domain.policy import EvidenceKind
+from aftersales.domain.policy import EvidenceKind, Party, Profile
 from aftersales.services import events, money
 from aftersales.services.actors import (
     Actor,
@@ -42,6 +43,7 @@ from aftersales.services.actors import (
 )
 from aftersales.services.context import Context
 from aftersales.store import case_queries, parcels, repo
+from aftersales.store import evidence as evidence_store
 from aftersales.store.case_queries import CaseFilter
 
 __all__ = [
@@ -236,7 +238,7 @@ def act_in(
     profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
     facts = _facts(conn, case, cmd)
     outcome = machine.apply(case, cmd, facts, profile, now)
-    if cmd.evidence:  # R5.5: the evidence a refusal code required, named in the timeline
+    if cmd.evidence:  # R5.5: the kinds of evidence a refusal rests on, in the timeline
         changes = dict(outcome.changes)
         changes["evidence"] = (None, tuple(cmd.evidence))
         outcome = dataclasses.replace(outcome, changes=changes)
@@ -472,12 +474,13 @@ def reject(
     number: str,
     *,
     refusal_code: str,
-    evidence: Sequence[EvidenceKind] = (),
+    evidence_ids: Sequence[int] = (),
     note: str = "",
     expected_version: int | None = None,
 ) -> Case:
-    """R5.5: the merchant rejects the request with a reason code and its evidence. The
-    code a confirmed malicious-buyer report rejects with (R15.2) is the platform's only."""
+    """R5.5: the merchant rejects the request with a reason code and the evidence items
+    the shop added to the case that prove it (of the kinds the code requires). The code a
+    confirmed malicious-buyer report rejects with (R15.2) is the platform's only."""
     if any(
         p.reports is not None and p.reports.malicious_refusal_code == refusal_code
         for p in ctx.profiles.current.values()
@@ -489,10 +492,63 @@ def reject(
             field="refusal_code",
             code=refusal_code,
         )
-    cmd = Command(
-        Action.REJECT, actor.kind, refusal_code=refusal_code, evidence=tuple(evidence), note=note
+    return _refuse(
+        ctx, actor, number, Action.REJECT, refusal_code, evidence_ids, note, expected_version
     )
-    return act(ctx, actor, number, cmd, expected_version)
+
+
+def _proof(
+    conn: Connection, case: Case, profile: Profile, refusal_code: str, ids: Sequence[int]
+) -> tuple[EvidenceKind, ...]:
+    """R5.5: the kinds of the evidence items a refusal rests on. Each must be an item the
+    shop's side added to this case; the guard then checks the kinds against the code."""
+    rule = machine.proof_rule(profile.refusal_code(refusal_code))
+
+    def refused(code: str, message: str, **params: Any) -> ValidationFailed:
+        return ValidationFailed(code, message, rule=rule, field=machine.PROOF_FIELD, **params)
+
+    if len(set(ids)) != len(ids):
+        raise refused("refusal.evidence_repeated", N_("Each evidence item is named once."))
+    kinds = []
+    for item_id in ids:
+        row = evidence_store.item_by_id(conn, item_id)
+        if row is None or row.case_id != case.id:  # one answer for both: no oracle
+            raise refused(
+                "refusal.evidence_not_on_case",
+                N_("Evidence {id} is not on case {number}."),
+                id=item_id,
+                number=case.number,
+            )
+        if row.party != Party.MERCHANT.value:
+            raise refused(
+                "refusal.evidence_not_the_shops",
+                N_("Evidence {id} was not added by the shop: a refusal rests on its own proof."),
+                id=item_id,
+            )
+        kinds.append(POLICY_KIND[UploadKind(row.kind)])
+    return tuple(kinds)
+
+
+def _refuse(
+    ctx: Context,
+    actor: Actor,
+    number: str,
+    action: Action,
+    refusal_code: str,
+    evidence_ids: Sequence[int],
+    note: str,
+    expected_version: int | None,
+) -> Case:
+    with ctx.db.write() as conn:
+        case = require_case_access(actor, repo.load_case(conn, number), number, write=True)
+        profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
+        # Only the shop refuses: anyone else is refused by the state machine as before.
+        kinds: tuple[EvidenceKind, ...] = ()
+        if actor.kind is ActorKind.MERCHANT:
+            kinds = _proof(conn, case, profile, refusal_code, evidence_ids)
+        cmd = Command(action, actor.kind, refusal_code=refusal_code, evidence=kinds, note=note)
+        extra = {"evidence_ids": list(evidence_ids)} if evidence_ids else None
+        return act_in(ctx, conn, actor, case, cmd, expected_version, ctx.now(), extra)
 
 
 def accept_offer(
@@ -594,19 +650,22 @@ def refuse_refund(
     number: str,
     *,
     refusal_code: str,
-    evidence: Sequence[EvidenceKind] = (),
+    evidence_ids: Sequence[int] = (),
     note: str = "",
     expected_version: int | None = None,
 ) -> Case:
-    """R5.5: after receipt, refuse the refund with proof of the goods' state on return."""
-    cmd = Command(
+    """R5.5: after receipt, refuse the refund with the shop's evidence items that prove the
+    goods' state on return (carrier-stamped proof, unboxing video)."""
+    return _refuse(
+        ctx,
+        actor,
+        number,
         Action.REFUSE_REFUND,
-        actor.kind,
-        refusal_code=refusal_code,
-        evidence=tuple(evidence),
-        note=note,
+        refusal_code,
+        evidence_ids,
+        note,
+        expected_version,
     )
-    return act(ctx, actor, number, cmd, expected_version)
 
 
 def ship_replacement(

@@ -413,7 +413,14 @@ class CounterOfferIn(NoteIn):
 
 class RejectIn(NoteIn):
     refusal_code: Text(64, min_length=1)
-    evidence: list[EvidenceKind] = Field(default_factory=list, max_length=20)
+    evidence_ids: list[Annotated[Int, Field(ge=1, le=2**31 - 1)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "R5.5: ids of evidence items the shop added to this case "
+            "(POST /cases/{number}/evidence), of the kinds the refusal code requires"
+        ),
+    )
 
 
 class EditIn(VersionOnly):
