@@ -1001,6 +1001,9 @@ def _routes_without_id_rows() -> list[Row]:
     none = lambda w: Probe({})  # noqa: E731
     return [
         Row("GET", "/api/health", everyone(200, anonymous=200), none, why="public"),
+        Row("GET", "/", everyone(200, anonymous=200), none, why="public: the home page"),
+        Row("GET", "/api/docs", everyone(200, anonymous=200), none, why="public: API docs"),
+        Row("GET", "/api/redoc", everyone(200, anonymous=200), none, why="public: API docs"),
         Row(
             "POST",
             "/api/v1/auth/login",
