@@ -189,6 +189,75 @@ def test_errors_are_problem_json_with_rule_and_message_in_the_callers_language(e
     assert en.json()["detail"].isascii()
 
 
+def _field_refusal(r: Any, code: str, field: str, rule: str) -> None:
+    assert r.status_code == 422, r.text
+    p = r.json()
+    assert (p["code"], p["rule"]) == (code, rule)
+    assert [e["field"] for e in p["errors"]] == [field]
+
+
+def test_hardening_an_amount_above_what_was_paid_is_422_naming_amount_R5_2(env: Env) -> None:
+    env.push("O-7")  # 2 mugs, 70.00 paid for the line, signed for yesterday
+    buyer = _buyer(env)
+    shop = _bearer(env.ctx, "acme", "cases:read", "cases:write")
+    line = env.client.get("/api/v1/orders/O-7", headers=buyer).json()["lines"][0]["id"]
+    body = {
+        "order_number": "O-7",
+        "type": "return_refund",
+        "lines": [{"order_line_id": line, "quantity": 2}],
+        "reason": "changed_mind",  # no-reason: the freight is not refunded
+        "amount": 7_001,
+    }
+    _field_refusal(
+        env.client.post("/api/v1/cases", json=body, headers=buyer),
+        "amount.exceeds_paid",
+        "amount",
+        "R5.2",
+    )
+    opened = env.client.post("/api/v1/cases", json={**body, "amount": 6_000}, headers=buyer)
+    assert opened.status_code == 201, opened.text
+    number, version = opened.json()["number"], opened.json()["version"]
+    act = f"/api/v1/cases/{number}"
+    for action, extra, code, field, rule in (
+        ("approve-refund", {"amount": 7_001}, "amount.exceeds_paid", "amount", "R5.2"),
+        ("counter-offer", {"amount": 7_001}, "amount.exceeds_paid", "amount", "R5.2"),
+        (
+            "reject",
+            {"refusal_code": "no_quality_issue"},
+            "refusal.code_not_for_reason",
+            "refusal_code",
+            "R5.5",
+        ),
+        (
+            "reject",
+            {"refusal_code": "package_opened"},
+            "refusal.ground_not_allowed",
+            "refusal_code",
+            "R4.4",
+        ),
+    ):
+        r = env.client.post(
+            f"{act}/{action}", json={"expected_version": version, **extra}, headers=shop
+        )
+        _field_refusal(r, code, field, rule)
+    edit = {"expected_version": version, "amount": 7_001}
+    _field_refusal(
+        env.client.post(f"{act}/edit-request", json=edit, headers=buyer),
+        "amount.exceeds_paid",
+        "amount",
+        "R5.2",
+    )
+    unknown = {"expected_version": version, "reason": "bored"}
+    _field_refusal(
+        env.client.post(f"{act}/edit-request", json=unknown, headers=buyer),
+        "reason.unknown",
+        "reason",
+        "R3.1",
+    )
+    case = env.client.get(act, headers=buyer).json()
+    assert (case["state"], case["version"]) == ("awaiting_merchant", version)  # unchanged
+
+
 def test_unknown_route_and_method_are_problem_json(env: Env) -> None:
     r = env.client.get("/api/v1/nowhere", headers={"Accept-Language": "en"})
     assert r.status_code == 404 and r.json()["code"] == "route.not_found"

@@ -236,7 +236,7 @@ def test_R10_4_ruling_remedy_must_fit_the_request(ctx: Context, clock: FakeClock
     number, view = escalated(w)  # a refund-only request
     to_evidence_due(clock, view)
     before = _unchanged(ctx, number)
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         iv.rule(
             ctx,
             AGENT,

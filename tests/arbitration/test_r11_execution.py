@@ -11,7 +11,7 @@ import pytest
 
 from aftersales.domain import ledger as L
 from aftersales.domain.case_types import CaseType, DeadlineKind, State
-from aftersales.domain.errors import IllegalTransition
+from aftersales.domain.errors import IllegalTransition, ValidationFailed
 from aftersales.domain.policy import Remedy
 from aftersales.services import cases as svc
 from aftersales.services import interventions as iv
@@ -119,7 +119,7 @@ def test_R11_1_a_different_amount_is_refused(ctx: Context, clock: FakeClock) -> 
     w = make_world(ctx)
     number, _ = buyer_wins(w, clock)
     for amount in (PAID - 1, PAID + FREIGHT):
-        with pytest.raises(IllegalTransition) as err:
+        with pytest.raises(ValidationFailed) as err:
             svc.refund(ctx, w.merchant, number, amount=amount)
         assert (err.value.code, err.value.rule) == ("ruling.amount_differs", "R11.1")
     assert state(ctx, number) is State.AWAITING_EXECUTION
@@ -166,7 +166,7 @@ def test_R11_1_partial_refund_ruling_is_executed_for_its_amount(
             override_reason="Only the lid is cracked.",
         ),
     )
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(ValidationFailed):
         svc.refund(ctx, w.merchant, number, amount=PAID)
     svc.refund(ctx, w.merchant, number, amount=3_000)
     assert balance(ctx, buyer_account(w.buyer_id)) == 3_000

@@ -9,7 +9,7 @@ import pytest
 
 from aftersales.domain import ledger as L
 from aftersales.domain.case_types import CaseType, State
-from aftersales.domain.errors import Forbidden, IllegalTransition
+from aftersales.domain.errors import Forbidden, IllegalTransition, ValidationFailed
 from aftersales.services import cases as svc
 from aftersales.services import catalog
 from aftersales.services import express_refund as express
@@ -325,9 +325,9 @@ def test_R8_1_a_counter_offer_cannot_ask_for_counterfeit_goods_back(ctx: Context
         reason="counterfeit",
         amount=50_000,
     ).number
-    with pytest.raises(IllegalTransition) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         svc.counter_offer(ctx, w.merchant, number, amount=40_000, return_required=True)
-    assert exc.value.rule == "R8.1"
+    assert exc.value.rule == "R8.1" and exc.value.params["field"] == "return_required"
     # Without the return it is allowed: refund without return.
     svc.counter_offer(ctx, w.merchant, number, amount=40_000, return_required=False)
     assert state(ctx, number) is State.AWAITING_BUYER
@@ -361,6 +361,6 @@ def test_R8_1_custom_made_goods_need_no_return(ctx: Context) -> None:
         reason="defect",
         amount=20_000,
     ).number
-    with pytest.raises(IllegalTransition) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         svc.counter_offer(ctx, w.merchant, number, amount=10_000, return_required=True)
     assert exc.value.rule == "R8.1"

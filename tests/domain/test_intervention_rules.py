@@ -509,10 +509,10 @@ def test_R10_4_a_ruling_remedy_must_fit_the_request_type(
     build: Builder, case_type: CaseType, remedy: Remedy
 ) -> None:
     case, facts = intervention(build, case_type)
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         rule(build, case, facts, remedy=remedy)
     assert (err.value.code, err.value.rule) == ("ruling.remedy_not_for_type", "R10.4")
-    assert err.value.params == {"remedy": remedy.value, "type": case_type.value}
+    assert err.value.params == {"field": "remedy", "remedy": remedy.value, "type": case_type.value}
 
 
 def test_R10_4_a_ruling_names_a_remedy(build: Builder) -> None:
@@ -535,7 +535,7 @@ def test_R10_4_a_partial_refund_names_an_amount_less_than_asked(build: Builder) 
         with pytest.raises(DomainError) as err:
             rule(build, case, facts, remedy=Remedy.PARTIAL_REFUND, amount=not_less)
         assert err.value.rule in ("R10.4", "R5.2")
-    with pytest.raises(IllegalTransition) as equal:
+    with pytest.raises(ValidationFailed) as equal:
         rule(build, case, facts, remedy=Remedy.PARTIAL_REFUND, amount=asked)
     assert (equal.value.code, equal.value.rule) == ("ruling.partial_not_less", "R10.4")
 
@@ -610,7 +610,7 @@ def test_R11_1_the_merchant_refunds_exactly_the_ruled_amount(build: Builder) -> 
     assert agreed is not None
     at = build.now + timedelta(hours=1)
     for other in (agreed - build.money(1), build.money(1)):
-        with pytest.raises(IllegalTransition) as err:
+        with pytest.raises(ValidationFailed) as err:
             machine.apply(case, Command(A.REFUND, MERCHANT, amount=other), facts, build.profile, at)
         assert (err.value.code, err.value.rule) == ("ruling.amount_differs", "R11.1")
 

@@ -133,10 +133,11 @@ def test_R5_2_refund_never_exceeds_paid_for_lines(build: Builder) -> None:
     paid = facts.order.line(1).paid  # type: ignore[union-attr]
     assert build.cap(case, facts) == paid  # a part of the order: no freight
 
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         act(build, case, facts, A.APPROVE_REFUND, MERCHANT, build.now, amount=paid + build.money(1))
     assert err.value.rule == "R5.2"
     assert err.value.code == "amount.exceeds_paid"
+    assert err.value.params["field"] == "amount"  # an input value: 422 naming it
 
     out = act(build, case, facts, A.APPROVE_REFUND, MERCHANT, build.now, amount=paid)
     assert out.refund is not None and out.refund.amount == paid
@@ -147,9 +148,10 @@ def test_R5_2_opening_above_what_was_paid_is_refused(build: Builder) -> None:
     cap = machine.max_refundable(
         facts.order, KETTLE_ONLY, CaseType.REFUND_ONLY, "defect", build.profile, build.money(0)
     )
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         open_case(build, CaseType.REFUND_ONLY, "defect", requested=cap.amount + 1, facts=facts)
     assert err.value.rule == "R5.2"
+    assert err.value.params["field"] == "amount"
     opened, _ = open_case(build, CaseType.REFUND_ONLY, "defect", requested=cap.amount)
     assert opened.case.requested == cap
 
@@ -290,7 +292,7 @@ def test_R5_2_counter_offer_above_paid_refused(build: Builder) -> None:
     case = build.case(CaseType.REFUND_ONLY)
     facts = build.facts(build.order())
     cap = build.cap(case, facts)
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         act(build, case, facts, A.COUNTER_OFFER, MERCHANT, build.now, amount=cap + build.money(1))
     assert err.value.rule == "R5.2"
     with pytest.raises(ValidationFailed) as err2:
@@ -301,7 +303,7 @@ def test_R5_2_counter_offer_above_paid_refused(build: Builder) -> None:
 def test_R5_2_counter_offer_cannot_ask_to_return_goods_never_shipped(build: Builder) -> None:
     case = build.case(CaseType.REFUND_UNSHIPPED)
     facts = build.facts(build.order(shipped=False))
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         act(
             build,
             case,
@@ -582,7 +584,7 @@ def test_R5_5_review_refusal_code_limited_to_its_reason_groups(build: Builder) -
     code = next(c for c in build.profile.refusal_codes if c.code == "no_quality_issue")
     case = build.case(CaseType.RETURN_REFUND, reason_code="changed_mind")
     assert "no_reason" not in code.reason_groups
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         act(
             build,
             case,
@@ -612,7 +614,7 @@ def test_R4_4_package_opened_is_not_a_refusal_ground(build: Builder, state: Stat
     code = build.profile.refusal_code("package_opened")
     assert code is not None and code.allowed is False
     case = build.case(CaseType.RETURN_REFUND, state, reason_code="changed_mind")
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         _refuse(build, case, build.facts(build.order()), code.code, list(EvidenceKind))
     assert err.value.rule == "R4.4"
     assert err.value.code == "refusal.ground_not_allowed"
@@ -626,7 +628,7 @@ def test_R4_4_grounds_the_profile_disallows_are_refused(
     case = build.case(CaseType.RETURN_REFUND, state, reason_code="changed_mind")
     rc = build.profile.refusal_code(code)
     assert rc is not None
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         _refuse(build, case, build.facts(build.order()), code, list(EvidenceKind))
     assert err.value.rule == rc.rule
 
@@ -641,7 +643,7 @@ def test_R4_4_unsealed_hygiene_refusal_needs_seal_sensitive_product(
 
     plain = build.order()
     case = build.case(CaseType.RETURN_REFUND, state, order=plain, reason_code="changed_mind")
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         _refuse(build, case, build.facts(plain), code.code, evidence)
     assert err.value.rule == "R4.4"
     assert err.value.code == "refusal.product_flag_missing"
@@ -655,7 +657,7 @@ def test_R4_4_unsealed_hygiene_refusal_needs_seal_sensitive_product(
 
     # only against seven-day no-reason requests: a defect claim cannot be refused this way
     defect = build.case(CaseType.RETURN_REFUND, state, order=sealed, reason_code="defect")
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         _refuse(build, defect, build.facts(sealed), code.code, evidence)
     assert err.value.rule == "R4.4"
 
@@ -1188,7 +1190,7 @@ def test_R5_2_counter_offer_cannot_ask_for_a_return_the_buyer_cannot_make(
     """Before shipment nothing can come back; on a reship the buyer is missing goods."""
     b = build
     opened, facts = open_case(b, case_type, DEFAULT_OFFER_REASON[case_type])
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         act(
             b,
             opened.case,

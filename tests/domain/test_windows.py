@@ -14,7 +14,7 @@ import pytest
 from aftersales.domain import calendar
 from aftersales.domain.case_types import CaseType
 from aftersales.domain.catalog import Order, OrderLine
-from aftersales.domain.errors import IllegalTransition
+from aftersales.domain.errors import IllegalTransition, ValidationFailed
 from aftersales.domain.policy import ProductFlag, Profile
 from aftersales.domain.reasons import REASONS, ReasonGroup, reason
 from aftersales.domain.windows import WindowCheck, check_window
@@ -207,7 +207,7 @@ def test_R4_3_excluded_categories_refuse_no_reason(build: Builder, flag: Product
     signed = build.now - timedelta(days=1)
     order = _order_with(build, signed, flag)
     for code in NO_REASON_CODES:
-        with pytest.raises(IllegalTransition) as err:
+        with pytest.raises(ValidationFailed) as err:
             check(build, order, code, build.now)
         assert err.value.rule == "R4.3"
         assert err.value.code == "window.no_reason_excluded"
@@ -220,7 +220,7 @@ def test_R4_3_one_excluded_line_refuses_the_no_reason_request(build: Builder) ->
     order = build.order(
         lines=[build.line(1, build.product(1)), build.line(2, fresh, unit_price=39_800)]
     )
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         check(build, order, "changed_mind", build.now)
     assert err.value.rule == "R4.3"
     # The kettle alone may still go back.
@@ -233,7 +233,7 @@ def test_R4_3_digital_goods_excluded_only_once_downloaded(build: Builder) -> Non
     assert check(build, fresh, "changed_mind", build.now).rule == "R4.1"
 
     downloaded = _order_with(build, signed, ProductFlag.DIGITAL, downloaded=True)
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         check(build, downloaded, "changed_mind", build.now)
     assert err.value.rule == "R4.3"
     assert check(build, downloaded, "defect", build.now).rule == "R4.2"
@@ -337,7 +337,7 @@ def test_R2_3_return_refund_before_signing_refused(
 
 
 def test_R2_5_reship_needs_a_fulfilment_reason(build: Builder) -> None:
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         check(build, build.order(), "defect", build.now, CaseType.RESHIP)
     assert err.value.rule == "R2.5"
     assert check(build, build.order(), "missing_item", build.now, CaseType.RESHIP).rule == "R4.2"

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from aftersales.domain.errors import IllegalTransition
+from aftersales.domain.errors import ValidationFailed
 from aftersales.services import catalog, money, statements
 from aftersales.services.actors import Actor
 from aftersales.store.db import Database
@@ -51,7 +51,7 @@ def test_R5_2_two_hundred_concurrent_refunds_never_exceed_what_was_paid(pg_db, c
         entries_before = entry_count(setup)
         barrier = threading.Barrier(THREADS)
         ok: list[int] = []
-        refused: list[IllegalTransition] = []
+        refused: list[ValidationFailed] = []
         other: list[BaseException] = []
         lock = threading.Lock()
 
@@ -60,7 +60,7 @@ def test_R5_2_two_hundred_concurrent_refunds_never_exceed_what_was_paid(pg_db, c
             barrier.wait()
             try:
                 eid = money.refund_order(ctx, Actor.platform("agent"), number, EACH, key=f"k{i}")
-            except IllegalTransition as err:
+            except ValidationFailed as err:
                 with lock:
                     refused.append(err)
             except BaseException as err:

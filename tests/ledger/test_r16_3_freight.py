@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from aftersales.domain import ledger as L
-from aftersales.domain.errors import IllegalTransition
+from aftersales.domain.errors import ValidationFailed
 from aftersales.services import cases as svc
 from aftersales.services.actors import Actor
 from aftersales.store.schema import orders
@@ -61,7 +61,7 @@ def test_R16_3_no_reason_the_buyer_pays_the_return_freight(ctx):
     w = make_world(ctx)
     order = w.order(unit_price=PRICE, freight=FREIGHT)
     # R16.3/R5.2: the outbound freight is not refundable on a no-reason return
-    with pytest.raises(IllegalTransition) as err:
+    with pytest.raises(ValidationFailed) as err:
         w.open(reason="changed_mind", order=order, amount=PRICE + FREIGHT)
     assert err.value.rule == "R5.2"
     number = w.open(reason="changed_mind", order=order, amount=PRICE)

@@ -136,7 +136,7 @@ class LedgerMachine(RuleBasedStateMachine):
             "refund", lambda: money.refund_order(self.ctx, AGENT, number, amount, key)
         )
         if done + amount > paid:  # R5.2
-            assert isinstance(err, IllegalTransition) and err.rule == "R5.2", err
+            assert isinstance(err, ValidationFailed) and err.rule == "R5.2", err
         else:
             assert err is None, err
             assert entry_count(self.ctx) == count + 1

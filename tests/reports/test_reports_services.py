@@ -261,7 +261,7 @@ def test_R15_2_confirmed_report_raises_risk_and_rejects_matching_requests(ctx: C
     view = cases_svc.get_case(ctx, AGENT, quality)
     last = view.timeline[-1]
     assert last.action == "reject" and last.actor_id == f"report:{report.id}"
-    assert last.changes["rule"]["after"] == "R15.2"
+    assert last.rule == "R15.2"  # the rule that rejected it, not R5.5's refusal
     assert last.changes["report"]["after"] == report.id
     assert view.case.refusal_code == "confirmed_malicious_buyer"
     with pytest.raises(Conflict):

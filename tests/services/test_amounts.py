@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from aftersales.domain.case import CaseLine, RefundDecision
 from aftersales.domain.case_types import ActorKind, CaseType, State
-from aftersales.domain.errors import IllegalTransition, ValidationFailed
+from aftersales.domain.errors import ValidationFailed
 from aftersales.domain.money import Money
 from aftersales.services import cases as svc
 from aftersales.store import repo
@@ -53,7 +53,7 @@ def test_R5_2_a_request_above_what_was_paid_is_refused_at_open(
     cap = PAID + (FREIGHT if freight_counts and handling(ctx).freight_refundable else 0)
     opened = _case_count(ctx)
 
-    with pytest.raises(IllegalTransition) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         w.open(type=case_type, reason=reason, amount=cap + 1, order=order)
     assert exc.value.rule == "R5.2"
     assert exc.value.code == "amount.exceeds_paid"
@@ -69,7 +69,7 @@ def test_R5_2_approve_refund_above_what_was_paid_is_refused(ctx):
     cap = PAID + (FREIGHT if handling(ctx).freight_refundable else 0)
     before = snapshot(ctx, number)
 
-    with pytest.raises(IllegalTransition) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         svc.approve_refund(ctx, w.merchant, number, amount=cap + 1)
     assert exc.value.rule == "R5.2"
     assert snapshot(ctx, number) == before
@@ -101,14 +101,14 @@ def test_R5_2_a_second_case_on_the_order_is_capped_by_what_was_already_refunded(
     remaining = total - PAID - extra
     assert remaining < PAID
 
-    with pytest.raises(IllegalTransition) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         w.open(type=CaseType.REFUND_ONLY, reason="defect", order=order, amount=remaining + 1)
     assert exc.value.rule == "R5.2"
     assert exc.value.params["cap"] == Money(remaining, "CNY").format()
 
     second = w.open(type=CaseType.REFUND_ONLY, reason="defect", order=order, amount=remaining)
     before = snapshot(ctx, second)
-    with pytest.raises(IllegalTransition) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         svc.approve_refund(ctx, w.merchant, second, amount=remaining + 1)
     assert exc.value.rule == "R5.2"
     assert snapshot(ctx, second) == before

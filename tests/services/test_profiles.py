@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from aftersales.domain.case_types import CaseType, State
-from aftersales.domain.errors import IllegalTransition
+from aftersales.domain.errors import ValidationFailed
 from aftersales.domain.policy import Profile
 from aftersales.profiles import load_profiles
 from aftersales.services import cases as svc
@@ -144,7 +144,7 @@ def test_R5_the_profile_version_is_stored_even_if_the_first_open_was_refused(ctx
     """The process's first open is refused and rolled back, storing of the profile version
     with it; the next open must store it, or a restarted process cannot act on its cases."""
     w = make_world(ctx)
-    with pytest.raises(IllegalTransition):
+    with pytest.raises(ValidationFailed):
         w.open(type=CaseType.RETURN_REFUND, reason="changed_mind", amount=10**9)
     number = w.open(type=CaseType.RETURN_REFUND, reason="changed_mind")
     assert _stored_versions(ctx) == [("douyin", ctx.profiles.current["douyin"].version)]

@@ -549,6 +549,7 @@ def override(recommendation: Recommendation, decision: Decision, reason: str) ->
             "judgment.override_reason_required",
             N_("Overriding a recommendation needs a written reason."),
             rule="R10.5",
+            field="override_reason",
         )
     return Ruling(recommendation, decision, overridden=True, reason=written)
 

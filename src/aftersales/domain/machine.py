@@ -27,7 +27,7 @@ from aftersales.domain.case import (
 )
 from aftersales.domain.case_types import Action, ActorKind, CaseType, DeadlineKind, State
 from aftersales.domain.catalog import Order
-from aftersales.domain.errors import Forbidden, IllegalTransition, ValidationFailed
+from aftersales.domain.errors import DomainError, Forbidden, IllegalTransition, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.money import Money
@@ -92,12 +92,30 @@ def _cap(case: Case, facts: Facts, profile: Profile) -> Money:
     )
 
 
+def exceeds_paid(amount: Money, cap: Money, *, given: bool) -> DomainError:
+    """R5.2 refusing an amount above what can still be refunded: 422 naming ``amount``
+    when the caller gave it (an input value), else 409 (what the case already holds no
+    longer fits, e.g. an edit's new reason lowered the cap)."""
+    params = {"amount": amount.format(), "cap": cap.format(), "rule": "R5.2"}
+    message = N_("{amount} exceeds the {cap} paid for these lines.")
+    if given:
+        return ValidationFailed("amount.exceeds_paid", message, field="amount", **params)
+    return IllegalTransition("amount.exceeds_paid", message, **params)
+
+
 # --------------------------------------------------------------------------- guards
 def guard_amount_within_paid(
     case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
 ) -> None:
     """R5.2: a refund never exceeds what was paid for the lines (plus refundable freight)."""
     amount = cmd.amount if cmd.amount is not None else (case.agreed or case.requested)
+    check_within_paid(case, amount, facts, profile, given=cmd.amount is not None)
+
+
+def check_within_paid(
+    case: Case, amount: Money, facts: Facts, profile: Profile, *, given: bool
+) -> None:
+    """R5.2 for ``amount``; ``given``: the caller named it (its refusal names the field)."""
     if amount.currency != facts.order.currency:
         raise ValidationFailed(
             "amount.currency",
@@ -116,25 +134,26 @@ def guard_amount_within_paid(
         )
     cap = _cap(case, facts, profile)
     if amount > cap:
-        raise IllegalTransition(
-            "amount.exceeds_paid",
-            N_("{amount} exceeds the {cap} paid for these lines."),
-            rule="R5.2",
-            amount=amount.format(),
-            cap=cap.format(),
-        )
+        raise exceeds_paid(amount, cap, given=given)
 
 
 def guard_refund_positive(
     case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
 ) -> None:
     """R5.2: a refund moves a positive amount no larger than what was paid."""
-    amount = _refund_amount(case, cmd, facts, profile)
+    accepting = cmd.action is A.ACCEPT_OFFER and case.offer is not None  # the offer's amount
+    given = cmd.amount is not None and not accepting
+    _check_refund(case, _refund_amount(case, cmd, facts, profile), facts, profile, given=given)
+
+
+def _check_refund(
+    case: Case, amount: Money, facts: Facts, profile: Profile, *, given: bool
+) -> None:
     if amount.amount <= 0:
         raise ValidationFailed(
             "amount.not_positive", N_("The amount must be positive."), rule="R5.2", field="amount"
         )
-    guard_amount_within_paid(case, dataclasses.replace(cmd, amount=amount), facts, profile, now)
+    check_within_paid(case, amount, facts, profile, given=given)
 
 
 def no_return_needed(case: Case, facts: Facts, profile: Profile) -> str | None:
@@ -190,10 +209,11 @@ def guard_offer_valid(
     """R5.2: a counter-offer names a positive amount within what was paid; R8.1: it cannot
     ask for goods back that need not come back."""
     if cmd.return_required and (why := no_return_needed(case, facts, profile)) is not None:
-        raise IllegalTransition(
+        raise ValidationFailed(
             "offer.return_not_needed",
             N_("No return is needed for this request ({why}): refund without return."),
             rule="R8.1",
+            field="return_required",
             why=why,
         )
     if cmd.amount is None:
@@ -204,10 +224,11 @@ def guard_offer_valid(
             field="amount",
         )
     if cmd.return_required and case.type not in RETURN_OFFER_TYPES:
-        raise IllegalTransition(
+        raise ValidationFailed(
             "offer.return_not_possible",
             N_("A return cannot be asked for on this kind of request."),
             rule="R5.2",
+            field="return_required",
         )
     guard_refund_positive(case, cmd, facts, profile, now)
 
@@ -261,7 +282,7 @@ def guard_request_still_valid(
         return
     probe = dataclasses.replace(case, reason=new_reason, agreed=None)
     amount = cmd.amount if cmd.amount is not None else case.requested
-    guard_amount_within_paid(probe, dataclasses.replace(cmd, amount=amount), facts, profile, now)
+    check_within_paid(probe, amount, facts, profile, given=cmd.amount is not None)
 
 
 def guard_resubmit_window(
@@ -309,18 +330,20 @@ def _guard_refusal(stage: str) -> Guard:
                 code=cmd.refusal_code,
             )
         if not code.allowed:
-            raise IllegalTransition(
+            raise ValidationFailed(
                 "refusal.ground_not_allowed",
                 N_("{code} is not a ground for refusing this request."),
                 rule=code.rule,
+                field="refusal_code",
                 code=code.code,
             )
         group = reason(case.reason).group
         if code.reason_groups and group not in code.reason_groups:
-            raise IllegalTransition(
+            raise ValidationFailed(
                 "refusal.code_not_for_reason",
                 N_("{code} cannot refuse a request with this reason."),
                 rule=code.rule,
+                field="refusal_code",
                 code=code.code,
             )
         if code.requires_product_flag is not None:
@@ -329,10 +352,11 @@ def _guard_refusal(stage: str) -> Guard:
                 for line, _ in facts.lines_of(case.lines)
             )
             if not flagged:
-                raise IllegalTransition(
+                raise ValidationFailed(
                     "refusal.product_flag_missing",
                     N_("{code} applies only to {flag} goods."),
                     rule=code.rule,
+                    field="refusal_code",
                     code=code.code,
                     flag=code.requires_product_flag.value,
                 )
@@ -389,6 +413,7 @@ def guard_tracking_valid(
             "tracking.reused",
             N_("Tracking number {number} is already used on another case."),
             rule="R5.3",
+            field="tracking_number",
             number=cmd.tracking_number,
         )
 
@@ -639,10 +664,11 @@ def guard_ruling_valid(
             "ruling.remedy_missing", N_("A ruling names a remedy."), rule="R10.4", field="remedy"
         )
     if case.type not in REMEDY_TYPES[cmd.remedy]:
-        raise IllegalTransition(
+        raise ValidationFailed(
             "ruling.remedy_not_for_type",
             N_("Remedy {remedy} does not fit a {type} request."),
             rule="R10.4",
+            field="remedy",
             remedy=cmd.remedy.value,
             type=case.type.value,
         )
@@ -657,21 +683,23 @@ def guard_ruling_valid(
             field="amount",
         )
     if amount is not None:
-        guard_refund_positive(case, dataclasses.replace(cmd, amount=amount), facts, profile, now)
+        _check_refund(case, amount, facts, profile, given=cmd.amount is not None)
         full = case.requested if case.requested.amount > 0 else _cap(case, facts, profile)
         whole = (Remedy.FULL_REFUND, Remedy.REFUND_WITHOUT_RETURN)
         if cmd.remedy in whole and amount != full:
-            raise IllegalTransition(
+            raise ValidationFailed(
                 "ruling.full_is_full",
                 N_("A full refund is the {full} asked for; a smaller one is a partial refund."),
                 rule="R10.4",
+                field="amount",
                 full=full.format(),
             )
         if cmd.remedy is Remedy.PARTIAL_REFUND and amount >= full:
-            raise IllegalTransition(
+            raise ValidationFailed(
                 "ruling.partial_not_less",
                 N_("A partial refund must be less than the {full} asked for."),
                 rule="R10.4",
+                field="amount",
                 full=full.format(),
             )
     elif cmd.amount is not None and cmd.amount.amount != 0:
@@ -710,10 +738,11 @@ def guard_execution_refund(
             rule="R11.1",
         )
     if cmd.amount is not None and cmd.amount != case.agreed:
-        raise IllegalTransition(
+        raise ValidationFailed(
             "ruling.amount_differs",
             N_("The ruling refunds {amount}."),
             rule="R11.1",
+            field="amount",
             amount=case.agreed.format(),
         )
 
@@ -1239,13 +1268,7 @@ def open_case(
                 field="amount",
             )
         if req.requested > cap:
-            raise IllegalTransition(
-                "amount.exceeds_paid",
-                N_("{amount} exceeds the {cap} paid for these lines."),
-                rule="R5.2",
-                amount=req.requested.format(),
-                cap=cap.format(),
-            )
+            raise exceeds_paid(req.requested, cap, given=True)
     kind = DeadlineKind.MERCHANT_RESPONSE
     due = now + deadline_delay(kind, profile)
     case = Case(

@@ -21,12 +21,15 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount, int) or isinstance(self.amount, bool):
             raise ValidationFailed(
-                "money.amount_not_integer", N_("Amounts are integers in minor units.")
+                "money.amount_not_integer",
+                N_("Amounts are integers in minor units."),
+                field="amount",
             )
         if not _CURRENCY.match(self.currency):
             raise ValidationFailed(
                 "money.bad_currency",
                 N_("Currency {currency} is not an ISO 4217 code."),
+                field="currency",
                 currency=self.currency,
             )
 

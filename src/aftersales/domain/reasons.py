@@ -64,5 +64,9 @@ def reason(code: str) -> Reason:
         return REASONS[code]
     except KeyError:
         raise ValidationFailed(
-            "reason.unknown", N_("Unknown reason code {code}."), rule="R3.1", code=code
+            "reason.unknown",
+            N_("Unknown reason code {code}."),
+            rule="R3.1",
+            field="reason",
+            code=code,
         ) from None

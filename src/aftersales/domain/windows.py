@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from aftersales.domain.case_types import CaseType
 from aftersales.domain.catalog import Order, OrderLine, OrderStage
-from aftersales.domain.errors import IllegalTransition
+from aftersales.domain.errors import IllegalTransition, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import ProductFlag, Profile
 from aftersales.domain.reasons import ReasonGroup, reason
@@ -90,10 +90,11 @@ def check_window(
     _check_stage(order, case_type)
     r = reason(reason_code)
     if case_type is CaseType.RESHIP and r.group is not ReasonGroup.FULFILMENT:
-        raise IllegalTransition(
+        raise ValidationFailed(
             "request.reship_needs_fulfilment_reason",
             N_("A reship is for a missing or wrong item or part."),
             rule="R2.5",
+            field="reason",
         )
     if order.signed_at is None:
         # Nothing signed yet: no window has started (refunds before/while in transit).
@@ -104,10 +105,11 @@ def check_window(
         for line in lines:
             days = no_reason_days_for(line, profile)
             if days is None:
-                raise IllegalTransition(
+                raise ValidationFailed(
                     "window.no_reason_excluded",
                     N_("{product} is excluded from no-reason returns."),
                     rule="R4.3",
+                    field="reason",
                     product=line.product.title,
                 )
             ends.append(window_end(signed, days, profile))

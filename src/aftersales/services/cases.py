@@ -187,6 +187,7 @@ def _side_records(
                     "tracking.reused",
                     N_("Tracking number {number} is already used on another case."),
                     rule="R5.3",
+                    field="tracking_number",
                     number=getattr(case, field).tracking_number,
                 ) from None
 
@@ -225,10 +226,13 @@ def act_in(
     expected_version: int | None,
     now: datetime,
     extra_changes: dict[str, Any] | None = None,
+    rule: str | None = None,
 ) -> Case:
     """Apply one command to a loaded case inside the caller's transaction, then let the
     automation answer what the move started (R6, R7, R8.2). ``extra_changes`` are written
-    into the timeline entry (an automatic decision names its strategy and conditions)."""
+    into the timeline entry (an automatic decision names its strategy and conditions);
+    ``rule`` replaces the transition's rule in it, when another rule made the move (a
+    confirmed R15.2 report rejecting a request)."""
     if expected_version is not None and expected_version != case.version:
         raise Conflict(
             "case.conflict",
@@ -246,6 +250,8 @@ def act_in(
         changes = dict(outcome.changes)
         changes.update({k: (None, v) for k, v in extra_changes.items()})
         outcome = dataclasses.replace(outcome, changes=changes)
+    if rule is not None:
+        outcome = dataclasses.replace(outcome, rule=rule)
     after = _persist(ctx, conn, now, actor, outcome, facts.order, case.version, cmd.note)
     from aftersales.services import automation  # the automation acts through act_in
 

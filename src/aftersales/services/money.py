@@ -20,6 +20,7 @@ from aftersales.domain.case_types import ActorKind
 from aftersales.domain.catalog import Order
 from aftersales.domain.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
+from aftersales.domain.machine import exceeds_paid
 from aftersales.domain.money import Money
 from aftersales.domain.policy import Profile
 from aftersales.domain.reasons import ReasonGroup, reason
@@ -88,17 +89,14 @@ def _deposit_floor(profile: Profile, ref: L.AccountRef) -> frozenset[L.AccountRe
     return frozenset()
 
 
-def _check_order_cap(conn: Connection, order: Order, amount: int) -> None:
-    """R5.2: everything refunded on the order stays within what was paid for it."""
+def _check_order_cap(conn: Connection, order: Order, amount: int, *, given: bool) -> None:
+    """R5.2: everything refunded on the order stays within what was paid for it.
+    ``given``: the caller named the amount (422 naming ``amount``); otherwise it is what a
+    case decided, checked again under the order's lock (409 if the order moved meanwhile)."""
     done = store.refunded_on_order(conn, order.id)
     if done + amount > order.total_paid.amount:
-        raise IllegalTransition(
-            "amount.exceeds_paid",
-            N_("{amount} exceeds the {cap} paid for these lines."),
-            rule="R5.2",
-            amount=Money(amount, order.currency).format(),
-            cap=Money(order.total_paid.amount - done, order.currency).format(),
-        )
+        left = Money(order.total_paid.amount - done, order.currency)
+        raise exceeds_paid(Money(amount, order.currency), left, given=given)
 
 
 # --------------------------------------------------------------------------- order money
@@ -187,13 +185,13 @@ def refund_in_case(
         )
     rest = amount.amount - covered
     if rest > 0 and pay_first:
-        _check_order_cap(conn, order, rest)
+        _check_order_cap(conn, order, rest, given=False)
         key = f"refund-decision:{decision_id}:pay-first"
         entries.extend(
             _pay_first_in(conn, case, order, profile, rest, key, now, owe_shortfall=True)
         )
     elif rest > 0:
-        _check_order_cap(conn, order, rest)
+        _check_order_cap(conn, order, rest, given=False)
         draft = L.move(
             L.EntryKind.REFUND,
             L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency),
@@ -225,7 +223,7 @@ def refund_order(
         repo.lock_order(conn, order.id)
         known = store.entry_by_key(conn, key)
         if known is None:
-            _check_order_cap(conn, order, amount)
+            _check_order_cap(conn, order, amount, given=True)
         draft = L.move(
             L.EntryKind.REFUND,
             L.shop_account(order.shop_id, L.Purpose.SETTLEMENT, order.currency),
@@ -254,16 +252,19 @@ def advance(ctx: Context, actor: Actor, case_number: str, amount: int | None = N
     with ctx.db.write() as conn:
         case, order = _case_and_order(conn, actor, case_number)
         value = amount if amount is not None else case.requested.amount
-        return advance_in(conn, case, order, value, ctx.now())
+        return advance_in(conn, case, order, value, ctx.now(), given=amount is not None)
 
 
-def advance_in(conn: Connection, case: Case, order: Order, amount: int, now: datetime) -> int:
-    """R7.1 inside the caller's transaction (the order locked): platform -> buyer."""
+def advance_in(
+    conn: Connection, case: Case, order: Order, amount: int, now: datetime, *, given: bool = False
+) -> int:
+    """R7.1 inside the caller's transaction (the order locked): platform -> buyer.
+    ``given``: the caller named the amount (a refusal names the field)."""
     assert case.id is not None
     generation = store.count_case_entries(conn, case.id, L.EntryKind.ADVANCE, reversed_only=True)
     key = f"case:{case.number}:advance:{generation}"
     if store.entry_by_key(conn, key) is None:
-        _check_order_cap(conn, order, amount)
+        _check_order_cap(conn, order, amount, given=given)
     draft = L.move(
         L.EntryKind.ADVANCE,
         L.platform_account(L.Purpose.ADVANCE, order.currency),
@@ -395,7 +396,7 @@ def pay_first(ctx: Context, actor: Actor, case_number: str, amount: int) -> list
         )
         key = f"case:{case.number}:pay-first:{generation}"
         if store.entry_by_key(conn, key) is None:
-            _check_order_cap(conn, order, amount)
+            _check_order_cap(conn, order, amount, given=True)
         profile = _case_profile(ctx, conn, case)
         return _pay_first_in(conn, case, order, profile, amount, key, now, owe_shortfall=False)
 

@@ -153,7 +153,10 @@ def push_order(
                 )
         except IntegrityError:
             raise Conflict(
-                "order.exists", N_("Order {number} was already recorded."), number=number
+                "order.exists",
+                N_("Order {number} was already recorded."),
+                field="number",
+                number=number,
             ) from None
         order = repo.load_order(conn, order_id)
         assert order is not None

@@ -61,6 +61,7 @@ def _reused(number: str) -> IllegalTransition:
         "tracking.reused",
         N_("Tracking number {number} is already used on another parcel or case."),
         rule="R5.3",
+        field="tracking_number",
         number=number,
     )
 

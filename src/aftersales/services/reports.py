@@ -533,7 +533,8 @@ def review_buyer_report(
                     cmd,
                     None,
                     now,
-                    extra_changes={"report": report_id, "rule": "R15.2"},
+                    extra_changes={"report": report_id},
+                    rule="R15.2",
                 )
                 rejected.append(number)
         status = BuyerReportStatus.CONFIRMED if confirm else BuyerReportStatus.REJECTED

@@ -82,7 +82,9 @@ def create_shop(
                     now=now,
                 )
         except IntegrityError:
-            raise Conflict("shop.exists", N_("Shop {code} exists."), code=code) from None
+            raise Conflict(
+                "shop.exists", N_("Shop {code} exists."), field="code", code=code
+            ) from None
         account_store.audit(
             conn,
             at=now,

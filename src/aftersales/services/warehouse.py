@@ -162,6 +162,7 @@ def _record(
             raise Conflict(
                 "warehouse.receipt_reused",
                 N_("Receipt {id} was already reported with other contents."),
+                field="external_id",
                 id=receipt.external_id,
             )
         return _view(conn, known, replayed=True)
