@@ -147,6 +147,40 @@ def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes], log: Path) -> No
 
 
 @contextmanager
+def serving(db_url: str, log: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`aftersales serve` (no embedded worker or dispatcher) on a free port of 127.0.0.1:
+    its base URL and process, once it answers /api/health; terminated afterwards."""
+    port = free_port()
+    with log.open("wb") as out_file:  # a file, not a pipe: a full pipe blocks the server
+        proc = subprocess.Popen(
+            [
+                *CLI,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-embedded-worker",
+                "--no-embedded-dispatcher",
+            ],
+            env=_env(db_url, **env),
+            stdout=out_file,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base_url, proc, log)
+        yield base_url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+
+
+@contextmanager
 def live_server(kind: str, tmp_dir: Path) -> Iterator[LiveServer]:
     """A fresh database, bootstrapped through the CLI, served by a real process."""
     with fresh_database(kind, tmp_dir) as db_url:
@@ -166,35 +200,9 @@ def live_server(kind: str, tmp_dir: Path) -> Iterator[LiveServer]:
         out = cli(db_url, "account", "token", "--login", "ordersys", "--name", "orders", *scopes)
         token = out.strip().splitlines()[-1].strip()
         assert token.startswith("ast_"), out
-        port = free_port()
         log = tmp_dir / f"serve-{kind}.log"
-        with log.open("wb") as out_file:  # a file, not a pipe: a full pipe blocks the server
-            proc = subprocess.Popen(
-                [
-                    *CLI,
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-embedded-worker",
-                    "--no-embedded-dispatcher",
-                ],
-                env=_env(db_url),
-                stdout=out_file,
-                stderr=subprocess.STDOUT,
-            )
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_healthy(base_url, proc, log)
+        with serving(db_url, log) as (base_url, proc):
             yield LiveServer(kind, db_url, base_url, log, token, proc)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=20)
 
 
 # --------------------------------------------------------------------------- parties
