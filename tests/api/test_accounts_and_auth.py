@@ -357,7 +357,7 @@ def test_R1_shop_settings_main_account_changes_them_and_the_audit_log_keeps_befo
     )
     assert r.status_code == 200 and r.json()["return_address"] == "9 New Dock"
     bad = c.patch(f"/api/v1/shops/{env.shop_code}", json={"timezone": "Mars/Base"}, headers=headers)
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "timezone"
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "body.timezone"
     profile = c.patch(f"/api/v1/shops/{env.shop_code}", json={"profile": "tiktok"}, headers=headers)
     assert profile.status_code == 403
     with env.ctx.db.read() as conn:

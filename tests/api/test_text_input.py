@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from aftersales.store.schema import orders, shops
 from tests.api.schema_walk import Slot, error_fields, send, slots
-from tests.api.support import ADMIN, ANONYMOUS, SERVICE, SHOP_X, ApiWorld
+from tests.api.support import ADMIN, ANONYMOUS, PASSWORD, SERVICE, SHOP_X, ApiWorld
 
 BAD = {
     "NUL": "a\x00b",
@@ -147,3 +147,25 @@ def test_hardening_nul_byte_in_login_shop_order_and_names_is_422_and_stores_noth
         assert conn.execute(select(func.count()).select_from(shops)).scalar_one() == before
         numbers = conn.execute(select(orders.c.number)).scalars().all()
     assert "NUL-1" not in numbers
+
+
+def test_hardening_latin1_bytes_in_credential_headers_are_refused_not_500(
+    world: ApiWorld,
+) -> None:
+    """A header carries any Latin-1 byte: an X-CSRF-Token of `é` reached compare_digest as
+    a non-ASCII str (TypeError, 500); a token or session cookie of such bytes is a 401."""
+    login = world.client.post("/api/v1/auth/login", json={"login": "admin", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    csrf = world.client.post(
+        "/api/v1/tokens",
+        json={"name": "t", "scopes": ["cases:read"]},
+        headers=[(b"X-CSRF-Token", "é".encode("latin-1"))],
+    )
+    world.client.cookies.clear()
+    assert (csrf.status_code, csrf.json()["code"]) == (403, "auth.csrf_failed"), csrf.text
+    for name, value in (
+        (b"Authorization", "Bearer ast_é_\x01".encode("latin-1")),
+        (b"Cookie", "aftersales_session=é\x7f".encode("latin-1")),
+    ):
+        resp = world.client.get("/api/v1/me", headers=[(name, value)])
+        assert resp.status_code == 401, resp.text

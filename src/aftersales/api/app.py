@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from aftersales import __version__
 from aftersales.api import pages, problems
-from aftersales.api.common import NEW_PASSWORD_MARK
+from aftersales.api.common import NEW_PASSWORD_MARK, document_profiles
 from aftersales.api.limits import BodyLimit
 from aftersales.api.v1 import ROUTERS
 from aftersales.jobs.deadlines import start_in_thread
@@ -113,6 +113,7 @@ def create_app(
                         if code[0] in "45" and "application/json" in content:
                             content[problems.MEDIA_TYPE] = content.pop("application/json")
             _document_password_minimum(schema, context.settings.password_min_length)
+            document_profiles(schema, sorted(context.profiles.current))
             app.openapi_schema = schema
         return app.openapi_schema
 

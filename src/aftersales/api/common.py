@@ -8,8 +8,10 @@ import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from itertools import accumulate
 from typing import Annotated, Any
+from zoneinfo import available_timezones
 
 from fastapi import APIRouter, Request, Response, params
 from fastapi.routing import APIRoute
@@ -37,8 +39,8 @@ _DESCRIPTIONS = {
     403: "Forbidden: the caller may see the object but not do this",
     404: "Not found (or not visible to the caller)",
     409: "Conflict: the state machine, a stale version or an in-flight Idempotency-Key",
-    422: "Invalid request: `errors` names each field",
     415: "Unsupported media type: send JSON bodies as UTF-8",
+    422: "Invalid request: `errors` names each field",
     429: "Too many requests",
 }
 
@@ -48,8 +50,18 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 # --------------------------------------------------------------------------- numbers, times
-Int = Annotated[int, Strict()]
-"""A JSON integer (counts, amounts, ids, versions): never `"1"`, `true` or `1.0`."""
+def _json_integer(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("int_type", "expected an integer")
+    return value
+
+
+def Int(minimum: int, maximum: int) -> Any:
+    """A JSON integer from `minimum` to `maximum` (counts, amounts, ids, versions): never
+    `"1"` or `true`. An integral number written `2.0` is the integer 2, as JSON Schema's
+    `integer` says; `2.5` is refused."""
+    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_json_integer)]
+
 
 Bool = Annotated[bool, Strict()]
 """`true` or `false`: never `1` or `"true"`."""
@@ -70,8 +82,12 @@ def _query_bool(value: Any) -> Any:
     return value
 
 
-QueryInt = Annotated[int, BeforeValidator(_query_int)]
-"""An integer in a query string or a path: its decimal text, nothing else."""
+def QueryInt(minimum: int, maximum: int) -> Any:
+    """An integer from `minimum` to `maximum` in a query string or a path: its decimal
+    digits, nothing else (the bounds inside, so that the schema states them)."""
+    return Annotated[int, Field(ge=minimum, le=maximum), BeforeValidator(_query_int)]
+
+
 QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
 """A boolean in a query string: `true` or `false`."""
 
@@ -291,6 +307,29 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
 
 
 NEW_PASSWORD_MARK = "x-new-password"
+PROFILE_MARK = "x-policy-profile"
+
+Timezone = StrEnum(
+    "Timezone", [(name, name) for name in sorted(available_timezones() - {"localtime"})]
+)
+"""An IANA time zone (`Asia/Shanghai`): the schema lists them."""
+
+
+def profile_field(**kw: Any) -> Any:
+    """A policy profile id: the served schema lists the deployment's profiles
+    (`document_profiles`), the service refuses another (422 naming the field)."""
+    return Field(json_schema_extra={PROFILE_MARK: True}, **kw)
+
+
+def document_profiles(schema: dict[str, Any], profiles: list[str]) -> None:
+    """States the deployment's policy profiles as the enum of every `profile_field()`."""
+    for model in schema.get("components", {}).get("schemas", {}).values():
+        for prop in model.get("properties", {}).values():
+            if prop.pop(PROFILE_MARK, False):
+                for variant in [prop, *prop.get("anyOf", [])]:
+                    if variant.get("type") == "string":
+                        variant.pop("pattern", None)
+                        variant["enum"] = profiles
 
 
 def password_field(**kw: Any) -> Any:
@@ -314,6 +353,8 @@ _LINE_BREAKS = frozenset("\t\n\r")
 # White space, spelled out so that the schema (ECMA-262 regex) and Python agree.
 _SPACES = r"\t\n\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 _VISIBLE = re.compile(rf"[^{_SPACES}]")
+LINE_CHAR = rf"[^{_CONTROLS}]"
+"""A character of a single line, to compose a field's own pattern: `^https?://{LINE_CHAR}*$`."""
 _REFUSED_LINE = re.compile(rf"[{_CONTROLS}\ud800-\udfff]")
 _REFUSED_FREE = re.compile(rf"[{_CONTROLS_BUT_LINES}\ud800-\udfff]")
 

@@ -62,7 +62,11 @@ def _authenticate(
         auth = accounts.authenticate_session(ctx, cookie)
         if request.method not in SAFE_METHODS:
             sent = request.headers.get(CSRF_HEADER, "")
-            if not (auth.csrf_token and secrets.compare_digest(sent, auth.csrf_token)):
+            # As bytes: compare_digest refuses str with non-ASCII characters (a header
+            # may carry any Latin-1 byte).
+            if not (
+                auth.csrf_token and secrets.compare_digest(sent.encode(), auth.csrf_token.encode())
+            ):
                 raise Forbidden(
                     "auth.csrf_failed",
                     N_("The X-CSRF-Token header is missing or wrong for this session."),

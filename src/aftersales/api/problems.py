@@ -163,6 +163,8 @@ _VALIDATION = {
     "json_invalid": N_("The body is not valid JSON."),
     "int_type": N_("Expected an integer."),
     "int_parsing": N_("Expected an integer."),
+    "int_from_float": N_("Expected an integer."),
+    "int_parsing_size": N_("The value is too large."),
     "string_type": N_("Expected a string."),
     "bool_type": N_("Expected true or false."),
     "bool_parsing": N_("Expected true or false."),

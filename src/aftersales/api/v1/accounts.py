@@ -18,7 +18,7 @@ from aftersales.services import accounts
 router = make_router("", "accounts")
 
 ShopCode = Annotated[Text(40, min_length=1), Path()]
-AccountId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
+AccountId = Annotated[QueryInt(1, 2**31 - 1), Path()]
 Login = Text(120, min_length=1)
 DisplayName = Text(200)
 

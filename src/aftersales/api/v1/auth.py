@@ -102,7 +102,7 @@ def change_password(
 class TokenIn(BaseModel):
     name: Text(120, min_length=1, blank=False)
     scopes: list[Text(40, min_length=1)] = Field(min_length=1, max_length=10)
-    expires_in_days: Int | None = Field(default=None, ge=1, le=3650)
+    expires_in_days: Int(1, 3650) | None = None
 
 
 class TokenOut(BaseModel):
@@ -159,7 +159,7 @@ def create_token(
     )
 
 
-TokenId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
+TokenId = Annotated[QueryInt(1, 2**31 - 1), Path()]
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenOut)

@@ -13,7 +13,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from aftersales.api.common import Bool, FreeText, Int, Moment, QueryInt, Text, load_json
+from aftersales.api.common import (
+    LINE_CHAR,
+    Bool,
+    FreeText,
+    Int,
+    Moment,
+    QueryInt,
+    Text,
+    load_json,
+)
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
@@ -35,8 +44,8 @@ router = make_router("", "automation")
 
 ShopCode = Annotated[Text(40, min_length=1), Path()]
 CaseNumber = Annotated[Text(32, min_length=1), Path()]
-StrategyId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
-Amount = Annotated[Int, Field(ge=0, le=10**13, description="Minor units (fen, cents)")]
+StrategyId = Annotated[QueryInt(1, 2**31 - 1), Path()]
+Amount = Annotated[Int(0, 10**13), Field(description="Minor units (fen, cents)")]
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -52,7 +61,7 @@ class ConditionsIn(BaseModel):
     skus: list[Text(80, min_length=1)] = Field(
         default_factory=list, max_length=200, description="Empty: every product"
     )
-    max_days_since_signing: Int | None = Field(None, ge=0, le=3650)
+    max_days_since_signing: Int(0, 3650) | None = None
 
     def domain(self) -> Conditions:
         return Conditions(
@@ -78,7 +87,7 @@ class StrategyIn(BaseModel):
     kind: StrategyKind
     name: Text(svc.NAME_MAX, min_length=1, blank=False)
     enabled: Bool = True
-    priority: Int = Field(100, ge=0, le=10_000, description="Lower acts first")
+    priority: Int(0, 10_000) = Field(100, description="Lower acts first")
     conditions: ConditionsIn = Field(default_factory=ConditionsIn)
 
 
@@ -87,9 +96,9 @@ class StrategyPatch(BaseModel):
 
     name: Text(svc.NAME_MAX, min_length=1, blank=False) | None = None
     enabled: Bool | None = None
-    priority: Int | None = Field(None, ge=0, le=10_000)
+    priority: Int(0, 10_000) | None = None
     conditions: ConditionsIn | None = None
-    expected_version: Int | None = Field(None, ge=1, le=2**31 - 1)
+    expected_version: Int(1, 2**31 - 1) | None = None
 
 
 class StrategyOut(BaseModel):
@@ -109,8 +118,11 @@ class StrategyOut(BaseModel):
 class ServiceHoursModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: list[Annotated[Int, Field(ge=1, le=7)]] = Field(
-        min_length=1, max_length=7, description="ISO weekdays, 1 = Monday, each once"
+    days: list[Int(1, 7)] = Field(
+        min_length=1,
+        max_length=7,
+        json_schema_extra={"uniqueItems": True},
+        description="ISO weekdays, 1 = Monday, each once",
     )
     start: Text(5, pattern=TIME_PATTERN) = Field(examples=["09:00"])
     end: Text(5, pattern=TIME_PATTERN) = Field(examples=["18:00"], description="Exclusive")
@@ -193,7 +205,7 @@ class ReceiptIn(BaseModel):
     received_at: Moment
     inspected_at: Moment
     note: FreeText(warehouse.NOTE_MAX) = ""
-    photos: list[Text(warehouse.PHOTO_URL_MAX)] = Field(
+    photos: list[Text(warehouse.PHOTO_URL_MAX, pattern=rf"^https?://{LINE_CHAR}*$")] = Field(
         default_factory=list, max_length=warehouse.MAX_PHOTOS
     )
 

@@ -38,14 +38,12 @@ from aftersales.store.case_queries import SORTS, CaseFilter
 router = make_router("/cases", "cases")
 
 CaseNumber = Annotated[Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
-Amount = Annotated[Int, Field(ge=0, le=10**13, description="Minor units of the case currency")]
+Amount = Annotated[Int(0, 10**13), Field(description="Minor units of the case currency")]
 Note = Annotated[FreeText(2000), Field(default="")]
 Version = Annotated[
-    Int | None,
+    Int(1, 2**31 - 1) | None,
     Field(
         default=None,
-        ge=1,
-        le=2**31 - 1,
         description="The case version you read; a stale one gets 409 and changes nothing",
     ),
 ]
@@ -189,8 +187,8 @@ def _full(request: Request, auth: Any, number: str) -> CaseOut:
 
 # --------------------------------------------------------------------------- open
 class LineIn(BaseModel):
-    order_line_id: Int = Field(ge=1, le=2**31 - 1)
-    quantity: Int = Field(ge=1, le=100000)
+    order_line_id: Int(1, 2**31 - 1)
+    quantity: Int(1, 100000)
 
 
 class OpenIn(BaseModel):
@@ -297,7 +295,7 @@ def list_cases(
     buyer_name: Annotated[Text(200) | None, Query()] = None,
     sort: SortKey = "-created_at",
     cursor: Annotated[Text(500) | None, Query()] = None,
-    limit: Annotated[QueryInt, Query(ge=1, le=200)] = 50,
+    limit: Annotated[QueryInt(1, 200), Query()] = 50,
 ) -> CasePageOut:
     """Cases the caller may see (a buyer: their own; a shop: its own; the platform:
     all), filtered and sorted, one page at a time (keyset cursor: stable under inserts)."""

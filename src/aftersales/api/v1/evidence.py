@@ -45,7 +45,7 @@ from aftersales.services import evidence as svc
 CaseNumber = Annotated[
     Text(16, pattern=r"^AS[0-9]{14}$"), Path(description="e.g. AS20261125000001")
 ]
-EvidenceId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
+EvidenceId = Annotated[QueryInt(1, 2**31 - 1), Path()]
 Party = Literal["buyer", "merchant", "platform"]
 # The upload route: exempt from the JSON body limit (api/limits.py), it streams its body
 # with its own caps.

@@ -25,15 +25,12 @@ MAX_ID = 2**31 - 1
 CaseNumber = Annotated[Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
 Statement = FreeText(svc.MAX_TEXT, min_length=1, blank=False)
 Version = Annotated[
-    Int | None,
+    Int(1, MAX_ID) | None,
     Field(
-        default=None,
-        ge=1,
-        le=MAX_ID,
-        description="The version you read; a stale one gets 409 and changes nothing",
+        default=None, description="The version you read; a stale one gets 409 and changes nothing"
     ),
 ]
-Amount = Annotated[Int, Field(ge=1, le=10**13, description="Minor units of the case currency")]
+Amount = Annotated[Int(1, 10**13), Field(description="Minor units of the case currency")]
 
 
 # --------------------------------------------------------------------------- models
@@ -85,7 +82,7 @@ class AppealIn(BaseModel):
 
     grounds: Grounds
     statement: FreeText(svc.MAX_TEXT) = ""
-    evidence: list[Annotated[Int, Field(ge=1, le=MAX_ID)]] = Field(
+    evidence: list[Int(1, MAX_ID)] = Field(
         default_factory=list,
         max_length=50,
         description="Your evidence items on the case, added after the ruling",
@@ -237,7 +234,7 @@ class QueueOut(BaseModel):
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agent_account_id: Annotated[Int, Field(ge=1, le=MAX_ID)] | None = Field(
+    agent_account_id: Int(1, MAX_ID) | None = Field(
         None, description="Admins only: hand the item to this agent (default: yourself)"
     )
     release: Bool = Field(False, description="Give the item back to the queue")
@@ -551,7 +548,7 @@ def decide_appeal(
     request: Request,
     ctx: Ctx,
     auth: Auth,
-    appeal_id: Annotated[QueryInt, Path(ge=1, le=MAX_ID)],
+    appeal_id: Annotated[QueryInt(1, MAX_ID), Path()],
     body: DecisionIn,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -583,7 +580,7 @@ def agent_queue(
     mine: Annotated[QueryBool, Query()] = False,
     unassigned: Annotated[QueryBool, Query()] = False,
     kind: Annotated[queue_svc.ItemKind | None, Query()] = None,
-    limit: Annotated[QueryInt, Query(ge=1, le=1000)] = 200,
+    limit: Annotated[QueryInt(1, 1000), Query()] = 200,
 ) -> QueueOut:
     """What waits for an agent, soonest deadline first, with who has taken it."""
     items = queue_svc.agent_queue(
@@ -598,7 +595,7 @@ def assign(
     ctx: Ctx,
     auth: Auth,
     kind: queue_svc.ItemKind,
-    item_id: Annotated[QueryInt, Path(ge=1, le=MAX_ID)],
+    item_id: Annotated[QueryInt(1, MAX_ID), Path()],
     body: AssignIn,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:

@@ -35,7 +35,7 @@ from aftersales.services import judgment as svc
 router = make_router("/cases", "judgment")
 
 CaseNumber = Annotated[Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
-EvidenceId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1, description="The evidence item's id")]
+EvidenceId = Annotated[QueryInt(1, 2**31 - 1), Path(description="The evidence item's id")]
 
 
 # --------------------------------------------------------------------------- models

@@ -28,8 +28,8 @@ router = make_router("", "messages")
 CaseNumber = Annotated[
     Text(16, pattern=r"^AS[0-9]{14}$"), Path(description="e.g. AS20261125000001")
 ]
-MessageId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
-TemplateId = Annotated[QueryInt, Path(ge=1, le=2**31 - 1)]
+MessageId = Annotated[QueryInt(1, 2**31 - 1), Path()]
+TemplateId = Annotated[QueryInt(1, 2**31 - 1), Path()]
 ShopCode = Annotated[Text(40, min_length=1), Path()]
 Body = FreeText(svc.BODY_MAX_CHARS)
 HELD_NOTICE = N_(
@@ -115,8 +115,8 @@ def message_out(m: svc.MessageView, locale: str) -> MessageOut:
 
 class MessageIn(BaseModel):
     body: Body = Field(default="", description="May be empty when `template_id` is given")
-    template_id: Int | None = Field(
-        default=None, ge=1, le=2**31 - 1, description="A reply template of the shop (shop only)"
+    template_id: Int(1, 2**31 - 1) | None = Field(
+        default=None, description="A reply template of the shop (shop only)"
     )
 
 
@@ -324,7 +324,7 @@ def message_stats(
     auth: Auth,
     from_: Annotated[Moment | None, Query(alias="from")] = None,
     to: Moment | None = None,
-    limit: Annotated[QueryInt, Query(ge=0, le=500)] = 50,
+    limit: Annotated[QueryInt(0, 500), Query()] = 50,
 ) -> MessageStatsOut:
     """R5.7 for one shop over `[from, to)` (default: the 30 days up to now): first-response
     time of the cases opened in the period (from the opening to the shop's first published

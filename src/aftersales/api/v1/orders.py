@@ -18,7 +18,7 @@ from aftersales.services import orders
 router = make_router("/orders", "orders")
 
 OrderNumber = Annotated[Text(64, min_length=1), Path()]
-Amount = Annotated[Int, Field(ge=0, le=10**13, description="Minor units (fen, cents)")]
+Amount = Annotated[Int(0, 10**13), Field(description="Minor units (fen, cents)")]
 
 
 class BuyerIn(BaseModel):
@@ -33,11 +33,11 @@ class BuyerIn(BaseModel):
 class OrderLineIn(BaseModel):
     sku: Text(80, min_length=1, blank=False)
     title: Text(300, min_length=1, blank=False)
-    quantity: Int = Field(ge=1, le=100000)
+    quantity: Int(1, 100000)
     unit_price: Amount
     paid: Amount = Field(description="Paid for the whole line after discounts")
     flags: list[ProductFlag] = Field(default_factory=list, max_length=10)
-    declared_no_reason_days: Int | None = Field(default=None, ge=0, le=365)
+    declared_no_reason_days: Int(0, 365) | None = None
     downloaded: Bool = False
 
 

@@ -18,17 +18,17 @@ from aftersales.services import reports as svc
 router = _router("/reports", "reports")
 
 MAX_ID = 2**31 - 1
-ReportId = Annotated[QueryInt, Path(ge=1, le=MAX_ID, description="The report's id")]
+ReportId = Annotated[QueryInt(1, MAX_ID), Path(description="The report's id")]
 ShopCode = Annotated[Text(40, min_length=1), Field(description="Shop code")]
 Region = Annotated[
     Text(svc.REGION_MAX, min_length=1, pattern=svc.REGION_PATTERN),
     Field(description="A region code or name (compared ignoring case)"),
 ]
 CaseNumber = Text(32, min_length=1)
-EvidenceId = Annotated[Int, Field(ge=1, le=MAX_ID)]
+EvidenceId = Int(1, MAX_ID)
 Statement = FreeText(svc.DESCRIPTION_MAX, min_length=1, blank=False)
 Note = FreeText(svc.NOTE_MAX)
-Limit = Annotated[QueryInt, Query(ge=1, le=svc.MAX_PAGE)]
+Limit = Annotated[QueryInt(1, svc.MAX_PAGE), Query()]
 
 
 # --------------------------------------------------------------------------- models

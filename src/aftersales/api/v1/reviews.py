@@ -28,11 +28,11 @@ from aftersales.services import reviews as svc
 router = _router("", "reviews")
 
 MAX_ID = 2**31 - 1
-ReviewId = Annotated[QueryInt, Path(ge=1, le=MAX_ID, description="The review's id")]
-AppealId = Annotated[QueryInt, Path(ge=1, le=MAX_ID, description="The review appeal's id")]
+ReviewId = Annotated[QueryInt(1, MAX_ID), Path(description="The review's id")]
+AppealId = Annotated[QueryInt(1, MAX_ID), Path(description="The review appeal's id")]
 ShopCode = Annotated[Text(40, min_length=1), Path(description="Shop code")]
 Sku = Annotated[Text(80, min_length=1), Path(description="The product's SKU")]
-Limit = Annotated[QueryInt, Query(ge=1, le=svc.MAX_PAGE)]
+Limit = Annotated[QueryInt(1, svc.MAX_PAGE), Query()]
 Reason = FreeText(svc.REASON_MAX, min_length=1, blank=False)
 
 
@@ -41,8 +41,8 @@ class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     order_number: Text(64, min_length=1)
-    order_line_id: Int = Field(ge=1, le=MAX_ID, description="The reviewed line (GET /orders)")
-    rating: Int = Field(ge=RATING_MIN, le=RATING_MAX, description="1 (worst) to 5 (best)")
+    order_line_id: Int(1, MAX_ID) = Field(description="The reviewed line (GET /orders)")
+    rating: Int(RATING_MIN, RATING_MAX) = Field(description="1 (worst) to 5 (best)")
     topic: Topic
     text: FreeText(svc.TEXT_MAX) = ""
     created_at: Moment | None = Field(

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Path, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from aftersales.api.common import FreeText, Text
+from aftersales.api.common import FreeText, Text, Timezone, profile_field
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.services import shops
@@ -42,8 +42,8 @@ class ShopIn(BaseModel):
     code: Text(40, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     name: Text(200, min_length=1, blank=False)
     return_address: FreeText(1000, min_length=1, blank=False)
-    timezone: Text(64) = "Asia/Shanghai"
-    profile: Text(40) | None = None
+    timezone: Timezone = Timezone("Asia/Shanghai")
+    profile: Text(40) | None = profile_field(default=None)
 
 
 @router.post("", response_model=ShopOut, status_code=201)
@@ -84,9 +84,9 @@ def get_shop(code: ShopCode, request: Request, auth: Auth) -> ShopOut:
 
 class ShopSettingsIn(BaseModel):
     name: Text(200, min_length=1, blank=False) | None = None
-    timezone: Text(64, min_length=1) | None = None
+    timezone: Timezone | None = None
     return_address: FreeText(1000, min_length=1, blank=False) | None = None
-    profile: Text(40) | None = Field(
+    profile: Text(40) | None = profile_field(
         default=None, description="Admins only; open cases keep theirs"
     )
 

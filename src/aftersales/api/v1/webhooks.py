@@ -24,8 +24,8 @@ from aftersales.services import webhooks as svc
 router = _router("/webhooks", "webhooks")
 
 MAX_ID = 2**31 - 1
-EndpointId = Annotated[QueryInt, Path(ge=1, le=MAX_ID, description="The endpoint's id")]
-DeliveryId = Annotated[QueryInt, Path(ge=1, le=MAX_ID, description="The delivery's id")]
+EndpointId = Annotated[QueryInt(1, MAX_ID), Path(description="The endpoint's id")]
+DeliveryId = Annotated[QueryInt(1, MAX_ID), Path(description="The delivery's id")]
 EventType = Annotated[Text(80), Field(json_schema_extra={"enum": svc.subscribable_event_types()})]
 
 
@@ -240,7 +240,7 @@ def list_deliveries(
     auth: Auth,
     endpoint_id: EndpointId,
     cursor: Annotated[Text(200) | None, Query()] = None,
-    limit: Annotated[QueryInt, Query(ge=1, le=svc.MAX_PAGE)] = 50,
+    limit: Annotated[QueryInt(1, svc.MAX_PAGE), Query()] = 50,
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
 ) -> DeliveryList:
     """The delivery log: newest first, each delivery with every attempt."""
