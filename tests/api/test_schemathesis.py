@@ -94,6 +94,14 @@ checks.positive_data_acceptance.expected-statuses = {ACCEPTS_422}
 include-name = ["POST /api/v1/cases/{{number}}/evidence"]
 checks.positive_data_acceptance.expected-statuses = {ACCEPTS_422}
 
+# R4.4/R5.5: a refusal rests on evidence items the shop added to this case.
+[[operations]]
+include-name = [
+    "POST /api/v1/cases/{{number}}/reject",
+    "POST /api/v1/cases/{{number}}/refuse-refund",
+]
+checks.positive_data_acceptance.expected-statuses = {ACCEPTS_422}
+
 # A statistics period is at most 366 days: a rule across `from` and `to`.
 [[operations]]
 include-name = ["GET /api/v1/shops/{{code}}/message-stats"]

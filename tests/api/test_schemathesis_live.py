@@ -156,6 +156,9 @@ RULES_BEYOND_THE_SCHEMA = {
     "POST /api/v1/reports/force-majeure": "R15.1",
     # A receipt is inspected after it is received, neither in the future.
     "POST /api/v1/warehouse/receipts": "dates",
+    # R4.4/R5.5: a refusal rests on evidence items the shop added to this case.
+    "POST /api/v1/cases/{number}/reject": "R5.5",
+    "POST /api/v1/cases/{number}/refuse-refund": "R5.5",
     # A strategy names SKUs the shop sells.
     "POST /api/v1/shops/{code}/strategies": "shop's products",
     "PATCH /api/v1/shops/{code}/strategies/{strategy_id}": "shop's products",

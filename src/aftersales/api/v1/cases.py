@@ -411,7 +411,7 @@ class CounterOfferIn(NoteIn):
 
 class RejectIn(NoteIn):
     refusal_code: Text(64, min_length=1)
-    evidence_ids: list[Annotated[Int, Field(ge=1, le=2**31 - 1)]] = Field(
+    evidence_ids: list[Int(1, 2**31 - 1)] = Field(
         default_factory=list,
         max_length=20,
         description=(
