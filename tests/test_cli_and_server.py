@@ -43,6 +43,30 @@ def test_case_show_of_an_unknown_case_says_so_and_fails(tmp_path: Path) -> None:
     assert "AS00000000000000 not found" in res.stdout
 
 
+def test_R11_2_cli_ledger_top_up_records_a_payment_once_and_prints_the_standing(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    env = _env(url)
+    _run(["db", "upgrade"], env)
+    ctx = make_context(Database(url), FakeClock(datetime.now(UTC)))
+    make_world(ctx)  # shops S<n> and S<n>b
+    from aftersales.store import repo
+
+    with ctx.db.read() as conn:
+        code = repo.shop_code(conn, 1)
+    required = ctx.profiles.current["douyin"].money.required_deposit
+    args = ["ledger", "top-up", code, str(required), "--reference", "PAY-1", "--lang", "en"]
+    first = _run(args, env)
+    assert first.returncode == 0, first.stderr
+    assert "Withdrawals allowed" in first.stdout
+    assert _run(args, env).stdout.split(":")[0] == first.stdout.split(":")[0]  # same entry
+    clash = _run([*args[:3], "1", *args[4:]], env)
+    assert clash.returncode == 1 and "PAY-1" in clash.stdout
+    zh = _run(["ledger", "top-up", "NOPE", "1", "--reference", "P", "--lang", "zh_CN"], env)
+    assert zh.returncode == 1 and "NOPE" in zh.stdout
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

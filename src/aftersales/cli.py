@@ -538,6 +538,40 @@ _PURPOSE_LABELS = {
 }
 
 
+@ledger_app.command("top-up")
+def ledger_top_up(
+    shop: Annotated[str, typer.Argument(help="Shop code")],
+    amount: Annotated[int, typer.Argument(help="Minor units of the shop's profile currency")],
+    reference: Annotated[
+        str, typer.Option("--reference", help="The payment's id: the same payment counts once")
+    ],
+    lang: Lang = None,
+) -> None:
+    """Record a payment into a shop's deposit 保证金; print its standing (R11.2: a deposit
+    back at the required level lifts the withdrawal freeze)."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.services import money
+    from aftersales.services.actors import Actor
+
+    ctx = _ctx()
+    loc = normalise_locale(lang or ctx.settings.locale)
+    t = lambda s: gettext(s, loc)  # noqa: E731
+    try:
+        entry, st = money.top_up(ctx, Actor.system("cli"), shop, amount, reference)
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    from aftersales.domain.money import Money
+
+    have, need = Money(st.deposit, st.currency), Money(st.required_deposit, st.currency)
+    console.print(f"{t('Entry')} {entry}: {t('Deposit')} {have} / {need}")
+    if st.withdrawals_frozen:
+        frozen = t(N_("Withdrawals frozen"))
+        console.print(f"[yellow]{frozen}[/yellow]")
+    else:
+        console.print(t(N_("Withdrawals allowed")))
+
+
 @ledger_app.command("check")
 def ledger_check() -> None:
     """Verify every ledger invariant; exit 1 listing the offending entries if one fails."""

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Request bodies (operational, not policy): the largest JSON body accepted (1 MiB).
     # Evidence uploads have their own caps per file type below.
     max_body_bytes: int = 1024 * 1024
+    # Orders pushed in: a time (paid, shipped, signed, carrier scan) may be this far ahead of
+    # our clock (the pusher's clock runs fast); anything later is refused as in the future.
+    clock_skew_seconds: int = Field(default=300, ge=0)
     idempotency_hours: int = 24  # Idempotency-Key replay window (Stripe: 24 h)
     # A key younger than this is in flight; an older one still `started` (its request died
     # before its effect) is claimed again. At least 1 s: a new claim is always later.

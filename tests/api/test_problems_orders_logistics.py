@@ -311,7 +311,7 @@ def test_R16_carrier_event_delivered_moves_the_return_to_delivered_R5_4(env: Env
     delivered = {
         **event,
         "status": "delivered",
-        "occurred_at": (env.clock.now + timedelta(hours=1)).isoformat(),
+        "occurred_at": env.clock.advance(hours=1).isoformat(),
     }
     r = env.client.post("/api/v1/logistics/events", json=delivered, headers=env.orders)
     assert r.json()["applied_action"] == "return_delivered"

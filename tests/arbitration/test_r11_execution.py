@@ -183,8 +183,11 @@ def _timed_out(w: World, clock: FakeClock) -> str:
     return number
 
 
-def test_R11_2_execution_timeout_pays_first_from_settlement(ctx: Context, clock: FakeClock) -> None:
+def test_R11_2_execution_timeout_pays_first_from_settlement_when_the_deposit_is_empty(
+    ctx: Context, clock: FakeClock
+) -> None:
     w = make_world(ctx)
+    assert balance(ctx, deposit(w.shop_id)) == 0
     number = _timed_out(w, clock)
     shop_before = balance(ctx, settlement(w.shop_id))
     assert shop_before >= PAID
@@ -210,14 +213,14 @@ def test_R11_2_execution_timeout_pays_first_from_settlement(ctx: Context, clock:
     _ledger_ok(ctx)
 
 
-def test_R11_2_execution_timeout_takes_the_deposit_when_settlement_is_short(
+def test_R11_2_execution_timeout_takes_the_deposit_first_then_the_settlement(
     ctx: Context, clock: FakeClock
 ) -> None:
     w = make_world(ctx)
     number = _timed_out(w, clock)
-    left = 4_000
-    _withdraw(ctx, w.shop_id, balance(ctx, settlement(w.shop_id)) - left, "payout-1")
-    money.top_up_deposit(ctx, AGENT, w.shop_id, 20_000, "CNY", "deposit-1")
+    held = 4_000
+    money.top_up_deposit(ctx, AGENT, w.shop_id, held, "CNY", "deposit-1")
+    shop_before = balance(ctx, settlement(w.shop_id))
 
     assert run_worker(ctx).fired == 1
 
@@ -229,8 +232,8 @@ def test_R11_2_execution_timeout_takes_the_deposit_when_settlement_is_short(
         L.EntryKind.PAY_FIRST_DEDUCTION.value,
     ]
     assert balance(ctx, buyer_account(w.buyer_id)) == PAID
-    assert balance(ctx, settlement(w.shop_id)) == 0
-    assert balance(ctx, deposit(w.shop_id)) == 20_000 - (PAID - left)
+    assert balance(ctx, deposit(w.shop_id)) == 0
+    assert balance(ctx, settlement(w.shop_id)) == shop_before - (PAID - held)
     assert balance(ctx, pay_first_pot()) == 0
     _ledger_ok(ctx)
 

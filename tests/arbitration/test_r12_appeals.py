@@ -25,7 +25,7 @@ from aftersales.domain.errors import (
 from aftersales.services import interventions as iv
 from aftersales.services import money, statements
 from aftersales.services.context import Context
-from aftersales.store import ledger as ledger_store
+from aftersales.store import repo
 from tests.arbitration.support import (
     AGENT,
     AUDITOR,
@@ -44,6 +44,7 @@ from tests.arbitration.support import (
     escalated,
     events,
     liable_count,
+    pay_first_pot,
     profile,
     rounds,
     rules,
@@ -56,7 +57,7 @@ from tests.arbitration.support import (
 )
 from tests.conftest import FakeClock
 from tests.factories import World, make_world
-from tests.ledger.helpers import invariant_problems
+from tests.ledger.helpers import invariant_problems, money_profile
 
 PAID = 10_000
 # 2026-09-30 10:00 in Shanghai: the day before the National Day holiday (Oct 1-7, 2026).
@@ -265,6 +266,7 @@ def test_R12_1_upheld_appeal_after_pay_first_returns_the_deduction(
 ) -> None:
     w = make_world(ctx)
     number, _ = buyer_wins(w, clock)
+    assert balance(ctx, deposit(w.shop_id)) == 0  # nothing to take first: the settlement pays
     shop_before = balance(ctx, settlement(w.shop_id))
     clock.now = case_of(ctx, number).deadline_at
     assert run_worker(ctx).fired == 1  # R11.2: pay-first
@@ -281,6 +283,7 @@ def test_R12_1_upheld_appeal_after_pay_first_returns_the_deduction(
         L.EntryKind.APPEAL_REFUND.value,
     ]
     assert decided.refunded_entry == entries[-1].id and entries[-1].rule == "R12.1"
+    assert decided.refunded_entries == (entries[-1].id,)
     assert balance(ctx, settlement(w.shop_id)) == shop_before
     assert balance(ctx, buyer_account(w.buyer_id)) == PAID
     with ctx.db.read() as conn:
@@ -291,38 +294,35 @@ def test_R12_1_upheld_appeal_after_pay_first_returns_the_deduction(
     _ledger_ok(ctx)
 
 
-def test_R12_1_upheld_appeal_returns_what_pay_first_took_from_the_deposit_too(
+def test_R12_1_upheld_appeal_returns_the_deduction_to_the_deposit_and_settlement_it_came_from(
     ctx: Context, clock: FakeClock
 ) -> None:
+    held = 4_000
+    money_profile(ctx, required_deposit=held)  # R11.2: the level the deposit is back at
     w = make_world(ctx)
     number, _ = buyer_wins(w, clock)
-    with ctx.db.write() as conn:  # the shop paid most of its settlement out
-        ledger_store.post(
-            conn,
-            L.move(
-                L.EntryKind.PAYOUT,
-                settlement(w.shop_id),
-                L.platform_account(L.Purpose.GATEWAY, "CNY"),
-                balance(ctx, settlement(w.shop_id)) - 4_000,
-            ),
-            "payout-1",
-            now=ctx.now(),
-            shop_id=w.shop_id,
-        )
-    money.top_up_deposit(ctx, AGENT, w.shop_id, 20_000, "CNY", "deposit-1")
+    money.top_up_deposit(ctx, AGENT, w.shop_id, held, "CNY", "deposit-1")
+    shop_before = balance(ctx, settlement(w.shop_id))
     clock.now = case_of(ctx, number).deadline_at
     assert run_worker(ctx).fired == 1
-    assert balance(ctx, deposit(w.shop_id)) == 20_000 - (PAID - 4_000)
+    assert balance(ctx, deposit(w.shop_id)) == 0  # R11.2: the deposit first
+    assert balance(ctx, settlement(w.shop_id)) == shop_before - (PAID - held)
     filed = _appeal(w, number)
 
-    iv.decide_appeal(ctx, OTHER_AGENT, filed.id, uphold=True, note="QC record holds.")
+    decided = iv.decide_appeal(ctx, OTHER_AGENT, filed.id, uphold=True, note="QC record holds.")
 
-    refund = case_entries(ctx, number)[-1]
-    assert refund.kind == L.EntryKind.APPEAL_REFUND.value
-    # the whole deduction goes back, to the settlement balance (a new movement)
-    assert balance(ctx, settlement(w.shop_id)) == PAID
-    assert balance(ctx, deposit(w.shop_id)) == 20_000 - (PAID - 4_000)
+    refunds = case_entries(ctx, number)[-2:]
+    assert [e.kind for e in refunds] == [L.EntryKind.APPEAL_REFUND.value] * 2
+    assert decided.refunded_entries == tuple(e.id for e in refunds)
+    # each source gets back what was taken from it (new movements; nothing is reversed)
+    assert balance(ctx, settlement(w.shop_id)) == shop_before
+    assert balance(ctx, deposit(w.shop_id)) == held
     assert balance(ctx, buyer_account(w.buyer_id)) == PAID
+    assert balance(ctx, pay_first_pot()) == -PAID  # the platform bears what it paid first
+    with ctx.db.read() as conn:
+        code = repo.shop_code(conn, w.shop_id)
+    changes = [(c.active, c.cause) for c in money.standing(ctx, AGENT, code).changes]
+    assert changes == [(True, "deposit_below_required"), (False, "deposit_below_required")]
     _ledger_ok(ctx)
 
 

@@ -70,3 +70,26 @@ def test_money_arithmetic_in_one_currency() -> None:
 def test_money_format(money: Money, text: str) -> None:
     assert money.format() == text
     assert str(money) == text
+
+
+def test_hardening_money_refuses_a_code_that_is_not_iso_4217() -> None:
+    with pytest.raises(ValidationFailed) as err:
+        Money(100, "ZZZ")
+    assert err.value.params["field"] == "currency"
+    assert Money(100, "DEM").currency == "DEM"  # withdrawn, still an ISO 4217 code
+
+
+def test_hardening_minor_units_come_from_cldr() -> None:
+    assert Money(1234, "KWD").format() == "1.234 KWD"
+    assert Money(1234, "JPY").format() == "1234 JPY"
+    assert Money(1234, "CNY").format() == "12.34 CNY"
+
+
+def test_hardening_tender_is_what_circulates_on_the_day() -> None:
+    from datetime import date
+
+    from aftersales.domain.money import is_tender_on
+
+    assert is_tender_on("CNY", date(2026, 12, 4)) and is_tender_on("USD", date(2026, 12, 4))
+    assert not is_tender_on("XXX", date(2026, 12, 4))  # "no currency"
+    assert not is_tender_on("DEM", date(2026, 12, 4)) and is_tender_on("DEM", date(1990, 1, 1))

@@ -41,6 +41,17 @@ def allow_deposit_debt(ctx: Context, profile_id: str = "douyin") -> Profile:
     return copy
 
 
+def money_profile(ctx: Context, profile_id: str = "douyin", **money: object) -> Profile:
+    """Replace the current profile with a copy (bumped version) whose ``[money]`` table has
+    ``money`` changed (e.g. ``pay_first_sources``, ``required_deposit``)."""
+    p = ctx.profiles.current[profile_id]
+    copy = p.model_copy(
+        update={"version": p.version + 1, "money": p.money.model_copy(update=money)}
+    )
+    ctx.profiles.current[profile_id] = copy
+    return copy
+
+
 def settlement(shop_id: int) -> L.AccountRef:
     return L.shop_account(shop_id, L.Purpose.SETTLEMENT, CNY)
 

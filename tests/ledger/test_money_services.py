@@ -12,6 +12,7 @@ from aftersales.domain import ledger as L
 from aftersales.domain.case_types import CaseType, State
 from aftersales.domain.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
 from aftersales.domain.money import Money
+from aftersales.domain.policy import DeductionSource
 from aftersales.services import cases as svc
 from aftersales.services import catalog, money, statements
 from aftersales.services.actors import Actor
@@ -29,6 +30,7 @@ from tests.ledger.helpers import (
     entry,
     entry_by_key,
     invariant_problems,
+    money_profile,
     money_rules,
     order_id,
     platform,
@@ -266,34 +268,37 @@ def test_R7_2_a_recovery_after_its_reversal_recovers_again(ctx):
 
 
 # --------------------------------------------------------------------------- R11.2
-def test_R11_2_pay_first_takes_the_settlement_first_then_the_deposit(ctx):
+def test_R11_2_pay_first_takes_the_deposit_first_then_the_settlement(ctx):
+    assert money_rules(ctx).pay_first_sources == (
+        DeductionSource.DEPOSIT,
+        DeductionSource.SETTLEMENT,
+    )
     w = make_world(ctx)
     number = w.open(type=CaseType.REFUND_ONLY, reason="not_received", signed_ago=None)
-    _withdraw(ctx, w.shop_id, PAID + FREIGHT - 4_000, "payout-1")  # 4_000 left
-    money.top_up_deposit(ctx, AGENT, w.shop_id, 20_000, CNY, "deposit-1")
-    assert balance(ctx, settlement(w.shop_id)) == 4_000
+    money.top_up_deposit(ctx, AGENT, w.shop_id, 4_000, CNY, "deposit-1")
+    assert balance(ctx, settlement(w.shop_id)) == PAID + FREIGHT
 
     ids = money.pay_first(ctx, AGENT, number, PAID)
 
-    paid, from_settlement, from_deposit = ids
+    paid, from_deposit, from_settlement = ids
     assert entry(ctx, paid).kind == L.EntryKind.PAY_FIRST.value
     assert postings(ctx, paid) == [
         ("buyer", w.buyer_id, "refunds", PAID),
         ("platform", 0, "pay_first", -PAID),
     ]
-    assert postings(ctx, from_settlement) == [
-        ("platform", 0, "pay_first", 4_000),
-        ("shop", w.shop_id, "settlement", -4_000),
-    ]
     assert postings(ctx, from_deposit) == [
-        ("platform", 0, "pay_first", PAID - 4_000),
-        ("shop", w.shop_id, "deposit", -(PAID - 4_000)),
+        ("platform", 0, "pay_first", 4_000),
+        ("shop", w.shop_id, "deposit", -4_000),
     ]
-    for eid in (from_settlement, from_deposit):
+    assert postings(ctx, from_settlement) == [
+        ("platform", 0, "pay_first", PAID - 4_000),
+        ("shop", w.shop_id, "settlement", -(PAID - 4_000)),
+    ]
+    for eid in (from_deposit, from_settlement):
         assert entry(ctx, eid).kind == L.EntryKind.PAY_FIRST_DEDUCTION.value
         assert entry(ctx, eid).rule == "R11.2"
-    assert balance(ctx, settlement(w.shop_id)) == 0
-    assert balance(ctx, deposit(w.shop_id)) == 20_000 - (PAID - 4_000)
+    assert balance(ctx, deposit(w.shop_id)) == 0
+    assert balance(ctx, settlement(w.shop_id)) == PAID + FREIGHT - (PAID - 4_000)
     assert balance(ctx, platform(L.Purpose.PAY_FIRST)) == 0
     assert balance(ctx, buyer(w.buyer_id)) == PAID
     assert refunded(ctx, view(ctx, number).order_number) == PAID
@@ -304,14 +309,42 @@ def test_R11_2_pay_first_takes_the_settlement_first_then_the_deposit(ctx):
     _ok(ctx)
 
 
-def test_R11_2_pay_first_from_a_rich_settlement_leaves_the_deposit_alone(ctx):
+def test_R11_2_pay_first_from_a_rich_deposit_leaves_the_settlement_alone(ctx):
     w = make_world(ctx)
     number = w.open(type=CaseType.REFUND_ONLY, reason="not_received", signed_ago=None)
     money.top_up_deposit(ctx, AGENT, w.shop_id, 20_000, CNY, "deposit-1")
     ids = money.pay_first(ctx, AGENT, number, 6_000)
     assert len(ids) == 2
-    assert postings(ctx, ids[1])[1] == ("shop", w.shop_id, "settlement", -6_000)
-    assert balance(ctx, deposit(w.shop_id)) == 20_000
+    assert postings(ctx, ids[1])[1] == ("shop", w.shop_id, "deposit", -6_000)
+    assert balance(ctx, settlement(w.shop_id)) == PAID + FREIGHT
+    assert balance(ctx, deposit(w.shop_id)) == 14_000
+    _ok(ctx)
+
+
+def test_R11_2_the_order_of_sources_is_profile_data(ctx):
+    money_profile(ctx, pay_first_sources=(DeductionSource.SETTLEMENT, DeductionSource.DEPOSIT))
+    w = make_world(ctx)
+    number = w.open(type=CaseType.REFUND_ONLY, reason="not_received", signed_ago=None)
+    _withdraw(ctx, w.shop_id, PAID + FREIGHT - 3_000, "payout-1")  # settlement 3_000
+    money.top_up_deposit(ctx, AGENT, w.shop_id, 20_000, CNY, "deposit-1")
+    _, first, second = money.pay_first(ctx, AGENT, number, 7_000)
+    assert postings(ctx, first)[1] == ("shop", w.shop_id, "settlement", -3_000)
+    assert postings(ctx, second)[1] == ("shop", w.shop_id, "deposit", -4_000)
+    _ok(ctx)
+
+
+def test_R11_2_a_profile_may_take_pay_first_from_the_deposit_only(ctx):
+    money_profile(ctx, pay_first_sources=(DeductionSource.DEPOSIT,))
+    w = make_world(ctx)
+    number = w.open(type=CaseType.REFUND_ONLY, reason="not_received", signed_ago=None)
+    money.top_up_deposit(ctx, AGENT, w.shop_id, 2_000, CNY, "deposit-1")
+    before = snapshot(ctx)
+    with pytest.raises(IllegalTransition) as exc:  # the settlement is not touched: R14.1
+        money.pay_first(ctx, AGENT, number, 3_000)
+    assert exc.value.rule == "R14.1"
+    assert snapshot(ctx) == before
+    assert len(money.pay_first(ctx, AGENT, number, 2_000)) == 2
+    assert balance(ctx, settlement(w.shop_id)) == PAID + FREIGHT
     _ok(ctx)
 
 

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from babel.core import get_global
+from babel.numbers import get_currency_precision, get_territory_currencies, list_currencies
 
 from aftersales.domain.errors import ValidationFailed
 from aftersales.domain.i18n import N_
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-# Minor-unit exponents for the currencies the shipped profiles use; others default to 2.
-_EXPONENT = {"JPY": 0, "KRW": 0, "VND": 0, "IDR": 2}
+# ISO 4217 as the Unicode CLDR (through Babel) carries it: every code, current or withdrawn.
+_ISO_4217 = frozenset(list_currencies())
+
+
+def is_iso_currency(code: str) -> bool:
+    """An ISO 4217 code (``ZZZ`` is not; ``DEM``, withdrawn in 2002, is)."""
+    return code in _ISO_4217
+
+
+@lru_cache(maxsize=64)
+def _tender_on(day: date) -> frozenset[str]:
+    territories = get_global("territory_currencies")
+    return frozenset(c for t in territories for c in get_territory_currencies(t, day))
+
+
+def is_tender_on(code: str, day: date) -> bool:
+    """Legal tender in some territory on ``day`` (CLDR): not a withdrawn currency, not a
+    fund, metal or test code such as ``XAU`` or ``XXX``. What a payment can be made in."""
+    return code in _tender_on(day)
+
+
+def minor_unit_exponent(code: str) -> int:
+    """Digits after the decimal point (CLDR): CNY 2, JPY 0, KWD 3."""
+    return int(get_currency_precision(code))
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +50,7 @@ class Money:
                 N_("Amounts are integers in minor units."),
                 field="amount",
             )
-        if not _CURRENCY.match(self.currency):
+        if not isinstance(self.currency, str) or self.currency not in _ISO_4217:
             raise ValidationFailed(
                 "money.bad_currency",
                 N_("Currency {currency} is not an ISO 4217 code."),
@@ -74,7 +99,7 @@ class Money:
         return self.amount >= other.amount
 
     def format(self) -> str:
-        exp = _EXPONENT.get(self.currency, 2)
+        exp = minor_unit_exponent(self.currency)
         if exp == 0:
             return f"{self.amount} {self.currency}"
         sign = "-" if self.amount < 0 else ""

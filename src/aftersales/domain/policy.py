@@ -118,6 +118,13 @@ class Messages(_Strict):
         return self
 
 
+class DeductionSource(StrEnum):
+    """A shop's balance a deduction may take from (R11.2)."""
+
+    DEPOSIT = "deposit"  # 保证金
+    SETTLEMENT = "settlement"  # 货款
+
+
 class MoneyRules(_Strict):
     """R7, R11, R14, R16: money movements."""
 
@@ -129,11 +136,18 @@ class MoneyRules(_Strict):
     statutory_compensation_min: int = Field(ge=0)  # R14.2, minor units of the currency
     refund_payout_max_workdays: int = Field(ge=0)  # R11.3: back to the original method
     max_return_freight: int = Field(ge=0)  # R16.3: return freight a buyer may claim
+    # R11.2: where a pay-first deduction is taken from, in order (each source once).
+    pay_first_sources: tuple[DeductionSource, ...] = Field(min_length=1, max_length=2)
+    # R11.2: a deposit below this (minor units) freezes the shop's withdrawals until it is
+    # topped up; 0: no required level.
+    required_deposit: int = Field(ge=0)
 
     @model_validator(mode="after")
     def _range(self) -> MoneyRules:
         if self.fine_multiple_min > self.fine_multiple_max:
             raise ValueError("fine_multiple_min exceeds fine_multiple_max")
+        if len(set(self.pay_first_sources)) != len(self.pay_first_sources):
+            raise ValueError("pay_first_sources names a source twice")
         return self
 
 

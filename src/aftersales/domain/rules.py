@@ -233,8 +233,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "R11.2",
         "Otherwise the platform pays first and deducts it from the deposit, then the "
-        "settlement balance",
-        ("money.deposit_debt_allowed",),
+        "settlement balance; a deposit below the required level freezes withdrawals",
+        ("money.pay_first_sources", "money.required_deposit", "money.deposit_debt_allowed"),
     ),
     Rule(
         "R11.3",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -82,8 +83,8 @@ class ProfileStore:
             row = repo.stored_profile(conn, profile_id, version)
             if row is None:  # pragma: no cover - a case always stores its profile first
                 raise RuntimeError(f"profile {profile_id} v{version} is not stored")
-            frozen = Profile.model_validate(row.body)
             current = self.current.get(profile_id)
+            frozen = Profile.model_validate(_with_later_fields(row.body, current))
             if current is not None:
                 # A version older than a table (R16 [logistics], R9/R11 [intervention], R12
                 # [appeals]) follows the current one's (as services read [messages]); the
@@ -101,6 +102,23 @@ class ProfileStore:
 
 # Optional profile tables a frozen older version takes from the current version.
 FOLLOW_CURRENT = ("logistics", "judgment", "reports", "intervention", "appeals")
+# Fields added to a table later (R11.2, clarified in profile v7: where pay-first deducts
+# from and the required deposit): a version stored before them takes the current values.
+LATER_FIELDS = {"money": ("pay_first_sources", "required_deposit")}
+
+
+def _with_later_fields(body: dict[str, Any], current: Profile | None) -> dict[str, Any]:
+    if current is None:
+        return body
+    now = current.model_dump(mode="json")
+    out = dict(body)
+    for table, names in LATER_FIELDS.items():
+        if isinstance(out.get(table), dict):
+            section = dict(out[table])
+            for name in names:
+                section.setdefault(name, now[table][name])
+            out[table] = section
+    return out
 
 
 @dataclass
@@ -134,3 +152,17 @@ class Context:
         if moment.tzinfo is None:
             raise ValueError("the clock must return aware datetimes")
         return moment.astimezone(UTC)
+
+    def check_not_future(self, **times: datetime | None) -> None:
+        """Times pushed in by another system (paid, shipped, signed, a carrier's scan) have
+        happened already: none may be later than our clock plus the configured skew
+        (``AFTERSALES_CLOCK_SKEW_SECONDS``). Refused naming the field."""
+        limit = self.now() + timedelta(seconds=self.settings.clock_skew_seconds)
+        for name, value in times.items():
+            if value is not None and value > limit:
+                raise ValidationFailed(
+                    "time.in_future",
+                    N_("{field} lies in the future: at most {limit} (our clock plus skew)."),
+                    field=name,
+                    limit=limit.isoformat(timespec="seconds"),
+                )

@@ -111,7 +111,8 @@ class AppealView:
     reviewed_by: str | None
     decided_at: datetime | None
     decision_note: str | None
-    refunded_entry: int | None
+    refunded_entry: int | None  # the first of refunded_entries (kept for older clients)
+    refunded_entries: tuple[int, ...]  # R12.1: what returned the deduction, per source
     version: int
 
 
@@ -319,6 +320,7 @@ def _appeal_view(row: Any, number: str, platform: bool) -> AppealView:
         decided_at=row.decided_at,
         decision_note=row.decision_note,
         refunded_entry=refunded[0] if refunded else None,
+        refunded_entries=tuple(refunded),
         version=row.version,
     )
 
@@ -1009,9 +1011,16 @@ def decide_appeal(
             repo.lock_order(conn, case.order_id)
             order = repo.load_order(conn, case.order_id)
             assert order is not None
-            entry = money.refund_deduction_in(conn, case, order, f"appeal:{appeal_id}:refund", now)
-            if entry is not None:
-                refunded.append(entry)
+            refunded.extend(
+                money.refund_deduction_in(
+                    conn,
+                    case,
+                    order,
+                    f"appeal:{appeal_id}:refund",
+                    now,
+                    ctx.profiles.for_case(conn, case.profile_id, case.profile_version),
+                )
+            )
         if not store.update_appeal(
             conn,
             appeal_id,

@@ -57,6 +57,7 @@ def record_event(
         raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
     require_scope(actor, Scope.LOGISTICS_WRITE)
     code, number = validate_tracking(carrier, tracking_number)  # R16: per-carrier format
+    ctx.check_not_future(occurred_at=occurred_at)
     now = ctx.now()
     with ctx.db.write() as conn:
         existing = store.find_event(conn, code, number, status.value, occurred_at)

@@ -12,23 +12,35 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from aftersales.domain import ledger as L
+from aftersales.domain.accounts import AccountKind, Permission, Scope
 from aftersales.domain.case import Case
 from aftersales.domain.case_types import ActorKind
 from aftersales.domain.catalog import Order
-from aftersales.domain.errors import Forbidden, IllegalTransition, NotFound, ValidationFailed
+from aftersales.domain.errors import (
+    Conflict,
+    Forbidden,
+    IllegalTransition,
+    NotFound,
+    ValidationFailed,
+)
 from aftersales.domain.i18n import N_
 from aftersales.domain.machine import exceeds_paid
 from aftersales.domain.money import Money
-from aftersales.domain.policy import Profile
+from aftersales.domain.policy import DeductionSource, Profile
 from aftersales.domain.reasons import ReasonGroup, reason
-from aftersales.services.actors import Actor, require_visible
+from aftersales.services import events
+from aftersales.services.actors import (
+    Actor,
+    require_permission,
+    require_scope,
+    require_visible,
+)
 from aftersales.services.context import Context
 from aftersales.store import ledger as store
-from aftersales.store import repo
-from aftersales.store.schema import shop_freezes
+from aftersales.store import repo, shop_status
 
 PLATFORM_SIDE = (ActorKind.PLATFORM, ActorKind.SYSTEM)
 
@@ -130,7 +142,19 @@ def top_up_deposit(
             amount,
             memo="deposit top-up",
         )
-        return store.post(conn, draft, key, now=ctx.now(), shop_id=shop_id).entry_id
+        now = ctx.now()
+        posted = store.post(conn, draft, key, now=now, shop_id=shop_id)
+        if posted.created:
+            review_deposit(
+                conn,
+                _profile_of_shop(ctx, conn, shop_id),
+                shop_id,
+                currency,
+                now,
+                entry_id=posted.entry_id,
+                deduction=False,
+            )
+        return posted.entry_id
 
 
 # --------------------------------------------------------------------------- refunds
@@ -293,9 +317,12 @@ def _recover(
         amount,
         memo=f"advance on {case.number} recovered from {source.value}",
     )
-    return _post_on_case(
+    posted = _post_on_case(
         conn, case, order, draft, key, now=now, floors=_deposit_floor(profile, src)
-    ).entry_id
+    )
+    if posted.created and source is L.Purpose.DEPOSIT:
+        review_deposit(conn, profile, case.shop_id, order.currency, now, entry_id=posted.entry_id)
+    return posted.entry_id
 
 
 def recover_advance(
@@ -331,6 +358,12 @@ def recover_advance(
 
 
 # --------------------------------------------------------------------------- R11.2
+_PURPOSE = {
+    DeductionSource.DEPOSIT: L.Purpose.DEPOSIT,
+    DeductionSource.SETTLEMENT: L.Purpose.SETTLEMENT,
+}
+
+
 def _deduct(
     conn: Connection,
     profile: Profile,
@@ -341,46 +374,99 @@ def _deduct(
     kind: L.EntryKind,
     key: str,
     now: datetime,
+    sources: tuple[DeductionSource, ...],
     **refs: Any,
 ) -> list[int]:
-    """Take ``amount`` from the shop: settlement first, the rest from the deposit. The split
-    is decided once: a retry finds the entries of the first attempt and moves nothing."""
-    done = [
-        e.id
-        for e in (store.entry_by_key(conn, f"{key}:{part}") for part in ("settlement", "deposit"))
-        if e is not None
-    ]
+    """Take ``amount`` from the shop, from ``sources`` in order, each giving what it holds.
+    What none covers falls on the deposit (the last source if the deposit is not one),
+    where R14.1's floor refuses it unless the profile allows a deposit debt. The split is
+    decided once: a retry finds the entries of the first attempt and moves nothing."""
+    keys = {src: f"{key}:{src.value}" for src in sources}
+    done = [e.id for e in (store.entry_by_key(conn, k) for k in keys.values()) if e is not None]
     if done:
         return done
-    settlement = L.shop_account(shop_id, L.Purpose.SETTLEMENT, currency)
-    deposit = L.shop_account(shop_id, L.Purpose.DEPOSIT, currency)
-    from_settlement = max(0, min(amount, store.balance(conn, settlement)))
-    out = []
-    if from_settlement:
-        out.append(
-            store.post(
-                conn,
-                L.move(kind, settlement, target, from_settlement, memo="from settlement"),
-                f"{key}:settlement",
-                now=now,
-                shop_id=shop_id,
-                **refs,
-            ).entry_id
-        )
-    rest = amount - from_settlement
-    if rest:
-        out.append(
-            store.post(
-                conn,
-                L.move(kind, deposit, target, rest, memo="from deposit"),
-                f"{key}:deposit",
-                now=now,
-                shop_id=shop_id,
-                floors=_deposit_floor(profile, deposit),
-                **refs,
-            ).entry_id
-        )
-    return out
+    accounts = {src: L.shop_account(shop_id, _PURPOSE[src], currency) for src in sources}
+    takes: dict[DeductionSource, int] = {}
+    rest = amount
+    for src in sources:
+        take = max(0, min(rest, store.balance(conn, accounts[src])))
+        takes[src] = take
+        rest -= take
+    if rest > 0:
+        debtor = DeductionSource.DEPOSIT if DeductionSource.DEPOSIT in takes else sources[-1]
+        takes[debtor] += rest
+    return [
+        store.post(
+            conn,
+            L.move(kind, accounts[src], target, take, memo=f"from {src.value}"),
+            keys[src],
+            now=now,
+            shop_id=shop_id,
+            floors=_deposit_floor(profile, accounts[src]),
+            **refs,
+        ).entry_id
+        for src, take in takes.items()
+        if take > 0
+    ]
+
+
+# A shop's standing (R11.2): withdrawals frozen while its deposit is below the required level.
+WITHDRAWALS_FROZEN = "withdrawals_frozen"
+DEPOSIT_BELOW_REQUIRED = "deposit_below_required"
+
+
+def review_deposit(
+    conn: Connection,
+    profile: Profile,
+    shop_id: int,
+    currency: str,
+    now: datetime,
+    *,
+    entry_id: int | None = None,
+    deduction: bool = True,
+) -> shop_status.StatusChange | None:
+    """R11.2: after money moved on the shop's deposit, freeze its withdrawals if a
+    ``deduction`` left the deposit below the profile's required level, or lift the freeze
+    once it is topped up to that level. (The deposit a shop pays to open is the
+    marketplace's onboarding: a top-up that leaves it short does not freeze; only a
+    deduction does.) A change is a dated record with its cause and an event; no change,
+    nothing written. Only the profile's own currency has a required level."""
+    if currency != profile.currency:
+        return None
+    required = profile.money.required_deposit
+    balance = store.balance(conn, L.shop_account(shop_id, L.Purpose.DEPOSIT, currency))
+    below = balance < required
+    frozen = shop_status.in_force(conn, shop_id, WITHDRAWALS_FROZEN, DEPOSIT_BELOW_REQUIRED)
+    if below == frozen or (below and not deduction):
+        return None
+    details = {"balance": balance, "required": required, "currency": currency}
+    change = shop_status.record(
+        conn,
+        shop_id=shop_id,
+        status=WITHDRAWALS_FROZEN,
+        active=below,
+        cause=DEPOSIT_BELOW_REQUIRED,
+        rule="R11.2",
+        entry_id=entry_id,
+        details=details,
+        now=now,
+    )
+    events.emit(
+        conn,
+        "shop.status_changed",
+        shop_id=shop_id,
+        case_id=None,
+        data={
+            "status": WITHDRAWALS_FROZEN,
+            "active": below,
+            "cause": DEPOSIT_BELOW_REQUIRED,
+            "rule": "R11.2",
+            "entry_id": entry_id,
+            **details,
+        },
+        now=now,
+    )
+    return change
 
 
 def pay_first(ctx: Context, actor: Actor, case_number: str, amount: int) -> list[int]:
@@ -418,6 +504,10 @@ def _pay_first_in(
     cannot cover the rest, the shortfall stays owed on the platform's pay-first account
     rather than refusing the buyer (the ruling's automatic pay-first); otherwise the
     deposit floor refuses the whole movement (an agent's manual pay-first)."""
+    deposit = L.shop_account(case.shop_id, L.Purpose.DEPOSIT, order.currency)
+    # The shop's deposit row first, then the platform's pot: every pay-first locks in this
+    # order, so the balances read below hold and two shops' pay-firsts cannot deadlock.
+    store.locked_balance(conn, deposit, now)
     pot = L.platform_account(L.Purpose.PAY_FIRST, order.currency)
     paid = _post_on_case(
         conn,
@@ -436,16 +526,13 @@ def _pay_first_in(
     if not paid.created:
         return [paid.entry_id]
     deducted = amount
-    deposit = L.shop_account(case.shop_id, L.Purpose.DEPOSIT, order.currency)
     if owe_shortfall and _deposit_floor(profile, deposit):
         settlement = L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency)
         funds = max(0, store.balance(conn, settlement)) + max(0, store.balance(conn, deposit))
         deducted = min(amount, funds)
-    if deducted <= 0:
-        return [paid.entry_id]
-    return [
-        paid.entry_id,
-        *_deduct(
+    taken = []
+    if deducted > 0:
+        taken = _deduct(
             conn,
             profile,
             case.shop_id,
@@ -455,10 +542,19 @@ def _pay_first_in(
             L.EntryKind.PAY_FIRST_DEDUCTION,
             f"{key}:deduction",
             now,
+            profile.money.pay_first_sources,  # R11.2: deposit first (douyin)
             order_id=order.id,
             case_id=case.id,
-        ),
-    ]
+        )
+    review_deposit(
+        conn,
+        profile,
+        case.shop_id,
+        order.currency,
+        now,
+        entry_id=taken[-1] if taken else paid.entry_id,
+    )
+    return [paid.entry_id, *taken]
 
 
 def deducted_on_case(conn: Connection, case: Case) -> int:
@@ -473,29 +569,47 @@ def deducted_on_case(conn: Connection, case: Case) -> int:
 
 
 def refund_deduction_in(
-    conn: Connection, case: Case, order: Order, key: str, now: datetime
-) -> int | None:
-    """R12.1: a won appeal returns what pay-first deducted on the case to the shop's
-    settlement balance (a new movement: nothing is reversed or deleted). None when
-    nothing was deducted."""
-    amount = deducted_on_case(conn, case)
-    if amount <= 0:
-        known = store.entry_by_key(conn, key)
-        return known.id if known is not None else None
-    return _post_on_case(
-        conn,
-        case,
-        order,
-        L.move(
-            L.EntryKind.APPEAL_REFUND,
-            L.platform_account(L.Purpose.PAY_FIRST, order.currency),
-            L.shop_account(case.shop_id, L.Purpose.SETTLEMENT, order.currency),
-            amount,
-            memo=f"appeal won on {case.number}: pay-first deduction returned",
-        ),
-        key,
-        now=now,
-    ).entry_id
+    conn: Connection, case: Case, order: Order, key: str, now: datetime, profile: Profile
+) -> list[int]:
+    """R12.1: a won appeal returns what pay-first deducted on the case to where it was
+    taken from (its deposit, its settlement balance), as new movements: nothing is
+    reversed or deleted. A deposit made whole again may lift the R11.2 freeze. A retry
+    finds the first attempt's entries and moves nothing."""
+    assert case.id is not None
+    kinds = (L.EntryKind.PAY_FIRST_DEDUCTION, L.EntryKind.APPEAL_REFUND)
+    pot = L.platform_account(L.Purpose.PAY_FIRST, order.currency)
+    # The deposit's row first, as pay-first locks (see _pay_first_in).
+    store.locked_balance(conn, L.shop_account(case.shop_id, L.Purpose.DEPOSIT, order.currency), now)
+    out: list[int] = []
+    for purpose, part_key in ((L.Purpose.SETTLEMENT, key), (L.Purpose.DEPOSIT, f"{key}:deposit")):
+        known = store.entry_by_key(conn, part_key)
+        if known is not None:
+            out.append(int(known.id))
+            continue
+        taken = -store.case_shop_total(conn, case.id, case.shop_id, purpose, kinds)
+        if taken <= 0:
+            continue
+        out.append(
+            _post_on_case(
+                conn,
+                case,
+                order,
+                L.move(
+                    L.EntryKind.APPEAL_REFUND,
+                    pot,
+                    L.shop_account(case.shop_id, purpose, order.currency),
+                    taken,
+                    memo=f"appeal won on {case.number}: pay-first deduction returned",
+                ),
+                part_key,
+                now=now,
+            ).entry_id
+        )
+        if purpose is L.Purpose.DEPOSIT:
+            review_deposit(
+                conn, profile, case.shop_id, order.currency, now, entry_id=out[-1], deduction=False
+            )
+    return out
 
 
 # --------------------------------------------------------------------------- R14
@@ -543,16 +657,18 @@ def fine(
         until = None
         if freeze and profile.money.withdrawal_freeze_days and posted.created:
             until = now + timedelta(days=profile.money.withdrawal_freeze_days)
-            conn.execute(
-                insert(shop_freezes).values(
-                    shop_id=order.shop_id,
-                    reason=reason_text,
-                    rule="R14.1",
-                    entry_id=posted.entry_id,
-                    starts_at=now,
-                    ends_at=until,
-                    created_at=now,
-                )
+            shop_status.insert_freeze(
+                conn,
+                shop_id=order.shop_id,
+                reason=reason_text,
+                rule="R14.1",
+                entry_id=posted.entry_id,
+                starts_at=now,
+                ends_at=until,
+            )
+        if posted.created:
+            review_deposit(
+                conn, profile, order.shop_id, order.currency, now, entry_id=posted.entry_id
             )
         return FineResult(posted.entry_id, amount, until)
 
@@ -573,7 +689,11 @@ def statutory_compensation(ctx: Context, actor: Actor, case_number: str) -> list
             order.currency,
         )
         amount = L.statutory_compensation(price, profile)
-        return _deduct(
+        now = ctx.now()
+        store.locked_balance(
+            conn, L.shop_account(case.shop_id, L.Purpose.DEPOSIT, order.currency), now
+        )
+        taken = _deduct(
             conn,
             profile,
             case.shop_id,
@@ -582,10 +702,14 @@ def statutory_compensation(ctx: Context, actor: Actor, case_number: str) -> list
             L.buyer_account(case.buyer_id, order.currency),
             L.EntryKind.STATUTORY_COMPENSATION,
             f"case:{case.number}:r14.2",
-            ctx.now(),
+            now,
+            (DeductionSource.SETTLEMENT, DeductionSource.DEPOSIT),  # R14.2 names no order
             order_id=order.id,
             case_id=case.id,
         )
+        if taken:
+            review_deposit(conn, profile, case.shop_id, order.currency, now, entry_id=taken[-1])
+        return taken
 
 
 # --------------------------------------------------------------------------- R16.3
@@ -715,14 +839,136 @@ def reverse(ctx: Context, actor: Actor, entry_id: int, reason_text: str) -> int:
             profile = _profile_of_shop(ctx, conn, original.shop_id)
             for p in draft.postings:
                 floors |= _deposit_floor(profile, p.account)
-        return store.post(
+        now = ctx.now()
+        posted = store.post(
             conn,
             draft,
             f"reverse:{entry_id}",
-            now=ctx.now(),
+            now=now,
             shop_id=original.shop_id,
             order_id=original.order_id,
             case_id=original.case_id,
             reverses_id=entry_id,
             floors=floors,
-        ).entry_id
+        )
+        if posted.created and profile is not None:
+            for p in draft.postings:
+                if p.account.party is L.Party.SHOP and p.account.purpose is L.Purpose.DEPOSIT:
+                    review_deposit(
+                        conn,
+                        profile,
+                        p.account.party_id,
+                        p.account.currency,
+                        now,
+                        entry_id=posted.entry_id,
+                        deduction=p.amount < 0,
+                    )
+        return posted.entry_id
+
+
+# --------------------------------------------------------------------------- R11.2 standing
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What a shop may do with its money now, and why (R11.2, R14.1)."""
+
+    shop_code: str
+    currency: str
+    deposit: int  # minor units
+    required_deposit: int
+    settlement: int
+    withdrawals_frozen: bool
+    frozen_by_deposit: bool  # R11.2: below the required level until topped up
+    frozen_until: datetime | None  # R14.1: a fine's freeze in force, until then
+    changes: tuple[shop_status.StatusChange, ...]
+
+
+def _require_payments(actor: Actor) -> None:
+    """The marketplace's payment/order system (a service account with ``orders:write``)
+    or a platform admin: the deposit is paid in through the platform's gateway."""
+    internal = actor.account_kind is None and actor.kind is ActorKind.SYSTEM
+    if not (actor.is_admin or actor.account_kind is AccountKind.SERVICE or internal):
+        raise Forbidden(
+            "money.platform_only", N_("Only the platform may move this money."), rule="R1.3"
+        )
+    require_scope(actor, Scope.ORDERS_WRITE)
+
+
+def _shop_by_code(conn: Connection, actor: Actor, code: str) -> Any:
+    row = repo.shop_row_by_code(conn, code)
+    ok = row is not None and (
+        actor.kind in PLATFORM_SIDE
+        or (actor.kind is ActorKind.MERCHANT and actor.shop_id == row.id)
+    )
+    if not ok:
+        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=code)
+    return row
+
+
+def top_up(
+    ctx: Context, actor: Actor, shop_code: str, amount: int, reference: str
+) -> tuple[int, Standing]:
+    """The shop paid ``amount`` into its deposit 保证金 (the payment's ``reference`` in the
+    marketplace makes it once-only). A deposit back at the required level lifts the R11.2
+    freeze. Returns the entry and the shop's standing after it."""
+    _require_payments(actor)
+    if amount <= 0:
+        raise ValidationFailed(
+            "money.amount_not_positive", N_("The amount must be above zero."), field="amount"
+        )
+    with ctx.db.write() as conn:
+        row = _shop_by_code(conn, actor, shop_code)
+        profile = ctx.profiles.current_for(conn, row.profile_id, ctx.now())
+        currency = profile.currency
+        key = f"deposit:{row.id}:{reference}"
+        known = store.entry_by_key(conn, key)
+        draft = L.move(
+            L.EntryKind.DEPOSIT_TOP_UP,
+            L.platform_account(L.Purpose.GATEWAY, currency),
+            L.shop_account(row.id, L.Purpose.DEPOSIT, currency),
+            amount,
+            memo=f"deposit top-up {reference}",
+        )
+        if known is not None and known.fingerprint != store.fingerprint(draft):
+            raise Conflict(
+                "money.reference_reused",
+                N_("Payment {reference} was already recorded with another amount."),
+                field="reference",
+                reference=reference,
+            )
+        now = ctx.now()
+        posted = store.post(conn, draft, key, now=now, shop_id=row.id)
+        if posted.created:
+            review_deposit(
+                conn, profile, row.id, currency, now, entry_id=posted.entry_id, deduction=False
+            )
+        return posted.entry_id, _standing(ctx, conn, row)
+
+
+def _standing(ctx: Context, conn: Connection, row: Any) -> Standing:
+    now = ctx.now()
+    profile = ctx.profiles.current_for(conn, row.profile_id, now)
+    cur = profile.currency
+    by_deposit = shop_status.in_force(conn, row.id, WITHDRAWALS_FROZEN, DEPOSIT_BELOW_REQUIRED)
+    until = shop_status.freeze_until(conn, row.id, now)
+    return Standing(
+        shop_code=row.code,
+        currency=cur,
+        deposit=store.balance(conn, L.shop_account(row.id, L.Purpose.DEPOSIT, cur)),
+        required_deposit=profile.money.required_deposit,
+        settlement=store.balance(conn, L.shop_account(row.id, L.Purpose.SETTLEMENT, cur)),
+        withdrawals_frozen=by_deposit or until is not None,
+        frozen_by_deposit=by_deposit,
+        frozen_until=until,
+        changes=tuple(shop_status.history(conn, row.id)),
+    )
+
+
+def standing(ctx: Context, actor: Actor, shop_code: str) -> Standing:
+    """The shop's money standing: balances, whether withdrawals are frozen and why, and the
+    dated changes of its status. The platform, the shop's main account and sub-accounts
+    granted ``view_analytics`` (R1.2) see it."""
+    with ctx.db.read() as conn:
+        row = _shop_by_code(conn, actor, shop_code)
+        require_permission(actor, Permission.VIEW_ANALYTICS)
+        require_scope(actor, Scope.CASES_READ)
+        return _standing(ctx, conn, row)

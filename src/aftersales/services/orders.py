@@ -15,6 +15,7 @@ from aftersales.domain.catalog import Order
 from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import validate_tracking
+from aftersales.domain.money import is_tender_on
 from aftersales.domain.policy import ProductFlag
 from aftersales.services import events, money, parcels
 from aftersales.services.actors import Actor, require_case_reading, require_scope
@@ -76,6 +77,31 @@ def _check_dates(
         )
 
 
+def _check_lines(currency: str, paid_at: datetime, lines: Sequence[LineIn]) -> None:
+    """ISO 4217 tender on the day of payment; a line is paid at most its quantity × unit
+    price (discounts lower it, nothing raises it), so the order's total is at most the
+    goods' price plus freight."""
+    if not is_tender_on(currency, paid_at.date()):
+        raise ValidationFailed(
+            "order.bad_currency",
+            N_("Currency {currency} is not an ISO 4217 currency in use on the day of payment."),
+            field="currency",
+            currency=currency,
+        )
+    for i, ln in enumerate(lines):
+        if ln.paid > ln.quantity * ln.unit_price:
+            raise ValidationFailed(
+                "order.line_overpaid",
+                N_(
+                    "A line is paid at most its quantity × unit price ({limit} minor units); "
+                    "{paid} is more."
+                ),
+                field=f"lines.{i}.paid",
+                limit=ln.quantity * ln.unit_price,
+                paid=ln.paid,
+            )
+
+
 def push_order(
     ctx: Context,
     actor: Actor,
@@ -105,6 +131,13 @@ def push_order(
             "order.duplicate_sku", N_("Each SKU appears on one line only."), field="lines"
         )
     _check_dates(paid_at, shipped_at, signed_at)
+    ctx.check_not_future(
+        paid_at=paid_at,
+        shipped_at=shipped_at,
+        signed_at=signed_at,
+        **{"buyer.registered_at": buyer.registered_at},
+    )
+    _check_lines(currency, paid_at, lines)
     now = ctx.now()
     with ctx.db.write() as conn:
         shop = repo.get_shop_by_code(conn, shop_code)
@@ -240,6 +273,7 @@ def record_fulfilment(
         )
     if parcel and carrier and tracking_number:
         validate_tracking(carrier, tracking_number)  # R5.3: refused before any lookup
+    ctx.check_not_future(shipped_at=shipped_at, signed_at=signed_at)
     now = ctx.now()
     with ctx.db.write() as conn:
         order = _visible_order(conn, actor, number)

@@ -63,7 +63,8 @@ _URL_RE = re.compile(URL_PATTERN)
 # A new kind of event emitted elsewhere must be added here to be filterable (an endpoint
 # without a filter receives every event regardless).
 EVENT_TYPES: frozenset[str] = frozenset(
-    {f"case.{a.value}" for a in Action} | {"order.recorded", "order.fulfilment", "message.posted"}
+    {f"case.{a.value}" for a in Action}
+    | {"order.recorded", "order.fulfilment", "message.posted", "shop.status_changed"}
 )
 
 

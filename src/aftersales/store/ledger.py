@@ -177,6 +177,19 @@ def balance(conn: Connection, ref: AccountRef) -> int:
     return int(conn.execute(q).scalar() or 0)
 
 
+def locked_balance(conn: Connection, ref: AccountRef, now: datetime) -> int:
+    """The account's balance, its row locked until the transaction ends (created if new),
+    so a decision read from it holds while this transaction moves money."""
+    acc = account_id(conn, ref, now)
+    res = conn.execute(
+        update(ledger_accounts)
+        .where(ledger_accounts.c.id == acc)
+        .values(balance=ledger_accounts.c.balance)
+        .returning(ledger_accounts.c.balance)
+    ).scalar_one()
+    return int(res)
+
+
 REFUNDING = (EntryKind.REFUND, EntryKind.ADVANCE, EntryKind.PAY_FIRST)
 
 
@@ -221,6 +234,25 @@ def case_account_total(
         ledger_entries.c.case_id == case_id,
         ledger_accounts.c.party == Party.PLATFORM.value,
         ledger_accounts.c.purpose == ref_purpose.value,
+    )
+    return int(conn.execute(q).scalar_one())
+
+
+def case_shop_total(
+    conn: Connection,
+    case_id: int,
+    shop_id: int,
+    purpose: Purpose,
+    kinds: Sequence[EntryKind],
+) -> int:
+    """Sum of a case's postings to the shop's ``purpose`` account (e.g. what pay-first took
+    from its deposit, net of what a won appeal returned there)."""
+    q = _posted(
+        kinds,
+        ledger_entries.c.case_id == case_id,
+        ledger_accounts.c.party == Party.SHOP.value,
+        ledger_accounts.c.party_id == shop_id,
+        ledger_accounts.c.purpose == purpose.value,
     )
     return int(conn.execute(q).scalar_one())
 

@@ -328,6 +328,24 @@ shop_freezes = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# A shop's standing as dated changes (R11.2: withdrawals frozen while the deposit is below
+# the profile's required level, lifted when topped up). Each row switches one `status` on
+# or off with its cause; the latest row per (shop, status, cause) is in force. Never edited.
+shop_status_changes = Table(
+    "shop_status_changes",
+    metadata,
+    _id(),
+    Column("shop_id", ForeignKey("shops.id"), nullable=False),
+    Column("status", String(40), nullable=False),  # e.g. withdrawals_frozen
+    Column("active", Boolean, nullable=False),
+    Column("cause", String(40), nullable=False),  # e.g. deposit_below_required
+    Column("rule", String(16), nullable=False),
+    Column("entry_id", ForeignKey("ledger_entries.id")),  # the movement that caused it
+    Column("details", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_shop_status_changes_shop", "shop_id", "status", "cause", "id"),
+)
+
 # --------------------------------------------------------------------------- accounts (R1)
 # kind: buyer | merchant | agent | admin | service (the marketplace's order system, a
 # carrier or a warehouse integration). A shop's main account sets `main_shop_id`, which is

@@ -182,7 +182,11 @@ class AppealOut(BaseModel):
     reviewed_by: str | None
     decided_at: datetime | None
     decision_note: str | None
-    refunded_entry: int | None
+    refunded_entry: int | None = Field(description="The first of refunded_entries")
+    refunded_entries: list[int] = Field(
+        description="R12.1: ledger entries returning the pay-first deduction to the deposit "
+        "and the settlement balance it was taken from"
+    )
     version: int
 
 
@@ -262,6 +266,7 @@ def _appeal(v: svc.AppealView) -> AppealOut:
         decided_at=v.decided_at,
         decision_note=v.decision_note,
         refunded_entry=v.refunded_entry,
+        refunded_entries=list(v.refunded_entries),
         version=v.version,
     )
 
