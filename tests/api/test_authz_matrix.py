@@ -524,6 +524,32 @@ def _id_rows() -> list[Row]:
             {"code": GHOST_SHOP},
             observe="/api/v1/shops/{code}",
         ),
+        Row(
+            "GET",
+            "/api/v1/shops/{code}/standing",
+            expect(
+                404,
+                x_main=200,
+                x_sub_handle=403,
+                x_sub_plain=403,
+                agent=200,
+                admin=200,
+                service=200,
+            ),
+            lambda w: Probe({"code": SHOP_X}),
+            {"code": GHOST_SHOP},
+            fresh=False,
+            why="R11.2: money standing; sub-accounts need view_analytics (R1.2)",
+        ),
+        Row(
+            "POST",
+            "/api/v1/shops/{code}/deposit",
+            expect(403, admin=201, service=201),
+            lambda w: Probe({"code": SHOP_X}, {"amount": 100, "reference": f"PAY-{serial()}"}),
+            {"code": GHOST_SHOP},
+            observe="/api/v1/shops/{code}/standing",
+            why="R11.2: deposit payments come from the marketplace's payment system",
+        ),
         # ------------------------------------------------------------------ orders
         Row(
             "GET",
