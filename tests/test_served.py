@@ -230,6 +230,13 @@ def test_hardening_served_root_is_a_page_leading_to_docs_health_and_openapi(
     assert "API documentation" in res.text and 'lang="en"' in res.text
 
 
+def test_hardening_served_root_answers_head_like_get_without_a_body(served: Served) -> None:
+    got = served.get("/", headers={"Accept-Language": "en"})
+    head = httpx.head(served.base + "/", headers={"Accept-Language": "en"}, timeout=30)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
 @pytest.mark.parametrize(
     ("header", "lang", "text"),
     [

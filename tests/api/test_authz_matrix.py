@@ -1028,6 +1028,7 @@ def _routes_without_id_rows() -> list[Row]:
     return [
         Row("GET", "/api/health", everyone(200, anonymous=200), none, why="public"),
         Row("GET", "/", everyone(200, anonymous=200), none, why="public: the home page"),
+        Row("HEAD", "/", everyone(200, anonymous=200), none, why="the home page's headers"),
         Row("GET", "/api/docs", everyone(200, anonymous=200), none, why="public: API docs"),
         Row("GET", "/api/redoc", everyone(200, anonymous=200), none, why="public: API docs"),
         Row(

@@ -111,7 +111,7 @@ def install_home(app: FastAPI, context: Context) -> None:
     loaded) the demo's logins, in the caller's language (Accept-Language)."""
     from aftersales.demo import DEMO_PASSWORD, demo_logins, runnable_program
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
         locale = locale_of(request)
         text = {key: gettext(message, locale) for key, message in HOME_TEXT.items()}
