@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -21,8 +20,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, cast
-
-from sqlalchemy import func, select
 
 from aftersales.domain.accounts import AccountKind, Permission
 from aftersales.domain.case_types import CaseType, DeadlineKind
@@ -38,11 +35,18 @@ from aftersales.domain.policy import (
 )
 from aftersales.i18n import translate
 from aftersales.jobs.deadlines import DeadlineWorker
-from aftersales.services import accounts, catalog, money
+from aftersales.services import accounts, catalog, money, orders
 from aftersales.services import cases as svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store.schema import shops
+from aftersales.services.demo import DEMO_BUYER_REF as _DEMO_BUYER_REF
+from aftersales.services.demo import (
+    DEMO_PLATFORM_NAMES,
+    DEMO_SHOP_PREFIX,
+    DemoLogins,
+    demo_logins,
+    has_shops,
+)
 
 T = CaseType
 DK = DeadlineKind
@@ -444,7 +448,7 @@ def _parcel_back(ctx: Context, actor: Actor, number: str, status: str = "refused
     """R16.1: the order system records the parcel (dispatched an hour ago, e.g. after a
     refund request before shipment), then the carrier reports it refused or undeliverable."""
     from aftersales.domain.logistics import ParcelStatus
-    from aftersales.services import logistics, orders
+    from aftersales.services import logistics
 
     order_number = svc.get_case(ctx, Actor.platform("demo"), number).order_number
     tracking = _sf()
@@ -467,14 +471,9 @@ def _parcel_back(ctx: Context, actor: Actor, number: str, status: str = "refused
     )
 
 
-def _has_data(ctx: Context) -> bool:
-    with ctx.db.read() as conn:
-        return bool(conn.execute(select(func.count()).select_from(shops)).scalar_one())
-
-
 def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
     summary = DemoSummary()
-    if if_empty and _has_data(ctx):
+    if if_empty and has_shops(ctx):
         summary.skipped = "demo" if demo_logins(ctx).shops else "other"
         return summary
     real_now = ctx.now()
@@ -599,14 +598,7 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         buyer_actor = Actor.buyer(buyer)
         merchant = Actor.merchant(shop[0], "客服小美")
         amount = 0 if ctype in (T.EXCHANGE, T.RESHIP) else 12_000
-        with dctx.db.read() as conn:
-            from aftersales.store import repo
-
-            oid = repo.order_id_by_number(conn, order)
-            assert oid is not None
-            loaded = repo.load_order(conn, oid)
-            assert loaded is not None
-            line_id = loaded.lines[0].id
+        line_id = orders.get_order(dctx, buyer_actor, order).order.lines[0].id
         case = svc.open_case(
             dctx,
             buyer_actor,
@@ -946,13 +938,7 @@ def _arbitration_demo(
     clock.now += timedelta(hours=1)
     merchant = Actor.merchant(douyin_shop[0], "店长 owner")
     upload(merchant, paid_first, "document", "面料检测报告 fabric test report")
-    with ctx.db.read() as conn:
-        from aftersales.store import evidence as evidence_store
-        from aftersales.store import repo
-
-        case_row = repo.load_case(conn, paid_first)
-        assert case_row is not None and case_row.id is not None
-        newest = evidence_store.items_of_case(conn, case_row.id)[-1].id
+    newest = evidence.list_evidence(ctx, merchant, paid_first)[-1].id
     interventions.appeal(
         ctx,
         merchant,
@@ -967,11 +953,7 @@ def _arbitration_demo(
 
 
 def _open(ctx: Context, buyer: int, order: str, ctype: CaseType, reason: str, amount: int) -> str:
-    from aftersales.store import repo
-
-    with ctx.db.read() as conn:
-        loaded = repo.load_order(conn, repo.order_id_by_number(conn, order) or 0)
-    assert loaded is not None
+    loaded = orders.get_order(ctx, Actor.buyer(buyer), order).order
     case = svc.open_case(
         ctx,
         Actor.buyer(buyer),
@@ -987,15 +969,6 @@ def _open(ctx: Context, buyer: int, order: str, ctype: CaseType, reason: str, am
 
 
 DEMO_PASSWORD = "demo-password"
-DEMO_SHOP_PREFIX = "DEMO"
-_DEMO_SHOP_CODE = re.compile(rf"^{DEMO_SHOP_PREFIX}\d+-\d{{10}}$")
-_DEMO_BUYER_REF = "demo-"
-# The demo's platform accounts carry these display names, so that an `admin` made another
-# way (whose password is not the demo's) is never shown as a demo login.
-DEMO_PLATFORM_NAMES = {
-    AccountKind.ADMIN: "演示管理员 demo admin",
-    AccountKind.AGENT: "演示客服 demo agent",
-}
 
 
 def _demo_accounts(ctx: Context, shop_codes: list[str], stamp: str, buyers: int) -> None:
@@ -1028,60 +1001,6 @@ def _demo_accounts(ctx: Context, shop_codes: list[str], stamp: str, buyers: int)
     for spec in specs:
         with contextlib.suppress(Conflict):
             accounts.create_account(ctx, None, password=DEMO_PASSWORD, **spec)
-
-
-@dataclass(frozen=True)
-class DemoLogin:
-    login: str
-    main: bool  # the shop's main account (R1.2)
-    permissions: tuple[str, ...]  # a sub-account's grants
-
-
-@dataclass(frozen=True)
-class DemoShop:
-    code: str
-    name: str
-    profile: str
-    logins: tuple[DemoLogin, ...]
-
-
-@dataclass(frozen=True)
-class DemoLogins:
-    """The demo's shops and the logins made for them (password `DEMO_PASSWORD`), read back
-    from the database: empty when it holds no demo."""
-
-    shops: tuple[DemoShop, ...] = ()
-    platform: tuple[str, ...] = ()
-    buyers: tuple[str, ...] = ()
-
-
-def demo_logins(ctx: Context) -> DemoLogins:
-    """Only accounts the demo made: those of demo shops and demo buyers, and the platform
-    accounts carrying the demo's display names."""
-    from aftersales.store import demo as store
-
-    with ctx.db.read() as conn:
-        found = [
-            s
-            for s in store.shops_with_code_prefix(conn, DEMO_SHOP_PREFIX)
-            if _DEMO_SHOP_CODE.match(s.code)
-        ]
-        if not found:
-            return DemoLogins()
-        per_shop: dict[int, list[DemoLogin]] = {s.id: [] for s in found}
-        for row in store.shop_logins(conn, per_shop):
-            perms = () if row.main else tuple(row.permissions)
-            per_shop[row.shop_id].append(DemoLogin(row.login, bool(row.main), perms))
-        platform = tuple(
-            login
-            for kind, name in DEMO_PLATFORM_NAMES.items()
-            for login in store.logins_named(conn, kind.value, [name])
-        )
-        buyer_logins = tuple(store.buyer_logins(conn, _DEMO_BUYER_REF))
-    shops_found = tuple(
-        DemoShop(s.code, s.name, s.profile_id, tuple(per_shop[s.id])) for s in found
-    )
-    return DemoLogins(shops_found, platform, buyer_logins)
 
 
 def runnable_program() -> str:

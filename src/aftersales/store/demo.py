@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, exists, select
 
 from aftersales.store.schema import accounts, buyers, shops
+
+
+def has_shops(conn: Connection) -> bool:
+    """Whether any shop exists."""
+    return bool(conn.execute(select(exists().select_from(shops))).scalar())
 
 
 def shops_with_code_prefix(conn: Connection, prefix: str) -> list[Any]:

@@ -33,7 +33,6 @@ from aftersales.labels import ACTION_LABELS, STATE_LABELS, TYPE_LABELS
 from aftersales.services import cases as svc
 from aftersales.services import parcels
 from aftersales.services.actors import Actor
-from aftersales.store.case_queries import SORTS, CaseFilter
 
 router = make_router("/cases", "cases")
 
@@ -275,7 +274,7 @@ def _decode_after(cursor: str, sort: str) -> tuple[Any, int]:
 
 
 SortKey = Annotated[
-    Text(40, pattern="^-?(" + "|".join(sorted({k.lstrip("-") for k in SORTS})) + ")$"),
+    Text(40, pattern="^-?(" + "|".join(sorted({k.lstrip("-") for k in svc.CASE_SORTS})) + ")$"),
     Query(description="Sort key; `-` for descending. Ties break on creation order."),
 ]
 
@@ -299,7 +298,7 @@ def list_cases(
 ) -> CasePageOut:
     """Cases the caller may see (a buyer: their own; a shop: its own; the platform:
     all), filtered and sorted, one page at a time (keyset cursor: stable under inserts)."""
-    f = CaseFilter(
+    f = svc.CaseFilter(
         shop_code=shop,
         states=tuple(s.value for s in state or ()),
         types=tuple(t.value for t in type or ()),
