@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
@@ -205,7 +206,8 @@ def demo(
 ) -> None:
     """Load a demo marketplace: shops, products, buyers, orders, cases in every state. Prints
     the demo's shop codes and logins (also when `--if-empty` finds it already loaded)."""
-    from aftersales.demo import demo_logins, load_demo, render_logins, runnable_program
+    from aftersales.demo import load_demo, render_logins, runnable_program
+    from aftersales.services.demo import demo_logins
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
@@ -272,7 +274,7 @@ def case_show(number: str, lang: Lang = None) -> None:
         console.print(f"[red]{error_message(err, loc)}[/red]")
         raise typer.Exit(1) from None
     c = view.case
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     first_label = t("first reason")
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
@@ -439,7 +441,7 @@ def ledger_statement(
     except DomainError as err:
         console.print(f"[red]{error_message(err, loc)}[/red]")
         raise typer.Exit(1) from None
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     rows = _statement_rows(st, tz, t)
     console.print(f"[bold]{st.shop_name}[/bold] ({st.shop_code})  {start} → {end}")
     for acc in st.accounts:
@@ -563,7 +565,7 @@ def ledger_top_up(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     try:
         entry, st = money.top_up(ctx, Actor.system("cli"), shop, amount, reference)
     except DomainError as err:
@@ -615,7 +617,7 @@ def risk(
     except DomainError as err:
         console.print(f"[red]{error_message(err, loc)}[/red]")
         raise typer.Exit(1) from None
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     a, rules = view.assessment, view.rules
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
@@ -668,7 +670,7 @@ def automation_list(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     actor = Actor.platform("cli")
     try:
         settings = svc.settings(ctx, actor, shop)
@@ -714,7 +716,7 @@ def automation_preview(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     try:
         p = svc.preview(ctx, Actor.platform("cli"), number)
     except DomainError as err:
@@ -753,7 +755,7 @@ def queue(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     from aftersales.services.actors import Actor
 
     items = svc.agent_queue(ctx, Actor.platform(agent), mine=mine)
@@ -793,7 +795,7 @@ def intervention_show(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     actor = Actor.platform(agent)
     try:
         view = svc.get_intervention(ctx, actor, number)
@@ -955,7 +957,7 @@ def judgment_recommend(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     try:
         view = svc.recommendation_for(ctx, Actor.platform("cli"), number, issue=issue)
     except DomainError as err:
@@ -998,10 +1000,10 @@ def judgment_recommend(
         for col in (N_("Kind"), N_("Ref"), N_("Clause"), N_("Weight"), N_("Why")):
             table.add_column(t(col))
         for f in factors:
-            label = svc.rule_label(view.policy, f.ref, loc) if f.kind is J.FactorKind.RULE else None
+            rule = svc.rule_label(view.policy, f.ref, loc) if f.kind is J.FactorKind.RULE else None
             table.add_row(
                 t(J.FACTOR_KIND_LABELS[f.kind]),
-                f"{f.ref} ({label})" if label else f.ref,
+                f"{f.ref} ({rule})" if rule else f.ref,
                 f.clause,
                 f"{f.weight:g}",
                 svc.render_factor(f, loc),
@@ -1037,7 +1039,7 @@ def reviews_appeals(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     if status != "all" and status not in set(AppealStatus):
         unknown = translate(N_("Unknown status {status}."), loc, status=status)
         console.print(f"[red]{unknown}[/red]")
