@@ -62,8 +62,8 @@ def demo_logins(ctx: Context) -> DemoLogins:
             return DemoLogins()
         per_shop: dict[int, list[DemoLogin]] = {s.id: [] for s in found}
         for row in store.shop_logins(conn, per_shop):
-            perms = () if row.main else tuple(row.permissions)
-            per_shop[row.shop_id].append(DemoLogin(row.login, bool(row.main), perms))
+            perms = () if row.main else row.permissions
+            per_shop[row.shop_id].append(DemoLogin(row.login, row.main, perms))
         platform = tuple(
             login
             for kind, name in DEMO_PLATFORM_NAMES.items()
