@@ -32,10 +32,11 @@ run: setup  ## migrate the SQLite database, load demo data if empty, print its l
 test: setup  ## run every test (SQLite and PostgreSQL), one process per core
 	$(BIN)/pytest -n auto --dist worksteal
 
-lint: setup  ## ruff on everything, mypy --strict on domain/ and services/
+lint: setup  ## ruff on everything, the import contracts (pyproject.toml), mypy --strict on the package
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
-	$(BIN)/mypy --strict src/aftersales/domain src/aftersales/services
+	$(BIN)/lint-imports --no-logo --no-cache
+	$(BIN)/mypy --strict src/aftersales
 
 format: setup
 	$(BIN)/ruff check --fix src tests

@@ -67,6 +67,30 @@ def test_R11_2_cli_ledger_top_up_records_a_payment_once_and_prints_the_standing(
     assert zh.returncode == 1 and "NOPE" in zh.stdout
 
 
+def test_R1_cli_case_list_acts_as_the_platform_through_the_authorized_listing(
+    tmp_path: Path,
+) -> None:
+    """`case list` lists through `services.cases.list_cases` as the platform agent `cli`
+    (every shop's cases); an unknown shop is an error, not an empty list."""
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    env = _env(url)
+    _run(["db", "upgrade"], env)
+    ctx = make_context(Database(url), FakeClock(datetime.now(UTC)))
+    world = make_world(ctx)
+    number = world.open()
+    code = svc.get_case(ctx, Actor.platform("t"), number).shop_code
+    listed = _run(["case", "list", "--shop", code, "--lang", "en"], env)
+    assert listed.returncode == 0, listed.stderr
+    assert number in listed.stdout and code in listed.stdout
+    waiting = _run(["case", "list", "--state", State.AWAITING_MERCHANT.value], env)
+    assert number in waiting.stdout
+    assert number not in _run(["case", "list", "--state", State.CLOSED.value], env).stdout
+    unknown = _run(["case", "list", "--shop", "NOPE", "--lang", "en"], env)
+    assert unknown.returncode == 1 and "NOPE not found" in unknown.stdout
+    no_one = _run(["account", "token", "--login", "nobody", "--name", "t", "--scope", "x"], env)
+    assert no_one.returncode == 1 and "no account nobody" in no_one.stdout
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
@@ -45,19 +46,19 @@ def _ctx() -> Context:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply all migrations (SQLite or PostgreSQL, from AFTERSALES_DATABASE_URL)."""
-    from aftersales.store.migrate import current, upgrade
+    from aftersales.services import ops
 
     ctx = _ctx()
-    upgrade(ctx.db)
-    console.print(f"database at revision {current(ctx.db)} ({ctx.db.dialect})")
+    revision = ops.upgrade_schema(ctx)
+    console.print(f"database at revision {revision} ({ctx.db.dialect})")
 
 
 @db_app.command("current")
 def db_current() -> None:
     """Show the applied migration revision."""
-    from aftersales.store.migrate import current
+    from aftersales.services import ops
 
-    console.print(current(_ctx().db) or "empty")
+    console.print(ops.schema_revision(_ctx()) or "empty")
 
 
 @app.command()
@@ -175,22 +176,22 @@ def account_token(
     from aftersales.domain.errors import DomainError
     from aftersales.services import accounts
     from aftersales.services.actors import Actor
-    from aftersales.store import accounts as account_store
 
     ctx = _ctx()
-    with ctx.db.read() as conn:
-        row = account_store.account_by_login(conn, login.strip().lower())
-    if row is None:
+    operator = Actor.system("operator")
+    try:
+        account = accounts.account_by_login(ctx, operator, login)
+    except DomainError:
         console.print(f"[red]no account {login}[/red]")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     try:
         tok = accounts.create_token(
             ctx,
-            Actor.system("operator"),
+            operator,
             name=name,
             scopes=scope,
             expires_in_days=days,
-            account_id=row.id,
+            account_id=account.id,
         )
     except DomainError as exc:
         console.print(f"[red]{exc}[/red]")
@@ -205,7 +206,8 @@ def demo(
 ) -> None:
     """Load a demo marketplace: shops, products, buyers, orders, cases in every state. Prints
     the demo's shop codes and logins (also when `--if-empty` finds it already loaded)."""
-    from aftersales.demo import demo_logins, load_demo, render_logins, runnable_program
+    from aftersales.demo import load_demo, render_logins, runnable_program
+    from aftersales.services.demo import demo_logins
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
@@ -259,21 +261,20 @@ def case_show(number: str, lang: Lang = None) -> None:
     """Show a case and its whole timeline."""
     from aftersales.domain.errors import DomainError
     from aftersales.services import cases as svc
+    from aftersales.services import shops
     from aftersales.services.actors import Actor
-    from aftersales.store import repo
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
+    agent = Actor.platform("cli")
     try:
-        view = svc.get_case(ctx, Actor.platform("cli"), number)
+        view = svc.get_case(ctx, agent, number)
+        tz = shops.get_shop(ctx, agent, view.shop_code).timezone
     except DomainError as err:
         console.print(f"[red]{error_message(err, loc)}[/red]")
         raise typer.Exit(1) from None
     c = view.case
-    with ctx.db.read() as conn:
-        shop = repo.get_shop(conn, c.shop_id)
-    tz = shop.timezone if shop else "UTC"
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     first_label = t("first reason")
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
@@ -352,21 +353,30 @@ def case_list(
     limit: Annotated[int, typer.Option()] = 50,
     lang: Lang = None,
 ) -> None:
-    """List recent cases."""
-    from aftersales.store import repo
+    """List recent cases, newest first. Acts as the platform (agent `cli`), so it sees
+    every shop's cases, through the same authorized listing as the API."""
+    from aftersales.domain.errors import DomainError
+    from aftersales.services import cases as svc
+    from aftersales.services import shops
+    from aftersales.services.actors import Actor
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    with ctx.db.read() as conn:
-        shop_id = None
+    agent = Actor.platform("cli")
+    try:
         if shop:
-            s = repo.get_shop_by_code(conn, shop)
-            if s is None:
-                message = translate(N_("Shop {code} not found."), loc, code=shop)
-                console.print(f"[red]{message}[/red]")
-                raise typer.Exit(1)
-            shop_id = s.id
-        rows = repo.list_cases(conn, shop_id=shop_id, state=state, limit=limit)
+            shops.get_shop(ctx, agent, shop)  # an unknown shop is an error, not an empty list
+        found = svc.list_cases(
+            ctx,
+            agent,
+            svc.CaseFilter(shop_code=shop, states=(state,) if state else ()),
+            sort="-created_at",
+            limit=limit,
+        )
+    except DomainError as err:
+        console.print(f"[red]{error_message(err, loc)}[/red]")
+        raise typer.Exit(1) from None
+    rows = found.rows
     table = Table()
     columns = (
         N_("Case"),
@@ -382,7 +392,7 @@ def case_list(
     for r in rows:
         table.add_row(
             r.number,
-            r.code,
+            r.shop_code,
             r.order_number,
             gettext(_TYPE_LABELS[r.type], loc),
             gettext(_STATE_LABELS[r.state], loc),
@@ -412,15 +422,15 @@ def ledger_statement(
 ) -> None:
     """A shop's statement: opening balance, every movement with its case, closing balance."""
     from aftersales.domain.errors import DomainError
-    from aftersales.services import statements
+    from aftersales.services import shops, statements
     from aftersales.services.actors import Actor
-    from aftersales.store import repo
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    with ctx.db.read() as conn:
-        found = repo.get_shop_by_code(conn, shop)
-    tz = found.timezone if found else "UTC"
+    try:
+        tz = shops.get_shop(ctx, Actor.platform("cli"), shop).timezone
+    except DomainError:
+        tz = "UTC"  # shop_statement below names the unknown shop
     lo = _parse_day(start, tz, "from")
     hi = _parse_day(end, tz, "to") + timedelta(days=1)
     if hi <= lo:
@@ -431,7 +441,7 @@ def ledger_statement(
     except DomainError as err:
         console.print(f"[red]{error_message(err, loc)}[/red]")
         raise typer.Exit(1) from None
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     rows = _statement_rows(st, tz, t)
     console.print(f"[bold]{st.shop_name}[/bold] ({st.shop_code})  {start} → {end}")
     for acc in st.accounts:
@@ -555,7 +565,7 @@ def ledger_top_up(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     try:
         entry, st = money.top_up(ctx, Actor.system("cli"), shop, amount, reference)
     except DomainError as err:
@@ -607,7 +617,7 @@ def risk(
     except DomainError as err:
         console.print(f"[red]{error_message(err, loc)}[/red]")
         raise typer.Exit(1) from None
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     a, rules = view.assessment, view.rules
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold")
@@ -660,7 +670,7 @@ def automation_list(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     actor = Actor.platform("cli")
     try:
         settings = svc.settings(ctx, actor, shop)
@@ -706,7 +716,7 @@ def automation_preview(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     try:
         p = svc.preview(ctx, Actor.platform("cli"), number)
     except DomainError as err:
@@ -745,7 +755,7 @@ def queue(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     from aftersales.services.actors import Actor
 
     items = svc.agent_queue(ctx, Actor.platform(agent), mine=mine)
@@ -785,7 +795,7 @@ def intervention_show(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     actor = Actor.platform(agent)
     try:
         view = svc.get_intervention(ctx, actor, number)
@@ -912,6 +922,24 @@ judgment_app = typer.Typer(no_args_is_help=True, help="The judgment (R10) on a c
 app.add_typer(judgment_app, name="judgment")
 
 
+@judgment_app.command("base-rates")
+def judgment_base_rates(
+    n: Annotated[int, typer.Option("--n", help="Disputes in the generated mix.")] = 3000,
+    seed: Annotated[
+        list[int] | None, typer.Option(help="A seed (repeatable; default 20261105 and 7).")
+    ] = None,
+) -> None:
+    """R10.2: judge a generated mix of disputes with the default profile's rules and print
+    the buyer's success rate per family of fault and per scenario."""
+    from aftersales.domain.judgment_mix import DEFAULT_SEEDS, measure, table
+    from aftersales.profiles import DEFAULT_PROFILE, load_profiles
+
+    judgment = load_profiles()[DEFAULT_PROFILE].judgment
+    assert judgment is not None
+    for one in seed or DEFAULT_SEEDS:
+        print(table(measure(judgment, n, one)))
+
+
 @judgment_app.command("recommend")
 def judgment_recommend(
     number: Annotated[str, typer.Argument(help="Case number")],
@@ -929,7 +957,7 @@ def judgment_recommend(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     try:
         view = svc.recommendation_for(ctx, Actor.platform("cli"), number, issue=issue)
     except DomainError as err:
@@ -972,10 +1000,10 @@ def judgment_recommend(
         for col in (N_("Kind"), N_("Ref"), N_("Clause"), N_("Weight"), N_("Why")):
             table.add_column(t(col))
         for f in factors:
-            label = svc.rule_label(view.policy, f.ref, loc) if f.kind is J.FactorKind.RULE else None
+            rule = svc.rule_label(view.policy, f.ref, loc) if f.kind is J.FactorKind.RULE else None
             table.add_row(
                 t(J.FACTOR_KIND_LABELS[f.kind]),
-                f"{f.ref} ({label})" if label else f.ref,
+                f"{f.ref} ({rule})" if rule else f.ref,
                 f.clause,
                 f"{f.weight:g}",
                 svc.render_factor(f, loc),
@@ -1011,7 +1039,7 @@ def reviews_appeals(
 
     ctx = _ctx()
     loc = normalise_locale(lang or ctx.settings.locale)
-    t = lambda s: gettext(s, loc)  # noqa: E731
+    t = partial(gettext, locale=loc)
     if status != "all" and status not in set(AppealStatus):
         unknown = translate(N_("Unknown status {status}."), loc, status=status)
         console.print(f"[red]{unknown}[/red]")

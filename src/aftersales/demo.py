@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import re
 import shlex
 import shutil
 import sys
@@ -21,8 +20,6 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple, cast
-
-from sqlalchemy import func, select
 
 from aftersales.domain.accounts import AccountKind, Permission
 from aftersales.domain.case_types import CaseType, DeadlineKind
@@ -38,11 +35,18 @@ from aftersales.domain.policy import (
 )
 from aftersales.i18n import translate
 from aftersales.jobs.deadlines import DeadlineWorker
-from aftersales.services import accounts, catalog, money
+from aftersales.services import accounts, catalog, money, orders
 from aftersales.services import cases as svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store.schema import shops
+from aftersales.services.demo import DEMO_BUYER_REF as _DEMO_BUYER_REF
+from aftersales.services.demo import (
+    DEMO_PLATFORM_NAMES,
+    DEMO_SHOP_PREFIX,
+    DemoLogins,
+    demo_logins,
+    has_shops,
+)
 
 T = CaseType
 DK = DeadlineKind
@@ -117,12 +121,15 @@ def _sf() -> dict[str, object]:
     return {"carrier": "SF", "tracking_number": f"SF{7_000_000_000_000 + next(_tracking)}"}
 
 
-# (type, reason, order stage, steps[, product[, shipping insurance]])
-Story = (
-    tuple[CaseType, str, str, list[Step]]
-    | tuple[CaseType, str, str, list[Step], str]
-    | tuple[CaseType, str, str, list[Step], str, bool]
-)
+class Story(NamedTuple):
+    """One case's story: its request, the stage its order is in, and the steps that follow."""
+
+    type: CaseType
+    reason: str
+    stage: str  # of the order: paid, shipped or signed
+    steps: list[Step]
+    product: str = "plain"  # the product (a category flag) the order is for
+    insured: bool = False  # the order carries shipping insurance
 
 
 def _stories() -> list[Story]:
@@ -131,7 +138,7 @@ def _stories() -> list[Story]:
     # A step's "evidence" names the kinds of proof the shop uploads before it refuses; the
     # runner uploads one file of each and refuses with their ids (R5.5).
     proof = {"evidence": [EvidenceKind.CARRIER_PROOF]}
-    back = [
+    back: list[Step] = [
         (m, svc.approve_return, {}, 1),
         (b, svc.ship_return, "SF", 5),
         (c, svc.return_delivered, {}, 30),
@@ -148,21 +155,21 @@ def _stories() -> list[Story]:
     ship_back: list[Step] = [(b, svc.ship_return, "SF", 8), (c, svc.return_delivered, {}, 30)]
     stories: list[Story] = [
         # refund before shipment (R2.1)
-        (T.REFUND_UNSHIPPED, "ordered_by_mistake", "paid", []),
-        (
+        Story(T.REFUND_UNSHIPPED, "ordered_by_mistake", "paid", []),
+        Story(
             T.REFUND_UNSHIPPED,
             "ordered_by_mistake",
             "paid",
             [(m, svc.counter_offer, {"amount": 5_000, "note": "keep the gift wrap fee"}, 2)],
         ),
-        (T.REFUND_UNSHIPPED, "no_longer_needed", "paid", [(m, svc.approve_refund, {}, 0.2)]),
-        (
+        Story(T.REFUND_UNSHIPPED, "no_longer_needed", "paid", [(m, svc.approve_refund, {}, 0.2)]),
+        Story(
             T.REFUND_UNSHIPPED,
             "changed_mind",
             "paid",
             [("deadline", None, {}, DK.MERCHANT_RESPONSE)],
         ),
-        (
+        Story(
             T.REFUND_UNSHIPPED,
             "changed_mind",
             "paid",
@@ -178,22 +185,22 @@ def _stories() -> list[Story]:
                 )
             ],
         ),
-        (T.REFUND_UNSHIPPED, "ordered_by_mistake", "paid", [(b, svc.cancel, {}, 0.5)]),
+        Story(T.REFUND_UNSHIPPED, "ordered_by_mistake", "paid", [(b, svc.cancel, {}, 0.5)]),
         # refund only, shipped (R2.2)
-        (T.REFUND_ONLY, "not_received", "shipped", []),
-        (
+        Story(T.REFUND_ONLY, "not_received", "shipped", []),
+        Story(
             T.REFUND_ONLY,
             "stuck_in_transit",
             "shipped",
             [(m, svc.counter_offer, {"amount": 6_000}, 4)],
         ),
-        (
+        Story(
             T.REFUND_ONLY,
             "stuck_in_transit",
             "shipped",
             [(m, svc.counter_offer, {"amount": 8_000}, 4), (b, svc.accept_offer, {}, 2)],
         ),
-        (
+        Story(
             T.REFUND_ONLY,
             "not_received",
             "shipped",
@@ -202,7 +209,7 @@ def _stories() -> list[Story]:
                 ("deadline", None, {}, DK.BUYER_OFFER_RESPONSE),
             ],
         ),
-        (
+        Story(
             T.REFUND_ONLY,
             "defect",
             "signed",
@@ -216,51 +223,51 @@ def _stories() -> list[Story]:
             ],
         ),
         # refund only, where the merchant asks for the goods back in a counter-offer (R5.2)
-        (T.REFUND_ONLY, "defect", "signed", offer_back),
-        (T.REFUND_ONLY, "defect", "signed", [*offer_back, (b, svc.ship_return, "SF", 8)]),
-        (T.REFUND_ONLY, "defect", "signed", [*offer_back, *ship_back]),
-        (
+        Story(T.REFUND_ONLY, "defect", "signed", offer_back),
+        Story(T.REFUND_ONLY, "defect", "signed", [*offer_back, (b, svc.ship_return, "SF", 8)]),
+        Story(T.REFUND_ONLY, "defect", "signed", [*offer_back, *ship_back]),
+        Story(
             T.REFUND_ONLY,
             "defect",
             "signed",
             [*offer_back, *ship_back, (m, svc.confirm_receipt, {}, 2)],
         ),
         # return and refund (R2.3, R5)
-        (T.RETURN_REFUND, "changed_mind", "signed", []),
-        (
+        Story(T.RETURN_REFUND, "changed_mind", "signed", []),
+        Story(
             T.RETURN_REFUND,
             "size_colour_mismatch",
             "signed",
             [(m, svc.counter_offer, {"amount": 9_000, "return_required": True}, 3)],
         ),
-        (T.RETURN_REFUND, "changed_mind", "signed", [(m, svc.approve_return, {}, 1)]),
-        (
+        Story(T.RETURN_REFUND, "changed_mind", "signed", [(m, svc.approve_return, {}, 1)]),
+        Story(
             T.RETURN_REFUND,
             "changed_mind",
             "signed",
             [(m, svc.approve_return, {}, 1), (b, svc.ship_return, "SF", 20)],
         ),
-        (T.RETURN_REFUND, "defect", "signed", back),
-        (T.RETURN_REFUND, "defect", "signed", [*back, (m, svc.confirm_receipt, {}, 3)]),
-        (
+        Story(T.RETURN_REFUND, "defect", "signed", back),
+        Story(T.RETURN_REFUND, "defect", "signed", [*back, (m, svc.confirm_receipt, {}, 3)]),
+        Story(
             T.RETURN_REFUND,
             "not_as_described",
             "signed",
             [*back, (m, svc.confirm_receipt, {}, 3), (m, svc.refund, {}, 0.5)],
         ),
-        (
+        Story(
             T.RETURN_REFUND,
             "changed_mind",
             "signed",
             [*back, ("deadline", None, {}, DK.MERCHANT_RECEIPT)],
         ),
-        (
+        Story(
             T.RETURN_REFUND,
             "changed_mind",
             "signed",
             [*back, (m, svc.refuse_refund, {"refusal_code": "returned_goods_damaged", **proof}, 5)],
         ),
-        (
+        Story(
             T.RETURN_REFUND,
             "changed_mind",
             "signed",
@@ -274,14 +281,14 @@ def _stories() -> list[Story]:
                 (b, svc.resubmit, {"reason": "defect", "description": "stitching came apart"}, 5),
             ],
         ),
-        (
+        Story(
             T.RETURN_REFUND,
             "changed_mind",
             "signed",
             [(m, svc.approve_return, {}, 1), ("deadline", None, {}, DK.RETURN_SHIPMENT)],
         ),
         # express refund after shipment (R7): the platform advances, then recovers (R7.2)
-        (
+        Story(
             T.RETURN_REFUND,
             "changed_mind",
             "signed",
@@ -294,7 +301,7 @@ def _stories() -> list[Story]:
                 (m, svc.refund, {}, 0.5),
             ],
         ),
-        (
+        Story(
             T.RETURN_REFUND,
             "changed_mind",
             "signed",
@@ -308,7 +315,7 @@ def _stories() -> list[Story]:
             ],
         ),
         # return freight (R16.3): merchant-side reason, the shop pays it back with the refund
-        (
+        Story(
             T.RETURN_REFUND,
             "defect",
             "signed",
@@ -321,7 +328,7 @@ def _stories() -> list[Story]:
             ],
         ),
         # no-reason return of an insured order: the shipping insurance pays the freight
-        (
+        Story(
             T.RETURN_REFUND,
             "changed_mind",
             "signed",
@@ -334,17 +341,17 @@ def _stories() -> list[Story]:
             "plain",
             True,
         ),
-        (T.EXCHANGE, "size_colour_mismatch", "signed", []),
-        (T.EXCHANGE, "size_colour_mismatch", "signed", [(m, svc.approve_return, {}, 2)]),
-        (T.EXCHANGE, "size_colour_mismatch", "signed", back[:2]),
-        (T.EXCHANGE, "defect", "signed", [*back, (m, svc.confirm_receipt, {}, 2)]),
-        (
+        Story(T.EXCHANGE, "size_colour_mismatch", "signed", []),
+        Story(T.EXCHANGE, "size_colour_mismatch", "signed", [(m, svc.approve_return, {}, 2)]),
+        Story(T.EXCHANGE, "size_colour_mismatch", "signed", back[:2]),
+        Story(T.EXCHANGE, "defect", "signed", [*back, (m, svc.confirm_receipt, {}, 2)]),
+        Story(
             T.EXCHANGE,
             "defect",
             "signed",
             [*back, (m, svc.confirm_receipt, {}, 2), (m, svc.ship_replacement, "SF", 4)],
         ),
-        (
+        Story(
             T.EXCHANGE,
             "defect",
             "signed",
@@ -355,20 +362,20 @@ def _stories() -> list[Story]:
                 (b, svc.confirm_replacement, {}, 50),
             ],
         ),
-        (
+        Story(
             T.EXCHANGE,
             "size_colour_mismatch",
             "signed",
             [*back, ("deadline", None, {}, DK.MERCHANT_RECEIPT)],
         ),
-        (T.EXCHANGE, "size_colour_mismatch", "signed", back),
-        (
+        Story(T.EXCHANGE, "size_colour_mismatch", "signed", back),
+        Story(
             T.EXCHANGE,
             "size_colour_mismatch",
             "signed",
             [(m, svc.counter_offer, {"amount": 2_000, "note": "keep it, take 20 back"}, 3)],
         ),
-        (
+        Story(
             T.EXCHANGE,
             "changed_mind",
             "signed",
@@ -382,17 +389,17 @@ def _stories() -> list[Story]:
             ],
             "seal_sensitive",
         ),
-        (T.EXCHANGE, "size_colour_mismatch", "signed", [(b, svc.cancel, {}, 2)]),
+        Story(T.EXCHANGE, "size_colour_mismatch", "signed", [(b, svc.cancel, {}, 2)]),
         # reship (R2.5)
-        (T.RESHIP, "missing_item", "signed", []),
-        (T.RESHIP, "missing_item", "signed", [(m, svc.approve_reship, {}, 1)]),
-        (
+        Story(T.RESHIP, "missing_item", "signed", []),
+        Story(T.RESHIP, "missing_item", "signed", [(m, svc.approve_reship, {}, 1)]),
+        Story(
             T.RESHIP,
             "missing_item",
             "signed",
             [(m, svc.approve_reship, {}, 1), (m, svc.ship_replacement, "SF", 6)],
         ),
-        (
+        Story(
             T.RESHIP,
             "missing_item",
             "signed",
@@ -402,20 +409,20 @@ def _stories() -> list[Story]:
                 ("deadline", None, {}, DK.REPLACEMENT_CONFIRM),
             ],
         ),
-        (T.RESHIP, "wrong_item", "signed", [(b, svc.cancel, {}, 1)]),
-        (
+        Story(T.RESHIP, "wrong_item", "signed", [(b, svc.cancel, {}, 1)]),
+        Story(
             T.RESHIP,
             "missing_item",
             "signed",
             [(m, svc.counter_offer, {"amount": 1_500, "note": "refund the missing strap"}, 2)],
         ),
-        (
+        Story(
             T.RESHIP,
             "missing_item",
             "signed",
             [(m, svc.counter_offer, {"amount": 1_500}, 2), (b, svc.accept_offer, {}, 1)],
         ),
-        (
+        Story(
             T.RESHIP,
             "missing_item",
             "signed",
@@ -429,8 +436,8 @@ def _stories() -> list[Story]:
             ],
         ),
         # R16.1: the order's parcel comes back to the merchant; the refund waits for it
-        (T.REFUND_UNSHIPPED, "ordered_by_mistake", "paid", [(c, _parcel_back, {}, 2)]),
-        (
+        Story(T.REFUND_UNSHIPPED, "ordered_by_mistake", "paid", [(c, _parcel_back, {}, 2)]),
+        Story(
             T.REFUND_ONLY,
             "not_received",
             "shipped",
@@ -444,7 +451,7 @@ def _parcel_back(ctx: Context, actor: Actor, number: str, status: str = "refused
     """R16.1: the order system records the parcel (dispatched an hour ago, e.g. after a
     refund request before shipment), then the carrier reports it refused or undeliverable."""
     from aftersales.domain.logistics import ParcelStatus
-    from aftersales.services import logistics, orders
+    from aftersales.services import logistics
 
     order_number = svc.get_case(ctx, Actor.platform("demo"), number).order_number
     tracking = _sf()
@@ -467,14 +474,9 @@ def _parcel_back(ctx: Context, actor: Actor, number: str, status: str = "refused
     )
 
 
-def _has_data(ctx: Context) -> bool:
-    with ctx.db.read() as conn:
-        return bool(conn.execute(select(func.count()).select_from(shops)).scalar_one())
-
-
 def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
     summary = DemoSummary()
-    if if_empty and _has_data(ctx):
+    if if_empty and has_shops(ctx):
         summary.skipped = "demo" if demo_logins(ctx).shops else "other"
         return summary
     real_now = ctx.now()
@@ -570,25 +572,23 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         return number
 
     # Orders with no case at all, in every stage (and items of every category flag).
-    for k, flag in enumerate(["plain", *[f.value for f in ProductFlag]]):
+    for k, item in enumerate(["plain", *[f.value for f in ProductFlag]]):
         clock.now = real_now - timedelta(days=2, hours=k)
         new_order(
             shop_ids[k % 2],
             buyer_ids[k % len(buyer_ids)],
             ("paid", "shipped", "signed")[k % 3],
             clock.now,
-            flag,
+            item,
         )
 
     for k, story in enumerate(_stories()):
-        ctype, reason, stage, steps = story[:4]
-        product = story[4] if len(story) > 4 else "plain"
-        insured = bool(story[5]) if len(story) > 5 else False
+        ctype, reason, stage, steps, product, insured = story
         shop = shop_ids[k % len(shop_ids)]
         buyer = buyer_ids[k % len(buyer_ids)]
-        profile = dctx.profiles.current[shop_specs[k % len(shop_specs)][0]]
+        shop_profile = dctx.profiles.current[shop_specs[k % len(shop_specs)][0]]
 
-        def hours(wait: float | DeadlineKind, profile: Profile = profile) -> float:
+        def hours(wait: float | DeadlineKind, profile: Profile = shop_profile) -> float:
             if isinstance(wait, DeadlineKind):  # just past the deadline the profile sets
                 return deadline_delay(wait, profile).total_seconds() / 3600 + 0.1
             return wait
@@ -599,14 +599,7 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         buyer_actor = Actor.buyer(buyer)
         merchant = Actor.merchant(shop[0], "客服小美")
         amount = 0 if ctype in (T.EXCHANGE, T.RESHIP) else 12_000
-        with dctx.db.read() as conn:
-            from aftersales.store import repo
-
-            oid = repo.order_id_by_number(conn, order)
-            assert oid is not None
-            loaded = repo.load_order(conn, oid)
-            assert loaded is not None
-            line_id = loaded.lines[0].id
+        line_id = orders.get_order(dctx, buyer_actor, order).order.lines[0].id
         case = svc.open_case(
             dctx,
             buyer_actor,
@@ -629,13 +622,12 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
                 "carrier": Actor.carrier("SF"),
                 "platform": platform,
             }[who]
-            if kwargs == "SF":
-                args = _sf()
-            elif kwargs == "SF+freight":
-                args = {**_sf(), "freight": 1_200}
+            if isinstance(kwargs, str):  # "SF" or "SF+freight": a fresh tracking number
+                args = _sf() if kwargs == "SF" else {**_sf(), "freight": 1_200}
             else:
                 args = dict(kwargs)
-            if "evidence" in args and fn in (svc.reject, svc.refuse_refund):
+            refusing = fn is svc.reject or fn is svc.refuse_refund
+            if "evidence" in args and refusing:
                 kinds = cast(list[EvidenceKind], args.pop("evidence"))
                 args["evidence_ids"] = _proof_ids(dctx, actor, case.number, kinds)
             fn(dctx, actor, case.number, **args)
@@ -946,13 +938,7 @@ def _arbitration_demo(
     clock.now += timedelta(hours=1)
     merchant = Actor.merchant(douyin_shop[0], "店长 owner")
     upload(merchant, paid_first, "document", "面料检测报告 fabric test report")
-    with ctx.db.read() as conn:
-        from aftersales.store import evidence as evidence_store
-        from aftersales.store import repo
-
-        case_row = repo.load_case(conn, paid_first)
-        assert case_row is not None and case_row.id is not None
-        newest = evidence_store.items_of_case(conn, case_row.id)[-1].id
+    newest = evidence.list_evidence(ctx, merchant, paid_first)[-1].id
     interventions.appeal(
         ctx,
         merchant,
@@ -967,11 +953,7 @@ def _arbitration_demo(
 
 
 def _open(ctx: Context, buyer: int, order: str, ctype: CaseType, reason: str, amount: int) -> str:
-    from aftersales.store import repo
-
-    with ctx.db.read() as conn:
-        loaded = repo.load_order(conn, repo.order_id_by_number(conn, order) or 0)
-    assert loaded is not None
+    loaded = orders.get_order(ctx, Actor.buyer(buyer), order).order
     case = svc.open_case(
         ctx,
         Actor.buyer(buyer),
@@ -987,15 +969,6 @@ def _open(ctx: Context, buyer: int, order: str, ctype: CaseType, reason: str, am
 
 
 DEMO_PASSWORD = "demo-password"
-DEMO_SHOP_PREFIX = "DEMO"
-_DEMO_SHOP_CODE = re.compile(rf"^{DEMO_SHOP_PREFIX}\d+-\d{{10}}$")
-_DEMO_BUYER_REF = "demo-"
-# The demo's platform accounts carry these display names, so that an `admin` made another
-# way (whose password is not the demo's) is never shown as a demo login.
-DEMO_PLATFORM_NAMES = {
-    AccountKind.ADMIN: "演示管理员 demo admin",
-    AccountKind.AGENT: "演示客服 demo agent",
-}
 
 
 def _demo_accounts(ctx: Context, shop_codes: list[str], stamp: str, buyers: int) -> None:
@@ -1028,60 +1001,6 @@ def _demo_accounts(ctx: Context, shop_codes: list[str], stamp: str, buyers: int)
     for spec in specs:
         with contextlib.suppress(Conflict):
             accounts.create_account(ctx, None, password=DEMO_PASSWORD, **spec)
-
-
-@dataclass(frozen=True)
-class DemoLogin:
-    login: str
-    main: bool  # the shop's main account (R1.2)
-    permissions: tuple[str, ...]  # a sub-account's grants
-
-
-@dataclass(frozen=True)
-class DemoShop:
-    code: str
-    name: str
-    profile: str
-    logins: tuple[DemoLogin, ...]
-
-
-@dataclass(frozen=True)
-class DemoLogins:
-    """The demo's shops and the logins made for them (password `DEMO_PASSWORD`), read back
-    from the database: empty when it holds no demo."""
-
-    shops: tuple[DemoShop, ...] = ()
-    platform: tuple[str, ...] = ()
-    buyers: tuple[str, ...] = ()
-
-
-def demo_logins(ctx: Context) -> DemoLogins:
-    """Only accounts the demo made: those of demo shops and demo buyers, and the platform
-    accounts carrying the demo's display names."""
-    from aftersales.store import demo as store
-
-    with ctx.db.read() as conn:
-        found = [
-            s
-            for s in store.shops_with_code_prefix(conn, DEMO_SHOP_PREFIX)
-            if _DEMO_SHOP_CODE.match(s.code)
-        ]
-        if not found:
-            return DemoLogins()
-        per_shop: dict[int, list[DemoLogin]] = {s.id: [] for s in found}
-        for row in store.shop_logins(conn, per_shop):
-            perms = () if row.main else tuple(row.permissions)
-            per_shop[row.shop_id].append(DemoLogin(row.login, bool(row.main), perms))
-        platform = tuple(
-            login
-            for kind, name in DEMO_PLATFORM_NAMES.items()
-            for login in store.logins_named(conn, kind.value, [name])
-        )
-        buyer_logins = tuple(store.buyer_logins(conn, _DEMO_BUYER_REF))
-    shops_found = tuple(
-        DemoShop(s.code, s.name, s.profile_id, tuple(per_shop[s.id])) for s in found
-    )
-    return DemoLogins(shops_found, platform, buyer_logins)
 
 
 def runnable_program() -> str:

@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from sqlalchemy import text
 
 from aftersales import __version__
 from aftersales.api import pages, problems
@@ -20,8 +19,8 @@ from aftersales.api.common import NEW_PASSWORD_MARK, document_profiles
 from aftersales.api.limits import BodyLimit
 from aftersales.api.v1 import ROUTERS
 from aftersales.jobs.deadlines import start_in_thread
+from aftersales.services import ops
 from aftersales.services.context import Context
-from aftersales.store import repo
 
 DESCRIPTION = """
 After-sales and dispute resolution for marketplaces.
@@ -81,15 +80,13 @@ def create_app(
     @app.get("/api/health", tags=["ops"])
     def health() -> dict[str, Any]:
         """Liveness and readiness: the database answers and deadlines are visible."""
-        with context.db.read() as conn:
-            conn.execute(text("SELECT 1"))
-            due = repo.pending_count(conn, context.now())
+        state = ops.health(context)
         return {
             "status": "ok",
             "version": __version__,
-            "database": context.db.dialect,
+            "database": state.dialect,
             "worker": "embedded" if run_worker else "external",
-            "deadlines_due": due,
+            "deadlines_due": state.deadlines_due,
         }
 
     for r in ROUTERS:

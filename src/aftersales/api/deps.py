@@ -101,7 +101,7 @@ MaybeAuth = Annotated[Authenticated | None, Depends(optional_auth)]
 Ctx = Annotated[Context, Depends(ctx_of)]
 
 IdempotencyKey = Annotated[
-    Text(255, min_length=1, pattern=r"^[!-~]{1,255}$") | None,
+    Annotated[str, Text(255, min_length=1, pattern=r"^[!-~]{1,255}$")] | None,
     Header(
         alias="Idempotency-Key",
         description=(

@@ -109,7 +109,8 @@ def _home() -> Template:
 def install_home(app: FastAPI, context: Context) -> None:
     """``/``: a small page leading to the docs, the health check and (when the demo is
     loaded) the demo's logins, in the caller's language (Accept-Language)."""
-    from aftersales.demo import DEMO_PASSWORD, demo_logins, runnable_program
+    from aftersales.demo import DEMO_PASSWORD, runnable_program
+    from aftersales.services.demo import demo_logins
 
     @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def home(request: Request) -> HTMLResponse:

@@ -10,13 +10,13 @@ record, the claim, each side's evidence with its realistic gaps and noise, the s
 the family is kept beside the dispute for the measurement and never shown to the engine,
 which judges :class:`~aftersales.domain.judgment.DisputeFacts`, evidence and signals only.
 
-``python -m aftersales.domain.judgment_mix [N] [SEED]`` prints the table.
+``aftersales judgment base-rates [--n N] [--seed SEED]`` prints the table (the domain
+reads no files: the command loads the profile).
 """
 
 from __future__ import annotations
 
 import random
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -442,18 +442,3 @@ def table(m: Measurement) -> str:
             s = m.scenarios.get(name, Rate(0, 0))
             lines.append(f"  {name:<34} {s.disputes:>8} {s.buyer_wins:>10} {s.rate:>7.1%}")
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str]) -> None:  # pragma: no cover - a script entry
-    from aftersales.profiles import DEFAULT_PROFILE, load_profiles
-
-    judgment = load_profiles()[DEFAULT_PROFILE].judgment
-    assert judgment is not None
-    n = int(argv[0]) if argv else DEFAULT_N
-    seeds = (int(argv[1]),) if len(argv) > 1 else DEFAULT_SEEDS
-    for seed in seeds:
-        print(table(measure(judgment, n, seed)))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main(sys.argv[1:])

@@ -74,14 +74,14 @@ class DeadlineWorker:
                             result.stale += 1
                 except Exception as exc:  # any failure is retried later, with backoff
                     failures.append((row, exc))
-            for row, exc in failures:
+            for row, err in failures:
                 result.failed += 1
-                log.warning("deadline %s (%s) failed: %s", row.id, row.kind, exc)
+                log.warning("deadline %s (%s) failed: %s", row.id, row.kind, err)
                 repo.postpone_deadline(
                     conn,
                     row.id,
                     run_at=now + self.backoff(row.attempts),
-                    error=f"{type(exc).__name__}: {exc}",
+                    error=f"{type(err).__name__}: {err}",
                 )
         return result
 

@@ -273,6 +273,17 @@ def _visible_account(conn: Connection, actor: Actor, account_id: int) -> Any:
     return row
 
 
+def account_by_login(ctx: Context, actor: Actor, login: str) -> AccountView:
+    """The account with this login, for the operator (the CLI, a system actor without an
+    account) or a platform admin; anyone else, or an unknown login, gets 404."""
+    operator = actor.kind is ActorKind.SYSTEM and actor.account_id is None
+    with ctx.db.read() as conn:
+        row = store.account_by_login(conn, login.strip().lower())
+        if row is None or not (operator or actor.is_admin):
+            raise NotFound("account.not_found", N_("Account {id} not found."), id=login)
+        return _view(conn, row)
+
+
 def get_account(ctx: Context, actor: Actor, account_id: int) -> AccountView:
     with ctx.db.read() as conn:
         return _view(conn, _visible_account(conn, actor, account_id))

@@ -46,7 +46,11 @@ from aftersales.store import case_queries, parcels, repo
 from aftersales.store import evidence as evidence_store
 from aftersales.store.case_queries import CaseFilter
 
+CASE_SORTS: tuple[str, ...] = tuple(case_queries.SORTS)
+"""The sort keys `list_cases` takes (`-` first: descending)."""
+
 __all__ = [
+    "CASE_SORTS",
     "CaseFilter",
     "CasePage",
     "CaseView",

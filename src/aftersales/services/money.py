@@ -18,7 +18,7 @@ from aftersales.domain import ledger as L
 from aftersales.domain.accounts import AccountKind, Permission, Scope
 from aftersales.domain.case import Case
 from aftersales.domain.case_types import ActorKind
-from aftersales.domain.catalog import Order
+from aftersales.domain.catalog import Order, Shop
 from aftersales.domain.errors import (
     Conflict,
     Forbidden,
@@ -893,13 +893,12 @@ def _require_payments(actor: Actor) -> None:
     require_scope(actor, Scope.ORDERS_WRITE)
 
 
-def _shop_by_code(conn: Connection, actor: Actor, code: str) -> Any:
-    row = repo.shop_row_by_code(conn, code)
-    ok = row is not None and (
+def _shop_by_code(conn: Connection, actor: Actor, code: str) -> Shop:
+    row = repo.get_shop_by_code(conn, code)
+    if row is None or not (
         actor.kind in PLATFORM_SIDE
         or (actor.kind is ActorKind.MERCHANT and actor.shop_id == row.id)
-    )
-    if not ok:
+    ):
         raise NotFound("shop.not_found", N_("Shop {code} not found."), code=code)
     return row
 
@@ -944,7 +943,7 @@ def top_up(
         return posted.entry_id, _standing(ctx, conn, row)
 
 
-def _standing(ctx: Context, conn: Connection, row: Any) -> Standing:
+def _standing(ctx: Context, conn: Connection, row: Shop) -> Standing:
     now = ctx.now()
     profile = ctx.profiles.current_for(conn, row.profile_id, now)
     cur = profile.currency

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
-
 from aftersales.domain.errors import NotFound
 from aftersales.domain.i18n import N_
 from aftersales.domain.ledger import Purpose
@@ -14,20 +12,9 @@ from aftersales.services.actors import Actor
 from aftersales.services.context import Context
 from aftersales.store import ledger as store
 from aftersales.store import repo
-from aftersales.store.schema import ledger_accounts, ledger_entries, ledger_postings
+from aftersales.store.ledger import Movement
 
-
-@dataclass(frozen=True, slots=True)
-class Movement:
-    at: datetime
-    entry_id: int
-    kind: str
-    rule: str
-    memo: str
-    case_number: str | None
-    order_number: str | None
-    amount: int
-    balance_after: int
+__all__ = ["AccountStatement", "CheckReport", "Movement", "Statement", "check", "shop_statement"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,20 +46,7 @@ def shop_statement(
         accounts = []
         for acc in store.shop_accounts(conn, shop.id):
             opening = store.balance_before(conn, acc.id, start)
-            moves = [
-                Movement(
-                    m.created_at,
-                    m.entry_id,
-                    m.kind,
-                    m.rule,
-                    m.memo,
-                    m.case_number,
-                    m.order_number,
-                    m.amount,
-                    m.balance_after,
-                )
-                for m in store.movements(conn, acc.id, start, end)
-            ]
+            moves = store.movements(conn, acc.id, start, end)
             closing = opening + sum(m.amount for m in moves)
             accounts.append(AccountStatement(acc.purpose, acc.currency, opening, moves, closing))
         return Statement(shop.code, shop.name, start, end, accounts)
@@ -92,21 +66,22 @@ def check(ctx: Context) -> CheckReport:
     """Every invariant of the ledger; each failure names the offending rows."""
     report = CheckReport()
     with ctx.db.read() as conn:
-        for row in store.unbalanced_entries(conn):
+        for bad in store.unbalanced_entries(conn):
             report.problems.append(
-                f"entry {row.entry_id}: postings in {row.currency} sum to {row.total}"
-                if row.currency != "-"
-                else f"entry {row.entry_id}: {row.total} posting(s); an entry needs two or more"
+                f"entry {bad.entry_id}: postings in {bad.currency} sum to {bad.total}"
+                if bad.currency != "-"
+                else f"entry {bad.entry_id}: {bad.total} posting(s); an entry needs two or more"
             )
-        for row in store.drifted_accounts(conn):
+        for drift in store.drifted_accounts(conn):
+            acc = drift.account
             report.problems.append(
-                f"account {row.id} ({row.party}:{row.party_id}:{row.purpose}:{row.currency}):"
-                f" running balance {row.balance}, postings sum {row.total}, last "
-                f"balance_after {row.balance_after}"
+                f"account {acc.id} ({acc.party}:{acc.party_id}:{acc.purpose}:{acc.currency}):"
+                f" running balance {acc.balance}, postings sum {drift.total}, last "
+                f"balance_after {drift.balance_after}"
             )
-        for row in store.negative_accounts(conn, Purpose.REFUNDS):
+        for owed in store.negative_accounts(conn, Purpose.REFUNDS):
             report.problems.append(
-                f"account {row.id}: buyer {row.party_id} owed {row.balance} (< 0)"
+                f"account {owed.id}: buyer {owed.party_id} owed {owed.balance} (< 0)"
             )
         for row in store.negative_accounts(conn, Purpose.DEPOSIT):
             shop = repo.get_shop(conn, row.party_id)
@@ -124,21 +99,15 @@ def check(ctx: Context) -> CheckReport:
                     f"order {order.number}: refunded {refunded} exceeds paid "
                     f"{order.total_paid.amount} (R5.2)"
                 )
-        for row in store.decisions_without_money(conn):
+        for unpaid in store.decisions_without_money(conn):
             report.problems.append(
-                f"refund decision {row.id} (case id {row.case_id}, {row.amount} "
-                f"{row.currency}) has no ledger entry"
+                f"refund decision {unpaid.id} (case id {unpaid.case_id}, {unpaid.amount} "
+                f"{unpaid.currency}) has no ledger entry"
             )
-        report.checked = _counts(conn)
+        held = store.counts(conn)
+        report.checked = {
+            "entries": held.entries,
+            "postings": held.postings,
+            "accounts": held.accounts,
+        }
     return report
-
-
-def _counts(conn: Connection) -> dict[str, int]:
-    return {
-        name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-        for name, t in (
-            ("entries", ledger_entries),
-            ("postings", ledger_postings),
-            ("accounts", ledger_accounts),
-        )
-    }

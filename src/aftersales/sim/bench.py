@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from aftersales.domain import machine
 from aftersales.domain.case import Command, Facts
-from aftersales.domain.case_types import Action, ActorKind, CaseType
+from aftersales.domain.case_types import Action, ActorKind, CaseType, DeadlineKind
 from aftersales.domain.money import Money
 from aftersales.jobs.deadlines import DeadlineWorker
 from aftersales.profiles import load_profiles
@@ -98,7 +98,7 @@ def bench_domain() -> list[tuple[str, float, float]]:
         1,
         now,
         now,
-        deadline_kind=machine.DeadlineKind.MERCHANT_RESPONSE,
+        deadline_kind=DeadlineKind.MERCHANT_RESPONSE,
         deadline_at=now + timedelta(hours=48),
     )
     facts = Facts(order, Money(0, "CNY"), False, "addr")

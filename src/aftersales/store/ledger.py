@@ -289,9 +289,26 @@ def reversal_of(conn: Connection, entry_id: int) -> Any:
 
 
 # --------------------------------------------------------------------------- statements
-def shop_accounts(conn: Connection, shop_id: int) -> list[Any]:
-    return list(
-        conn.execute(
+@dataclass(frozen=True, slots=True)
+class LedgerAccount:
+    id: int
+    party: str
+    party_id: int
+    purpose: str
+    currency: str
+    balance: int
+
+
+def _account(row: Any) -> LedgerAccount:
+    return LedgerAccount(
+        row.id, row.party, row.party_id, row.purpose, row.currency, int(row.balance)
+    )
+
+
+def shop_accounts(conn: Connection, shop_id: int) -> list[LedgerAccount]:
+    return [
+        _account(r)
+        for r in conn.execute(
             select(ledger_accounts)
             .where(
                 and_(
@@ -301,7 +318,7 @@ def shop_accounts(conn: Connection, shop_id: int) -> list[Any]:
             )
             .order_by(ledger_accounts.c.purpose, ledger_accounts.c.currency)
         )
-    )
+    ]
 
 
 def balance_before(conn: Connection, account: int, start: datetime) -> int:
@@ -313,7 +330,22 @@ def balance_before(conn: Connection, account: int, start: datetime) -> int:
     return int(conn.execute(q).scalar_one())
 
 
-def movements(conn: Connection, account: int, start: datetime, end: datetime) -> list[Any]:
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One posting of an account, with its entry and the case and order it is about."""
+
+    at: datetime
+    entry_id: int
+    kind: str
+    rule: str
+    memo: str
+    case_number: str | None
+    order_number: str | None
+    amount: int
+    balance_after: int
+
+
+def movements(conn: Connection, account: int, start: datetime, end: datetime) -> list[Movement]:
     """Postings of one account in [start, end), with their entry, case and order numbers."""
     from aftersales.store.schema import cases, orders
 
@@ -341,11 +373,31 @@ def movements(conn: Connection, account: int, start: datetime, end: datetime) ->
         )
         .order_by(ledger_postings.c.id)
     )
-    return list(conn.execute(q))
+    return [
+        Movement(
+            m.created_at,
+            m.entry_id,
+            m.kind,
+            m.rule,
+            m.memo,
+            m.case_number,
+            m.order_number,
+            int(m.amount),
+            int(m.balance_after),
+        )
+        for m in conn.execute(q)
+    ]
 
 
 # --------------------------------------------------------------------------- invariants
-def unbalanced_entries(conn: Connection) -> list[Any]:
+@dataclass(frozen=True, slots=True)
+class UnbalancedEntry:
+    entry_id: int
+    currency: str  # "-": the entry has fewer than two postings, counted in `total`
+    total: int
+
+
+def unbalanced_entries(conn: Connection) -> list[UnbalancedEntry]:
     """Entries whose postings do not sum to zero per currency, or that move nothing."""
     sums = (
         select(
@@ -366,10 +418,21 @@ def unbalanced_entries(conn: Connection) -> list[Any]:
         .group_by(ledger_entries.c.id)
         .having(func.count(ledger_postings.c.id) < 2)
     )
-    return list(conn.execute(sums)) + list(conn.execute(counts))
+    return [
+        UnbalancedEntry(r.entry_id, r.currency, int(r.total))
+        for q in (sums, counts)
+        for r in conn.execute(q)
+    ]
 
 
-def drifted_accounts(conn: Connection) -> list[Any]:
+@dataclass(frozen=True, slots=True)
+class DriftedAccount:
+    account: LedgerAccount
+    total: int | None  # the sum of its postings (None: it has none)
+    balance_after: int | None  # of its last posting
+
+
+def drifted_accounts(conn: Connection) -> list[DriftedAccount]:
     """Accounts whose running balance differs from the sum of their postings or from the
     balance_after of their last posting."""
     total = (
@@ -402,17 +465,25 @@ def drifted_accounts(conn: Connection) -> list[Any]:
             )
         )
     )
-    return list(conn.execute(q))
+    return [
+        DriftedAccount(
+            _account(r),
+            None if r.total is None else int(r.total),
+            None if r.balance_after is None else int(r.balance_after),
+        )
+        for r in conn.execute(q)
+    ]
 
 
-def negative_accounts(conn: Connection, purpose: Purpose) -> list[Any]:
-    return list(
-        conn.execute(
+def negative_accounts(conn: Connection, purpose: Purpose) -> list[LedgerAccount]:
+    return [
+        _account(r)
+        for r in conn.execute(
             select(ledger_accounts).where(
                 and_(ledger_accounts.c.purpose == purpose.value, ledger_accounts.c.balance < 0)
             )
         )
-    )
+    ]
 
 
 def orders_with_refunds(conn: Connection) -> list[int]:
@@ -426,7 +497,15 @@ def orders_with_refunds(conn: Connection) -> list[int]:
     ]
 
 
-def decisions_without_money(conn: Connection) -> list[Any]:
+@dataclass(frozen=True, slots=True)
+class UnpaidDecision:
+    id: int  # the refund decision
+    case_id: int
+    amount: int
+    currency: str
+
+
+def decisions_without_money(conn: Connection) -> list[UnpaidDecision]:
     """Refund decisions whose case paid the buyer less than decided (refunds, advances and
     pay-first compensation on the case, net of their reversals)."""
     from aftersales.store.schema import refund_decisions
@@ -436,8 +515,29 @@ def decisions_without_money(conn: Connection) -> list[Any]:
         ledger_entries.c.case_id == refund_decisions.c.case_id,
         ledger_accounts.c.party == Party.BUYER.value,
     ).scalar_subquery()
-    q = select(refund_decisions).where(refund_decisions.c.amount > paid)
-    return list(conn.execute(q))
+    q = select(
+        refund_decisions.c.id,
+        refund_decisions.c.case_id,
+        refund_decisions.c.amount,
+        refund_decisions.c.currency,
+    ).where(refund_decisions.c.amount > paid)
+    return [UnpaidDecision(r.id, r.case_id, int(r.amount), r.currency) for r in conn.execute(q)]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerCounts:
+    entries: int
+    postings: int
+    accounts: int
+
+
+def counts(conn: Connection) -> LedgerCounts:
+    """How many entries, postings and accounts the ledger holds."""
+    entries, postings, accounts = (
+        int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+        for t in (ledger_entries, ledger_postings, ledger_accounts)
+    )
+    return LedgerCounts(entries, postings, accounts)
 
 
 def count_case_entries(

@@ -40,11 +40,11 @@ def next_sequence(conn: Connection, name: str) -> int:
     """Atomically increment and return a named counter (upsert ... RETURNING)."""
     ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     stmt = ins(number_sequences).values(name=name, value=1)
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[number_sequences.c.name],
         set_={"value": number_sequences.c.value + 1},
     ).returning(number_sequences.c.value)
-    return int(conn.execute(stmt).scalar_one())
+    return int(conn.execute(upsert).scalar_one())
 
 
 # --------------------------------------------------------------------------- catalog

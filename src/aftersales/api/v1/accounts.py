@@ -17,10 +17,10 @@ from aftersales.services import accounts
 
 router = make_router("", "accounts")
 
-ShopCode = Annotated[Text(40, min_length=1), Path()]
-AccountId = Annotated[QueryInt(1, 2**31 - 1), Path()]
-Login = Text(120, min_length=1)
-DisplayName = Text(200)
+ShopCode = Annotated[str, Text(40, min_length=1), Path()]
+AccountId = Annotated[int, QueryInt(1, 2**31 - 1), Path()]
+Login = Annotated[str, Text(120, min_length=1)]
+DisplayName = Annotated[str, Text(200)]
 
 
 class AccountOut(BaseModel):
@@ -58,11 +58,11 @@ class AccountIn(BaseModel):
     login: Login
     password: Password | None = password_field(default=None)
     display_name: DisplayName = ""
-    shop: Text(40) | None = Field(default=None, description="Merchant accounts")
-    buyer_ref: Text(80) | None = Field(default=None, description="Buyer accounts")
+    shop: Annotated[str, Text(40)] | None = Field(default=None, description="Merchant accounts")
+    buyer_ref: Annotated[str, Text(80)] | None = Field(default=None, description="Buyer accounts")
     main: Bool = Field(default=False, description="The shop's main account (one per shop)")
     permissions: list[Permission] = Field(default_factory=list, max_length=10)
-    locale: Text(5, pattern="^(zh_CN|en)$") = "zh_CN"
+    locale: Annotated[str, Text(5, pattern="^(zh_CN|en)$")] = "zh_CN"
 
 
 @router.post("/accounts", response_model=AccountOut, status_code=201)
@@ -143,7 +143,7 @@ class SubAccountIn(BaseModel):
     password: Password = password_field()
     display_name: DisplayName = ""
     permissions: list[Permission] = Field(default_factory=list, max_length=10)
-    locale: Text(5, pattern="^(zh_CN|en)$") = "zh_CN"
+    locale: Annotated[str, Text(5, pattern="^(zh_CN|en)$")] = "zh_CN"
 
 
 @router.post("/shops/{code}/accounts", response_model=AccountOut, status_code=201)

@@ -25,7 +25,7 @@ router = make_router("", "auth")
 
 
 class LoginIn(BaseModel):
-    login: Text(120, min_length=1)
+    login: Annotated[str, Text(120, min_length=1)]
     password: Password
 
 
@@ -100,9 +100,9 @@ def change_password(
 
 # --------------------------------------------------------------------------- tokens
 class TokenIn(BaseModel):
-    name: Text(120, min_length=1, blank=False)
-    scopes: list[Text(40, min_length=1)] = Field(min_length=1, max_length=10)
-    expires_in_days: Int(1, 3650) | None = None
+    name: Annotated[str, Text(120, min_length=1, blank=False)]
+    scopes: list[Annotated[str, Text(40, min_length=1)]] = Field(min_length=1, max_length=10)
+    expires_in_days: Annotated[int, Int(1, 3650)] | None = None
 
 
 class TokenOut(BaseModel):
@@ -159,7 +159,7 @@ def create_token(
     )
 
 
-TokenId = Annotated[QueryInt(1, 2**31 - 1), Path()]
+TokenId = Annotated[int, QueryInt(1, 2**31 - 1), Path()]
 
 
 @router.post("/tokens/{token_id}/revoke", response_model=TokenOut)

@@ -42,10 +42,10 @@ from aftersales.services import warehouse
 
 router = make_router("", "automation")
 
-ShopCode = Annotated[Text(40, min_length=1), Path()]
-CaseNumber = Annotated[Text(32, min_length=1), Path()]
-StrategyId = Annotated[QueryInt(1, 2**31 - 1), Path()]
-Amount = Annotated[Int(0, 10**13), Field(description="Minor units (fen, cents)")]
+ShopCode = Annotated[str, Text(40, min_length=1), Path()]
+CaseNumber = Annotated[str, Text(32, min_length=1), Path()]
+StrategyId = Annotated[int, QueryInt(1, 2**31 - 1), Path()]
+Amount = Annotated[int, Int(0, 10**13), Field(description="Minor units (fen, cents)")]
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
@@ -53,15 +53,15 @@ TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 class ConditionsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reasons: list[Text(40)] = Field(
+    reasons: list[Annotated[str, Text(40)]] = Field(
         default_factory=list, max_length=50, description="Empty: every reason (R6.1)"
     )
     min_amount: Amount | None = Field(None, description="Inclusive")
     max_amount: Amount | None = Field(None, description="Inclusive")
-    skus: list[Text(80, min_length=1)] = Field(
+    skus: list[Annotated[str, Text(80, min_length=1)]] = Field(
         default_factory=list, max_length=200, description="Empty: every product"
     )
-    max_days_since_signing: Int(0, 3650) | None = None
+    max_days_since_signing: Annotated[int, Int(0, 3650)] | None = None
 
     def domain(self) -> Conditions:
         return Conditions(
@@ -85,20 +85,20 @@ class StrategyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: StrategyKind
-    name: Text(svc.NAME_MAX, min_length=1, blank=False)
+    name: Annotated[str, Text(svc.NAME_MAX, min_length=1, blank=False)]
     enabled: Bool = True
-    priority: Int(0, 10_000) = Field(100, description="Lower acts first")
+    priority: Annotated[int, Int(0, 10_000)] = Field(100, description="Lower acts first")
     conditions: ConditionsIn = Field(default_factory=ConditionsIn)
 
 
 class StrategyPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Text(svc.NAME_MAX, min_length=1, blank=False) | None = None
+    name: Annotated[str, Text(svc.NAME_MAX, min_length=1, blank=False)] | None = None
     enabled: Bool | None = None
-    priority: Int(0, 10_000) | None = None
+    priority: Annotated[int, Int(0, 10_000)] | None = None
     conditions: ConditionsIn | None = None
-    expected_version: Int(1, 2**31 - 1) | None = None
+    expected_version: Annotated[int, Int(1, 2**31 - 1)] | None = None
 
 
 class StrategyOut(BaseModel):
@@ -118,14 +118,16 @@ class StrategyOut(BaseModel):
 class ServiceHoursModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    days: list[Int(1, 7)] = Field(
+    days: list[Annotated[int, Int(1, 7)]] = Field(
         min_length=1,
         max_length=7,
         json_schema_extra={"uniqueItems": True},
         description="ISO weekdays, 1 = Monday, each once",
     )
-    start: Text(5, pattern=TIME_PATTERN) = Field(examples=["09:00"])
-    end: Text(5, pattern=TIME_PATTERN) = Field(examples=["18:00"], description="Exclusive")
+    start: Annotated[str, Text(5, pattern=TIME_PATTERN)] = Field(examples=["09:00"])
+    end: Annotated[str, Text(5, pattern=TIME_PATTERN)] = Field(
+        examples=["18:00"], description="Exclusive"
+    )
 
 
 class ServiceHoursIn(BaseModel):
@@ -199,15 +201,15 @@ class ExpressCheckOut(BaseModel):
 class ReceiptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    case_number: Text(32, min_length=1)
-    external_id: Text(80, min_length=1) = Field(description="The warehouse's id")
+    case_number: Annotated[str, Text(32, min_length=1)]
+    external_id: Annotated[str, Text(80, min_length=1)] = Field(description="The warehouse's id")
     result: warehouse.Result
     received_at: Moment
     inspected_at: Moment
-    note: FreeText(warehouse.NOTE_MAX) = ""
-    photos: list[Text(warehouse.PHOTO_URL_MAX, pattern=rf"^https?://{LINE_CHAR}*$")] = Field(
-        default_factory=list, max_length=warehouse.MAX_PHOTOS
-    )
+    note: Annotated[str, FreeText(warehouse.NOTE_MAX)] = ""
+    photos: list[
+        Annotated[str, Text(warehouse.PHOTO_URL_MAX, pattern=rf"^https?://{LINE_CHAR}*$")]
+    ] = Field(default_factory=list, max_length=warehouse.MAX_PHOTOS)
 
 
 class InspectionOut(BaseModel):

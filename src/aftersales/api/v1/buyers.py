@@ -19,7 +19,7 @@ from aftersales.services import risk as svc
 
 router = make_router("/buyers", "buyers")
 
-BuyerRef = Annotated[Text(80, min_length=1), Path(description="The marketplace's buyer id")]
+BuyerRef = Annotated[str, Text(80, min_length=1), Path(description="The marketplace's buyer id")]
 
 
 class RiskSignalOut(BaseModel):

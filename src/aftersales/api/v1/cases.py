@@ -33,15 +33,14 @@ from aftersales.labels import ACTION_LABELS, STATE_LABELS, TYPE_LABELS
 from aftersales.services import cases as svc
 from aftersales.services import parcels
 from aftersales.services.actors import Actor
-from aftersales.store.case_queries import SORTS, CaseFilter
 
 router = make_router("/cases", "cases")
 
-CaseNumber = Annotated[Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
-Amount = Annotated[Int(0, 10**13), Field(description="Minor units of the case currency")]
-Note = Annotated[FreeText(2000), Field(default="")]
+CaseNumber = Annotated[str, Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
+Amount = Annotated[int, Int(0, 10**13), Field(description="Minor units of the case currency")]
+Note = Annotated[str, FreeText(2000), Field(default="")]
 Version = Annotated[
-    Int(1, 2**31 - 1) | None,
+    Annotated[int, Int(1, 2**31 - 1)] | None,
     Field(
         default=None,
         description="The case version you read; a stale one gets 409 and changes nothing",
@@ -187,17 +186,17 @@ def _full(request: Request, auth: Any, number: str) -> CaseOut:
 
 # --------------------------------------------------------------------------- open
 class LineIn(BaseModel):
-    order_line_id: Int(1, 2**31 - 1)
-    quantity: Int(1, 100000)
+    order_line_id: Annotated[int, Int(1, 2**31 - 1)]
+    quantity: Annotated[int, Int(1, 100000)]
 
 
 class OpenIn(BaseModel):
-    order_number: Text(64, min_length=1)
+    order_number: Annotated[str, Text(64, min_length=1)]
     type: CaseType
     lines: list[LineIn] = Field(min_length=1, max_length=200)
-    reason: Text(40, min_length=1)
+    reason: Annotated[str, Text(40, min_length=1)]
     amount: Amount
-    description: FreeText(2000) = ""
+    description: Annotated[str, FreeText(2000)] = ""
     evidence: list[EvidenceKind] = Field(default_factory=list, max_length=20)
 
 
@@ -275,7 +274,8 @@ def _decode_after(cursor: str, sort: str) -> tuple[Any, int]:
 
 
 SortKey = Annotated[
-    Text(40, pattern="^-?(" + "|".join(sorted({k.lstrip("-") for k in SORTS})) + ")$"),
+    str,
+    Text(40, pattern="^-?(" + "|".join(sorted({k.lstrip("-") for k in svc.CASE_SORTS})) + ")$"),
     Query(description="Sort key; `-` for descending. Ties break on creation order."),
 ]
 
@@ -286,20 +286,20 @@ def list_cases(
     auth: Auth,
     state: Annotated[list[State] | None, Query(max_length=20)] = None,
     type: Annotated[list[CaseType] | None, Query(max_length=10)] = None,
-    reason: Annotated[list[Text(40)] | None, Query(max_length=20)] = None,
-    shop: Annotated[Text(40) | None, Query()] = None,
+    reason: Annotated[list[Annotated[str, Text(40)]] | None, Query(max_length=20)] = None,
+    shop: Annotated[Annotated[str, Text(40)] | None, Query()] = None,
     created_from: Moment | None = None,
     created_to: Moment | None = None,
-    order_number: Annotated[Text(64) | None, Query()] = None,
-    buyer_phone: Annotated[Text(40) | None, Query()] = None,
-    buyer_name: Annotated[Text(200) | None, Query()] = None,
+    order_number: Annotated[Annotated[str, Text(64)] | None, Query()] = None,
+    buyer_phone: Annotated[Annotated[str, Text(40)] | None, Query()] = None,
+    buyer_name: Annotated[Annotated[str, Text(200)] | None, Query()] = None,
     sort: SortKey = "-created_at",
-    cursor: Annotated[Text(500) | None, Query()] = None,
-    limit: Annotated[QueryInt(1, 200), Query()] = 50,
+    cursor: Annotated[Annotated[str, Text(500)] | None, Query()] = None,
+    limit: Annotated[int, QueryInt(1, 200), Query()] = 50,
 ) -> CasePageOut:
     """Cases the caller may see (a buyer: their own; a shop: its own; the platform:
     all), filtered and sorted, one page at a time (keyset cursor: stable under inserts)."""
-    f = CaseFilter(
+    f = svc.CaseFilter(
         shop_code=shop,
         states=tuple(s.value for s in state or ()),
         types=tuple(t.value for t in type or ()),
@@ -399,7 +399,7 @@ class ApproveRefundIn(NoteIn):
 
 
 class ApproveReturnIn(NoteIn):
-    return_address: FreeText(1000, blank=False) | None = Field(
+    return_address: Annotated[str, FreeText(1000, blank=False)] | None = Field(
         default=None, description="Defaults to the shop's return address"
     )
 
@@ -410,8 +410,8 @@ class CounterOfferIn(NoteIn):
 
 
 class RejectIn(NoteIn):
-    refusal_code: Text(64, min_length=1)
-    evidence_ids: list[Int(1, 2**31 - 1)] = Field(
+    refusal_code: Annotated[str, Text(64, min_length=1)]
+    evidence_ids: list[Annotated[int, Int(1, 2**31 - 1)]] = Field(
         default_factory=list,
         max_length=20,
         description=(
@@ -423,13 +423,13 @@ class RejectIn(NoteIn):
 
 class EditIn(VersionOnly):
     amount: Amount | None = None
-    reason: Text(40, min_length=1) | None = None
-    description: FreeText(2000) | None = None
+    reason: Annotated[str, Text(40, min_length=1)] | None = None
+    description: Annotated[str, FreeText(2000)] | None = None
 
 
 class ShipIn(VersionOnly):
-    carrier: Text(16, min_length=1)
-    tracking_number: Text(40, min_length=1)
+    carrier: Annotated[str, Text(16, min_length=1)]
+    tracking_number: Annotated[str, Text(40, min_length=1)]
 
 
 class ShipReturnIn(ShipIn):

@@ -43,9 +43,9 @@ from aftersales.i18n import gettext
 from aftersales.services import evidence as svc
 
 CaseNumber = Annotated[
-    Text(16, pattern=r"^AS[0-9]{14}$"), Path(description="e.g. AS20261125000001")
+    str, Text(16, pattern=r"^AS[0-9]{14}$"), Path(description="e.g. AS20261125000001")
 ]
-EvidenceId = Annotated[QueryInt(1, 2**31 - 1), Path()]
+EvidenceId = Annotated[int, QueryInt(1, 2**31 - 1), Path()]
 Party = Literal["buyer", "merchant", "platform"]
 # The upload route: exempt from the JSON body limit (api/limits.py), it streams its body
 # with its own caps.
@@ -126,7 +126,7 @@ class UploadFields(BaseModel):
     """The form fields of an upload besides the file."""
 
     kind: UploadKind
-    description: FreeText(DESCRIPTION_MAX_CHARS) = ""  # type: ignore[valid-type]
+    description: Annotated[str, FreeText(DESCRIPTION_MAX_CHARS)] = ""
 
 
 _UPLOAD_BODY: dict[str, Any] = {
@@ -145,7 +145,9 @@ _UPLOAD_BODY: dict[str, Any] = {
                         },
                         "kind": {"type": "string", "enum": [k.value for k in UploadKind]},
                         "description": {
-                            **TypeAdapter(FreeText(DESCRIPTION_MAX_CHARS)).json_schema(),
+                            **TypeAdapter(
+                                Annotated[str, FreeText(DESCRIPTION_MAX_CHARS)]
+                            ).json_schema(),
                             "default": "",
                         },
                     },

@@ -22,15 +22,15 @@ from aftersales.services import queue as queue_svc
 router = _router("", "arbitration")
 
 MAX_ID = 2**31 - 1
-CaseNumber = Annotated[Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
-Statement = FreeText(svc.MAX_TEXT, min_length=1, blank=False)
+CaseNumber = Annotated[str, Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
+Statement = Annotated[str, FreeText(svc.MAX_TEXT, min_length=1, blank=False)]
 Version = Annotated[
-    Int(1, MAX_ID) | None,
+    Annotated[int, Int(1, MAX_ID)] | None,
     Field(
         default=None, description="The version you read; a stale one gets 409 and changes nothing"
     ),
 ]
-Amount = Annotated[Int(1, 10**13), Field(description="Minor units of the case currency")]
+Amount = Annotated[int, Int(1, 10**13), Field(description="Minor units of the case currency")]
 
 
 # --------------------------------------------------------------------------- models
@@ -71,7 +71,7 @@ class RulingIn(BaseModel):
     amount: Amount | None = Field(
         None, description="A partial refund's amount (other remedies: leave it out)"
     )
-    override_reason: FreeText(svc.MAX_TEXT) = Field(
+    override_reason: Annotated[str, FreeText(svc.MAX_TEXT)] = Field(
         "", description="R10.5: required when not accepting"
     )
     expected_version: Version = Field(None, description="The case version you read")
@@ -81,8 +81,8 @@ class AppealIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     grounds: Grounds
-    statement: FreeText(svc.MAX_TEXT) = ""
-    evidence: list[Int(1, MAX_ID)] = Field(
+    statement: Annotated[str, FreeText(svc.MAX_TEXT)] = ""
+    evidence: list[Annotated[int, Int(1, MAX_ID)]] = Field(
         default_factory=list,
         max_length=50,
         description="Your evidence items on the case, added after the ruling",
@@ -105,7 +105,7 @@ class OrderFlagIn(BaseModel):
 
     kind: Literal["off_platform", "invalid_transaction", "not_actual_consumer"]
     note: Statement
-    order_number: Text(64, min_length=1)
+    order_number: Annotated[str, Text(64, min_length=1)]
 
 
 class CaseFlagIn(BaseModel):
@@ -115,7 +115,7 @@ class CaseFlagIn(BaseModel):
 
     kind: Literal["off_platform", "invalid_transaction", "not_actual_consumer", "legal_proceedings"]
     note: Statement
-    case_number: Text(32, min_length=1)
+    case_number: Annotated[str, Text(32, min_length=1)]
 
 
 def _one_flag(value: Any) -> OrderFlagIn | CaseFlagIn:
@@ -238,7 +238,7 @@ class QueueOut(BaseModel):
 class AssignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    agent_account_id: Int(1, MAX_ID) | None = Field(
+    agent_account_id: Annotated[int, Int(1, MAX_ID)] | None = Field(
         None, description="Admins only: hand the item to this agent (default: yourself)"
     )
     release: Bool = Field(False, description="Give the item back to the queue")
@@ -553,7 +553,7 @@ def decide_appeal(
     request: Request,
     ctx: Ctx,
     auth: Auth,
-    appeal_id: Annotated[QueryInt(1, MAX_ID), Path()],
+    appeal_id: Annotated[int, QueryInt(1, MAX_ID), Path()],
     body: DecisionIn,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
@@ -585,7 +585,7 @@ def agent_queue(
     mine: Annotated[QueryBool, Query()] = False,
     unassigned: Annotated[QueryBool, Query()] = False,
     kind: Annotated[queue_svc.ItemKind | None, Query()] = None,
-    limit: Annotated[QueryInt(1, 1000), Query()] = 200,
+    limit: Annotated[int, QueryInt(1, 1000), Query()] = 200,
 ) -> QueueOut:
     """What waits for an agent, soonest deadline first, with who has taken it."""
     items = queue_svc.agent_queue(
@@ -600,7 +600,7 @@ def assign(
     ctx: Ctx,
     auth: Auth,
     kind: queue_svc.ItemKind,
-    item_id: Annotated[QueryInt(1, MAX_ID), Path()],
+    item_id: Annotated[int, QueryInt(1, MAX_ID), Path()],
     body: AssignIn,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:

@@ -34,8 +34,8 @@ from aftersales.services import judgment as svc
 
 router = make_router("/cases", "judgment")
 
-CaseNumber = Annotated[Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
-EvidenceId = Annotated[QueryInt(1, 2**31 - 1), Path(description="The evidence item's id")]
+CaseNumber = Annotated[str, Text(32, min_length=1, pattern=r"^[A-Za-z0-9]+$"), Path()]
+EvidenceId = Annotated[int, QueryInt(1, 2**31 - 1), Path(description="The evidence item's id")]
 
 
 # --------------------------------------------------------------------------- models
@@ -142,7 +142,7 @@ class AssessmentIn(BaseModel):
     claim: Issue | None = Field(
         None, description="The claim it speaks to (omit: the dispute as a whole)"
     )
-    note: FreeText(svc.NOTE_MAX, min_length=1, blank=False) = Field(
+    note: Annotated[str, FreeText(svc.NOTE_MAX, min_length=1, blank=False)] = Field(
         description="Why (shown to the agents; kept on record)"
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from fastapi import Request, Response
 from pydantic import BaseModel, Field
@@ -10,18 +11,20 @@ from pydantic import BaseModel, Field
 from aftersales.api.common import Moment, Text
 from aftersales.api.common import router as make_router
 from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
+from aftersales.domain.logistics import ParcelStatus
 from aftersales.services import logistics
-from aftersales.services.logistics import ParcelStatus
 
 router = make_router("/logistics", "logistics")
 
 
 class CarrierEventIn(BaseModel):
-    carrier: Text(16, min_length=1) = Field(description="SF, ZTO, YTO, STO, JD, ...")
-    tracking_number: Text(40, min_length=1)
+    carrier: Annotated[str, Text(16, min_length=1)] = Field(
+        description="SF, ZTO, YTO, STO, JD, ..."
+    )
+    tracking_number: Annotated[str, Text(40, min_length=1)]
     status: ParcelStatus
     occurred_at: Moment
-    location: Text(200) = ""
+    location: Annotated[str, Text(200)] = ""
 
 
 class CarrierEventOut(BaseModel):

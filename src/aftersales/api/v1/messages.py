@@ -26,12 +26,12 @@ from aftersales.services import messages as svc
 router = make_router("", "messages")
 
 CaseNumber = Annotated[
-    Text(16, pattern=r"^AS[0-9]{14}$"), Path(description="e.g. AS20261125000001")
+    str, Text(16, pattern=r"^AS[0-9]{14}$"), Path(description="e.g. AS20261125000001")
 ]
-MessageId = Annotated[QueryInt(1, 2**31 - 1), Path()]
-TemplateId = Annotated[QueryInt(1, 2**31 - 1), Path()]
-ShopCode = Annotated[Text(40, min_length=1), Path()]
-Body = FreeText(svc.BODY_MAX_CHARS)
+MessageId = Annotated[int, QueryInt(1, 2**31 - 1), Path()]
+TemplateId = Annotated[int, QueryInt(1, 2**31 - 1), Path()]
+ShopCode = Annotated[str, Text(40, min_length=1), Path()]
+Body = Annotated[str, FreeText(svc.BODY_MAX_CHARS)]
 HELD_NOTICE = N_(
     "Held for you to edit (R5.7): the message contains {kinds}. Only you and platform "
     "agents see it until you edit it."
@@ -115,13 +115,13 @@ def message_out(m: svc.MessageView, locale: str) -> MessageOut:
 
 class MessageIn(BaseModel):
     body: Body = Field(default="", description="May be empty when `template_id` is given")
-    template_id: Int(1, 2**31 - 1) | None = Field(
+    template_id: Annotated[int, Int(1, 2**31 - 1)] | None = Field(
         default=None, description="A reply template of the shop (shop only)"
     )
 
 
 class EditIn(BaseModel):
-    body: FreeText(svc.BODY_MAX_CHARS, min_length=1)
+    body: Annotated[str, FreeText(svc.BODY_MAX_CHARS, min_length=1)]
 
 
 @router.get("/cases/{number}/messages", response_model=list[MessageOut])
@@ -206,8 +206,8 @@ def template_out(t: svc.TemplateView) -> TemplateOut:
 
 
 class TemplateIn(BaseModel):
-    title: Text(svc.TITLE_MAX_CHARS, min_length=1, blank=False)
-    body: FreeText(svc.BODY_MAX_CHARS, min_length=1, blank=False)
+    title: Annotated[str, Text(svc.TITLE_MAX_CHARS, min_length=1, blank=False)]
+    body: Annotated[str, FreeText(svc.BODY_MAX_CHARS, min_length=1, blank=False)]
 
 
 @router.get("/shops/{code}/reply-templates", response_model=list[TemplateOut])
@@ -324,7 +324,7 @@ def message_stats(
     auth: Auth,
     from_: Annotated[Moment | None, Query(alias="from")] = None,
     to: Moment | None = None,
-    limit: Annotated[QueryInt(0, 500), Query()] = 50,
+    limit: Annotated[int, QueryInt(0, 500), Query()] = 50,
 ) -> MessageStatsOut:
     """R5.7 for one shop over `[from, to)` (default: the 30 days up to now): first-response
     time of the cases opened in the period (from the opening to the shop's first published

@@ -17,35 +17,35 @@ from aftersales.services import orders
 
 router = make_router("/orders", "orders")
 
-OrderNumber = Annotated[Text(64, min_length=1), Path()]
-Amount = Annotated[Int(0, 10**13), Field(description="Minor units (fen, cents)")]
+OrderNumber = Annotated[str, Text(64, min_length=1), Path()]
+Amount = Annotated[int, Int(0, 10**13), Field(description="Minor units (fen, cents)")]
 
 
 class BuyerIn(BaseModel):
-    ref: Text(80, min_length=1) = Field(description="The marketplace's buyer id")
-    name: Text(200, min_length=1, blank=False)
-    phone: Text(40, min_length=1)
+    ref: Annotated[str, Text(80, min_length=1)] = Field(description="The marketplace's buyer id")
+    name: Annotated[str, Text(200, min_length=1, blank=False)]
+    phone: Annotated[str, Text(40, min_length=1)]
     registered_at: Moment | None = Field(
         default=None, description="When the buyer's marketplace account was made (R15.2)"
     )
 
 
 class OrderLineIn(BaseModel):
-    sku: Text(80, min_length=1, blank=False)
-    title: Text(300, min_length=1, blank=False)
-    quantity: Int(1, 100000)
+    sku: Annotated[str, Text(80, min_length=1, blank=False)]
+    title: Annotated[str, Text(300, min_length=1, blank=False)]
+    quantity: Annotated[int, Int(1, 100000)]
     unit_price: Amount
     paid: Amount = Field(description="Paid for the whole line after discounts")
     flags: list[ProductFlag] = Field(default_factory=list, max_length=10)
-    declared_no_reason_days: Int(0, 365) | None = None
+    declared_no_reason_days: Annotated[int, Int(0, 365)] | None = None
     downloaded: Bool = False
 
 
 class OrderIn(BaseModel):
-    number: Text(64, min_length=1)
-    shop: Text(40, min_length=1)
+    number: Annotated[str, Text(64, min_length=1)]
+    shop: Annotated[str, Text(40, min_length=1)]
     buyer: BuyerIn
-    currency: Text(3, pattern="^[A-Z]{3}$")
+    currency: Annotated[str, Text(3, pattern="^[A-Z]{3}$")]
     lines: list[OrderLineIn] = Field(min_length=1, max_length=200)
     freight: Amount = 0
     shipping_insurance: Bool = False
@@ -53,7 +53,7 @@ class OrderIn(BaseModel):
     ship_by: Moment | None = None
     shipped_at: Moment | None = None
     signed_at: Moment | None = None
-    region: Text(40) | None = Field(
+    region: Annotated[str, Text(40)] | None = Field(
         default=None, description="The marketplace's region code, e.g. SEA_CROSS_BORDER (R8.2)"
     )
 
@@ -186,10 +186,10 @@ def get_order(number: OrderNumber, request: Request, auth: Auth) -> OrderOut:
 class FulfilmentIn(BaseModel):
     shipped_at: Moment | None = None
     signed_at: Moment | None = None
-    carrier: Text(16, min_length=1) | None = Field(
+    carrier: Annotated[str, Text(16, min_length=1)] | None = Field(
         default=None, description="SF, ZTO, YTO, STO, JD, ..."
     )
-    tracking_number: Text(40, min_length=1) | None = Field(
+    tracking_number: Annotated[str, Text(40, min_length=1)] | None = Field(
         default=None, description="With carrier and shipped_at: an outbound parcel (R16)"
     )
 

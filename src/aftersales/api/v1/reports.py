@@ -18,17 +18,18 @@ from aftersales.services import reports as svc
 router = _router("/reports", "reports")
 
 MAX_ID = 2**31 - 1
-ReportId = Annotated[QueryInt(1, MAX_ID), Path(description="The report's id")]
-ShopCode = Annotated[Text(40, min_length=1), Field(description="Shop code")]
+ReportId = Annotated[int, QueryInt(1, MAX_ID), Path(description="The report's id")]
+ShopCode = Annotated[str, Text(40, min_length=1), Field(description="Shop code")]
 Region = Annotated[
+    str,
     Text(svc.REGION_MAX, min_length=1, pattern=svc.REGION_PATTERN),
     Field(description="A region code or name (compared ignoring case)"),
 ]
-CaseNumber = Text(32, min_length=1)
-EvidenceId = Int(1, MAX_ID)
-Statement = FreeText(svc.DESCRIPTION_MAX, min_length=1, blank=False)
-Note = FreeText(svc.NOTE_MAX)
-Limit = Annotated[QueryInt(1, svc.MAX_PAGE), Query()]
+CaseNumber = Annotated[str, Text(32, min_length=1)]
+EvidenceId = Annotated[int, Int(1, MAX_ID)]
+Statement = Annotated[str, FreeText(svc.DESCRIPTION_MAX, min_length=1, blank=False)]
+Note = Annotated[str, FreeText(svc.NOTE_MAX)]
+Limit = Annotated[int, QueryInt(1, svc.MAX_PAGE), Query()]
 
 
 # --------------------------------------------------------------------------- models
@@ -79,7 +80,7 @@ class BuyerReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shop: ShopCode
-    buyer: Text(80, min_length=1) | None = Field(
+    buyer: Annotated[str, Text(80, min_length=1)] | None = Field(
         None, description="The marketplace's buyer id; or omit it and name `case_numbers`"
     )
     case_numbers: list[CaseNumber] = Field(
@@ -194,7 +195,7 @@ def file_force_majeure(
 def list_force_majeure(
     ctx: Ctx,
     auth: Auth,
-    shop: Annotated[Text(40, min_length=1) | None, Query()] = None,
+    shop: Annotated[Annotated[str, Text(40, min_length=1)] | None, Query()] = None,
     status: Annotated[svc.FmStatus | None, Query()] = None,
     limit: Limit = 50,
 ) -> ForceMajeureList:
@@ -260,7 +261,7 @@ def file_buyer_report(
 def list_buyer_reports(
     ctx: Ctx,
     auth: Auth,
-    shop: Annotated[Text(40, min_length=1) | None, Query()] = None,
+    shop: Annotated[Annotated[str, Text(40, min_length=1)] | None, Query()] = None,
     status: Annotated[svc.BuyerReportStatus | None, Query()] = None,
     limit: Limit = 50,
 ) -> BuyerReportList:

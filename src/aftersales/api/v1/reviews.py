@@ -28,23 +28,25 @@ from aftersales.services import reviews as svc
 router = _router("", "reviews")
 
 MAX_ID = 2**31 - 1
-ReviewId = Annotated[QueryInt(1, MAX_ID), Path(description="The review's id")]
-AppealId = Annotated[QueryInt(1, MAX_ID), Path(description="The review appeal's id")]
-ShopCode = Annotated[Text(40, min_length=1), Path(description="Shop code")]
-Sku = Annotated[Text(80, min_length=1), Path(description="The product's SKU")]
-Limit = Annotated[QueryInt(1, svc.MAX_PAGE), Query()]
-Reason = FreeText(svc.REASON_MAX, min_length=1, blank=False)
+ReviewId = Annotated[int, QueryInt(1, MAX_ID), Path(description="The review's id")]
+AppealId = Annotated[int, QueryInt(1, MAX_ID), Path(description="The review appeal's id")]
+ShopCode = Annotated[str, Text(40, min_length=1), Path(description="Shop code")]
+Sku = Annotated[str, Text(80, min_length=1), Path(description="The product's SKU")]
+Limit = Annotated[int, QueryInt(1, svc.MAX_PAGE), Query()]
+Reason = Annotated[str, FreeText(svc.REASON_MAX, min_length=1, blank=False)]
 
 
 # --------------------------------------------------------------------------- models
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    order_number: Text(64, min_length=1)
-    order_line_id: Int(1, MAX_ID) = Field(description="The reviewed line (GET /orders)")
-    rating: Int(RATING_MIN, RATING_MAX) = Field(description="1 (worst) to 5 (best)")
+    order_number: Annotated[str, Text(64, min_length=1)]
+    order_line_id: Annotated[int, Int(1, MAX_ID)] = Field(
+        description="The reviewed line (GET /orders)"
+    )
+    rating: Annotated[int, Int(RATING_MIN, RATING_MAX)] = Field(description="1 (worst) to 5 (best)")
     topic: Topic
-    text: FreeText(svc.TEXT_MAX) = ""
+    text: Annotated[str, FreeText(svc.TEXT_MAX)] = ""
     created_at: Moment | None = Field(
         None,
         description="When the buyer wrote it (the marketplace only; default: now). Not "
@@ -88,11 +90,11 @@ class EvidenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: EvidenceKind
-    ref: Text(svc.REF_MAX, min_length=1, blank=False) = Field(
+    ref: Annotated[str, Text(svc.REF_MAX, min_length=1, blank=False)] = Field(
         description="order: the order number; logistics: a tracking number of the order's "
         "parcels; chat: `message:ID` or `evidence:ID` on a case of the order",
     )
-    description: FreeText(svc.DESCRIPTION_MAX) = ""
+    description: Annotated[str, FreeText(svc.DESCRIPTION_MAX)] = ""
 
 
 class EvidenceOut(BaseModel):
@@ -275,7 +277,7 @@ def file_appeal(
 def list_appeals(
     ctx: Ctx,
     auth: Auth,
-    shop: Annotated[Text(40, min_length=1) | None, Query()] = None,
+    shop: Annotated[Annotated[str, Text(40, min_length=1)] | None, Query()] = None,
     status: Annotated[AppealStatus | None, Query()] = None,
     limit: Limit = 50,
 ) -> AppealList:

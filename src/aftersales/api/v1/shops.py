@@ -15,7 +15,7 @@ from aftersales.services import money, shops
 
 router = make_router("/shops", "shops")
 
-ShopCode = Annotated[Text(40, min_length=1), Path()]
+ShopCode = Annotated[str, Text(40, min_length=1), Path()]
 
 
 class ShopOut(BaseModel):
@@ -39,11 +39,11 @@ def shop_out(s: shops.ShopView) -> ShopOut:
 
 
 class ShopIn(BaseModel):
-    code: Text(40, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: Text(200, min_length=1, blank=False)
-    return_address: FreeText(1000, min_length=1, blank=False)
+    code: Annotated[str, Text(40, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Annotated[str, Text(200, min_length=1, blank=False)]
+    return_address: Annotated[str, FreeText(1000, min_length=1, blank=False)]
     timezone: Timezone = Timezone("Asia/Shanghai")
-    profile: Text(40) | None = profile_field(default=None)
+    profile: Annotated[str, Text(40)] | None = profile_field(default=None)
 
 
 @router.post("", response_model=ShopOut, status_code=201)
@@ -83,10 +83,10 @@ def get_shop(code: ShopCode, request: Request, auth: Auth) -> ShopOut:
 
 
 class ShopSettingsIn(BaseModel):
-    name: Text(200, min_length=1, blank=False) | None = None
+    name: Annotated[str, Text(200, min_length=1, blank=False)] | None = None
     timezone: Timezone | None = None
-    return_address: FreeText(1000, min_length=1, blank=False) | None = None
-    profile: Text(40) | None = profile_field(
+    return_address: Annotated[str, FreeText(1000, min_length=1, blank=False)] | None = None
+    profile: Annotated[str, Text(40)] | None = profile_field(
         default=None, description="Admins only; open cases keep theirs"
     )
 
@@ -167,8 +167,8 @@ def get_standing(code: ShopCode, request: Request, auth: Auth) -> StandingOut:
 
 
 class DepositIn(BaseModel):
-    amount: Annotated[Int(1, 10**13), Field(description="Minor units, the profile's currency")]
-    reference: Text(80, min_length=1) = Field(
+    amount: Annotated[int, Int(1, 10**13), Field(description="Minor units, the profile's currency")]
+    reference: Annotated[str, Text(80, min_length=1)] = Field(
         description="The payment's id in the marketplace: the same payment is recorded once"
     )
 

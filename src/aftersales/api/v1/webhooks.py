@@ -24,25 +24,27 @@ from aftersales.services import webhooks as svc
 router = _router("/webhooks", "webhooks")
 
 MAX_ID = 2**31 - 1
-EndpointId = Annotated[QueryInt(1, MAX_ID), Path(description="The endpoint's id")]
-DeliveryId = Annotated[QueryInt(1, MAX_ID), Path(description="The delivery's id")]
-EventType = Annotated[Text(80), Field(json_schema_extra={"enum": svc.subscribable_event_types()})]
+EndpointId = Annotated[int, QueryInt(1, MAX_ID), Path(description="The endpoint's id")]
+DeliveryId = Annotated[int, QueryInt(1, MAX_ID), Path(description="The delivery's id")]
+EventType = Annotated[
+    str, Text(80), Field(json_schema_extra={"enum": svc.subscribable_event_types()})
+]
 
 
 # --------------------------------------------------------------------------- models
 class EndpointIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    shop: Text(40) | None = Field(
+    shop: Annotated[str, Text(40)] | None = Field(
         None, description="Shop code; omit for a platform endpoint (every shop's events, admins)."
     )
-    url: Text(svc.MAX_URL_LENGTH, pattern=svc.URL_PATTERN) = Field(
+    url: Annotated[str, Text(svc.MAX_URL_LENGTH, pattern=svc.URL_PATTERN)] = Field(
         description=(
             "http(s) URL with an ASCII host name (punycode for IDN) or IPv4 address, no "
             "user name or password; the host must resolve to public addresses."
         ),
     )
-    description: FreeText(svc.MAX_DESCRIPTION_LENGTH) = ""
+    description: Annotated[str, FreeText(svc.MAX_DESCRIPTION_LENGTH)] = ""
     event_types: list[EventType] | None = Field(
         None,
         min_length=1,
@@ -185,7 +187,9 @@ def create_endpoint(
 def list_endpoints(
     ctx: Ctx,
     auth: Auth,
-    shop: Annotated[Text(40) | None, Query(description="One shop's endpoints")] = None,
+    shop: Annotated[
+        Annotated[str, Text(40)] | None, Query(description="One shop's endpoints")
+    ] = None,
     platform: Annotated[QueryBool, Query(description="Only platform endpoints (admins)")] = False,
 ) -> EndpointList:
     """The endpoints the caller manages."""
@@ -239,8 +243,8 @@ def list_deliveries(
     ctx: Ctx,
     auth: Auth,
     endpoint_id: EndpointId,
-    cursor: Annotated[Text(200) | None, Query()] = None,
-    limit: Annotated[QueryInt(1, svc.MAX_PAGE), Query()] = 50,
+    cursor: Annotated[Annotated[str, Text(200)] | None, Query()] = None,
+    limit: Annotated[int, QueryInt(1, svc.MAX_PAGE), Query()] = 50,
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
 ) -> DeliveryList:
     """The delivery log: newest first, each delivery with every attempt."""
