@@ -23,6 +23,32 @@ SORTS: dict[str, tuple[Any, bool]] = {
 }
 
 
+_COLUMNS = (
+    select(
+        cases.c.id,
+        cases.c.number,
+        cases.c.type,
+        cases.c.state,
+        cases.c.first_reason,
+        cases.c.reason,
+        cases.c.requested,
+        cases.c.agreed,
+        cases.c.currency,
+        cases.c.created_at,
+        cases.c.updated_at,
+        cases.c.deadline_kind,
+        cases.c.deadline_at,
+        cases.c.version,
+        shops.c.code.label("shop_code"),
+        orders.c.number.label("order_number"),
+        buyers.c.name.label("buyer_name"),
+    )
+    .join(shops, shops.c.id == cases.c.shop_id)
+    .join(orders, orders.c.id == cases.c.order_id)
+    .join(buyers, buyers.c.id == cases.c.buyer_id)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CaseFilter:
     shop_id: int | None = None  # visibility: a shop account's own shop
@@ -38,36 +64,7 @@ class CaseFilter:
     buyer_name: str | None = None
 
 
-def page(
-    conn: Connection, f: CaseFilter, sort: str, after: tuple[Any, int] | None, limit: int
-) -> list[Any]:
-    """One page of cases. ``after`` is (sort value, id) of the last row of the previous page.
-    Cases without a deadline sort after every case with one, in both directions."""
-    col, desc = SORTS[sort]
-    q = (
-        select(
-            cases.c.id,
-            cases.c.number,
-            cases.c.type,
-            cases.c.state,
-            cases.c.first_reason,
-            cases.c.reason,
-            cases.c.requested,
-            cases.c.agreed,
-            cases.c.currency,
-            cases.c.created_at,
-            cases.c.updated_at,
-            cases.c.deadline_kind,
-            cases.c.deadline_at,
-            cases.c.version,
-            shops.c.code.label("shop_code"),
-            orders.c.number.label("order_number"),
-            buyers.c.name.label("buyer_name"),
-        )
-        .join(shops, shops.c.id == cases.c.shop_id)
-        .join(orders, orders.c.id == cases.c.order_id)
-        .join(buyers, buyers.c.id == cases.c.buyer_id)
-    )
+def _conditions(f: CaseFilter) -> list[Any]:
     conds: list[Any] = []
     if f.shop_id is not None:
         conds.append(cases.c.shop_id == f.shop_id)
@@ -91,20 +88,45 @@ def page(
         conds.append(buyers.c.phone == f.buyer_phone)
     if f.buyer_name is not None:
         conds.append(buyers.c.name == f.buyer_name)
-    nullable = sort.lstrip("-") == "deadline_at"
-    if after is not None:
-        value, last_id = after
-        if nullable and value is None:
-            conds.append(and_(col.is_(None), cases.c.id > last_id))
-        elif desc:
-            cond = or_(col < value, and_(col == value, cases.c.id > last_id))
-            conds.append(or_(cond, col.is_(None)) if nullable else cond)
-        else:
-            cond = or_(col > value, and_(col == value, cases.c.id > last_id))
-            conds.append(or_(cond, col.is_(None)) if nullable else cond)
-    if conds:
-        q = q.where(and_(*conds))
-    order = [col.is_(None)] if nullable else []  # false (has a deadline) first
-    order.append(col.desc() if desc else col.asc())
-    order.append(cases.c.id.asc())
+    return conds
+
+
+def _rows(conn: Connection, conds: list[Any], order: list[Any], limit: int) -> list[Any]:
+    q = _COLUMNS.where(and_(*conds)) if conds else _COLUMNS
     return list(conn.execute(q.order_by(*order).limit(limit)))
+
+
+def page(
+    conn: Connection, f: CaseFilter, sort: str, after: tuple[Any, int] | None, limit: int
+) -> list[Any]:
+    """One page of cases. ``after`` is (sort value, id) of the last row of the previous page.
+    Cases without a deadline sort after every case with one, in both directions.
+
+    Every sort is one ordered range of an index, read only as far as the page: the to-do
+    list (a shop's cases in one state by ``deadline_at``) walks (shop_id, state,
+    deadline_at, id), so its cost does not grow with the number of waiting cases. That is
+    why cases without a deadline are a second query (only reached on the last page)
+    rather than an ``IS NULL`` sort key, which no index can serve."""
+    col, desc = SORTS[sort]
+    conds = _conditions(f)
+    direction = col.desc() if desc else col.asc()
+    if sort.lstrip("-") != "deadline_at":
+        if after is not None:
+            value, last_id = after
+            beyond = col < value if desc else col > value
+            conds.append(or_(beyond, and_(col == value, cases.c.id > last_id)))
+        return _rows(conn, conds, [direction, cases.c.id.asc()], limit)
+    rows: list[Any] = []
+    if after is None or after[0] is not None:
+        dated = [*conds, col.is_not(None)]
+        if after is not None:
+            value, last_id = after
+            beyond = col < value if desc else col > value
+            dated.append(or_(beyond, and_(col == value, cases.c.id > last_id)))
+        rows = _rows(conn, dated, [direction, cases.c.id.asc()], limit)
+    if len(rows) < limit:  # the last dated page: then the cases without a deadline
+        undated = [*conds, col.is_(None)]
+        if after is not None and after[0] is None:
+            undated.append(cases.c.id > after[1])
+        rows += _rows(conn, undated, [cases.c.id.asc()], limit - len(rows))
+    return rows
