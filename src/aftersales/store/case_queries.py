@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection, Integer, and_, bindparam, or_, select, tuple_
 
 from aftersales.store.schema import buyers, cases, orders, shops
 
@@ -66,8 +66,13 @@ class CaseFilter:
 
 def _conditions(f: CaseFilter) -> list[Any]:
     conds: list[Any] = []
+    pinpoint = f.order_number is not None or f.buyer_phone is not None
     if f.shop_id is not None:
-        conds.append(cases.c.shop_id == f.shop_id)
+        # A search by order number or phone finds a handful of cases through that index;
+        # the shop's own index must not drive it (a planner without statistics, SQLite's
+        # by default, would walk every case of the shop to skip a sort): "+ 0" keeps the
+        # condition and leaves the index alone.
+        conds.append((cases.c.shop_id + 0 if pinpoint else cases.c.shop_id) == f.shop_id)
     if f.buyer_id is not None:
         conds.append(cases.c.buyer_id == f.buyer_id)
     if f.shop_code is not None:
@@ -91,6 +96,20 @@ def _conditions(f: CaseFilter) -> list[Any]:
     return conds
 
 
+def _beyond(col: Any, desc: bool, after: tuple[Any, int]) -> Any:
+    """The keyset condition: rows after (value, id) in the page order. Ascending, it is a
+    row-value comparison, which both databases turn into one index range; descending
+    (ties still ascending by id) it is the equivalent OR."""
+    value, last_id = after
+    if not desc:
+        # the value bound with the column's type (UTC text on SQLite), as a plain
+        # comparison would bind it
+        return tuple_(col, cases.c.id) > tuple_(
+            bindparam(None, value, type_=col.type), bindparam(None, last_id, type_=Integer)
+        )
+    return or_(col < value, and_(col == value, cases.c.id > last_id))
+
+
 def _rows(conn: Connection, conds: list[Any], order: list[Any], limit: int) -> list[Any]:
     q = _COLUMNS.where(and_(*conds)) if conds else _COLUMNS
     return list(conn.execute(q.order_by(*order).limit(limit)))
@@ -112,17 +131,13 @@ def page(
     direction = col.desc() if desc else col.asc()
     if sort.lstrip("-") != "deadline_at":
         if after is not None:
-            value, last_id = after
-            beyond = col < value if desc else col > value
-            conds.append(or_(beyond, and_(col == value, cases.c.id > last_id)))
+            conds.append(_beyond(col, desc, after))
         return _rows(conn, conds, [direction, cases.c.id.asc()], limit)
     rows: list[Any] = []
     if after is None or after[0] is not None:
         dated = [*conds, col.is_not(None)]
         if after is not None:
-            value, last_id = after
-            beyond = col < value if desc else col > value
-            dated.append(or_(beyond, and_(col == value, cases.c.id > last_id)))
+            dated.append(_beyond(col, desc, after))
         rows = _rows(conn, dated, [direction, cases.c.id.asc()], limit)
     if len(rows) < limit:  # the last dated page: then the cases without a deadline
         undated = [*conds, col.is_(None)]
