@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ from sqlalchemy.engine import make_url
 
 from aftersales.domain import machine
 from aftersales.domain.case import Command, Facts
-from aftersales.domain.case_types import Action, ActorKind, CaseType
+from aftersales.domain.case_types import Action, ActorKind, CaseType, DeadlineKind
 from aftersales.domain.money import Money
 from aftersales.profiles import load_profiles
 from aftersales.services import cases as svc
@@ -108,7 +109,7 @@ def bench_domain() -> list[tuple[str, float, float]]:
         1,
         now,
         now,
-        deadline_kind=machine.DeadlineKind.MERCHANT_RESPONSE,
+        deadline_kind=DeadlineKind.MERCHANT_RESPONSE,
         deadline_at=now + timedelta(hours=48),
     )
     facts = Facts(order, Money(0, "CNY"), False, "addr")
@@ -266,8 +267,8 @@ def bench_transition(db: Database, cfg: Config) -> tuple[float, float]:
     tb: list[float] = []
     for i, (a, b) in enumerate(zip(a_chunks, b_chunks, strict=False)):
         it_a, it_b = iter(a), iter(b)
-        x = per_op(lambda it=it_a: svc.approve_return(ctx, merchant, next(it)), len(a))
-        y = per_op(lambda it=it_b: bare_move(next(it)), len(b))
+        x = per_op(partial(lambda it: svc.approve_return(ctx, merchant, next(it)), it_a), len(a))
+        y = per_op(partial(lambda it: bare_move(next(it)), it_b), len(b))
         if i:  # the first pair warms up
             ta.append(x)
             tb.append(y)
@@ -391,16 +392,16 @@ def bench_web(db: Database, cfg: Config) -> WebFigures:
             ca, cb = clients(one, n), clients(floor, n)
             action[n] = web.interleave(
                 cfg.rounds,
-                lambda ca=ca, per=per: web.run_round(ca, approve(per)),
-                lambda cb=cb, per=per: web.run_round(cb, bare_insert(per)),
+                partial(web.run_round, ca, approve(per)),
+                partial(web.run_round, cb, bare_insert(per)),
             )
         flow: dict[int, tuple[web.Side, web.Side]] = {}
         for n, per in ((1, cfg.flows1), (4, cfg.flows4)):
             ca, cb = clients(one, n), clients(two, n)
             flow[n] = web.interleave(
                 cfg.rounds,
-                lambda ca=ca, per=per: web.run_round(ca, flows(per)),
-                lambda cb=cb, per=per: web.run_round(cb, flows(per)),
+                partial(web.run_round, ca, flows(per)),
+                partial(web.run_round, cb, flows(per)),
             )
         memory = {name: s.peak_mib() for name, s in servers.items()}
     finally:
@@ -526,7 +527,11 @@ def main(argv: list[str] | None = None) -> None:
     if a.sweep:
         cfg = dataclasses.replace(cfg, sweep=a.sweep)
     started = time.perf_counter()
-    say = (lambda *x: None) if a.quick else (lambda *x: print(*x, file=sys.stderr, flush=True))
+
+    def say(what: str) -> None:
+        if not a.quick:
+            print(what, file=sys.stderr, flush=True)
+
     out: list[str] = []
     targets: list[tuple[str, str, str]] = []  # (target, measured, holds)
 

@@ -245,11 +245,11 @@ def load(db: Database, ctx: Context, size: int, seed: int = 12) -> Loaded:
         done += take
     with db.write() as conn:
         if not db.is_sqlite:  # explicit ids: move the sequences past them
-            for t in (buyers, orders, order_lines, cases, case_lines):
+            for table in (buyers, orders, order_lines, cases, case_lines):
                 conn.execute(
                     text(
-                        f"SELECT setval(pg_get_serial_sequence('{t.name}', 'id'), "
-                        f"(SELECT max(id) FROM {t.name}))"
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"(SELECT max(id) FROM {table.name}))"
                     )
                 )
     if not db.is_sqlite:  # statistics, as autovacuum keeps them (SQLite runs without)

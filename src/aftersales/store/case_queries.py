@@ -143,5 +143,6 @@ def page(
         undated = [*conds, col.is_(None)]
         if after is not None and after[0] is None:
             undated.append(cases.c.id > after[1])
-        rows += _rows(conn, undated, [cases.c.id.asc()], limit - len(rows))
+        # all NULL: ordering by the column too changes nothing but names the index's order
+        rows += _rows(conn, undated, [col.asc(), cases.c.id.asc()], limit - len(rows))
     return rows
