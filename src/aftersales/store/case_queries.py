@@ -121,11 +121,13 @@ def page(
     """One page of cases. ``after`` is (sort value, id) of the last row of the previous page.
     Cases without a deadline sort after every case with one, in both directions.
 
-    Every sort is one ordered range of an index, read only as far as the page: the to-do
-    list (a shop's cases in one state by ``deadline_at``) walks (shop_id, state,
-    deadline_at, id), so its cost does not grow with the number of waiting cases. That is
-    why cases without a deadline are a second query (only reached on the last page)
-    rather than an ``IS NULL`` sort key, which no index can serve."""
+    The to-do list (a shop's cases in one state by ``deadline_at``) is one ordered range
+    of the index on (shop_id, state, deadline_at, id), read only as far as the page, so its
+    cost does not grow with the number of waiting cases. That is why cases without a
+    deadline are a second query (only reached on the last page) rather than an ``IS NULL``
+    sort key, which no index can serve. Descending sorts break ties by ascending id, as
+    they always have; an index serves their range, and the tie order costs a sort of the
+    rows in it."""
     col, desc = SORTS[sort]
     conds = _conditions(f)
     direction = col.desc() if desc else col.asc()
