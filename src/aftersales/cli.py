@@ -99,15 +99,14 @@ def serve(
     with `aftersales worker` and `aftersales dispatcher` running beside it."""
     import os
 
-    import uvicorn
+    from aftersales.api import server
 
     if embedded_worker is not None:
         os.environ["AFTERSALES_EMBEDDED_WORKER"] = "true" if embedded_worker else "false"
     if embedded_dispatcher is not None:
         os.environ["AFTERSALES_EMBEDDED_DISPATCHER"] = "true" if embedded_dispatcher else "false"
-    uvicorn.run(
-        "aftersales.api.app:create_app", factory=True, host=host, port=port, workers=workers
-    )
+    # TCP_NODELAY stays on with several workers too (see aftersales.api.server)
+    server.run("aftersales.api.app:create_app", host=host, port=port, workers=workers)
 
 
 @app.command()

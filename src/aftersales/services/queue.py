@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from aftersales.domain import machine
 from aftersales.domain.accounts import AccountKind
@@ -20,9 +20,9 @@ from aftersales.services import reviews
 from aftersales.services.actors import Actor, require_agent
 from aftersales.services.context import Context
 from aftersales.store import accounts as account_store
+from aftersales.store import agent_queue as queue_store
 from aftersales.store import interventions as store
 from aftersales.store import repo
-from aftersales.store.schema import buyer_reports, cases, force_majeure_reports
 
 
 class ItemKind(StrEnum):
@@ -72,13 +72,13 @@ def _collect(
     if ItemKind.APPEAL in wanted:
         out += [(ItemKind.APPEAL, r, r.decide_by) for r in store.pending_merchant_appeals(conn)]
     review_hours: dict[int, int] = {}  # per shop: its profile's report_review_hours
-    for table, k in (
-        (force_majeure_reports, ItemKind.FORCE_MAJEURE),
-        (buyer_reports, ItemKind.BUYER_REPORT),
+    for pending, k in (
+        (queue_store.pending_force_majeure, ItemKind.FORCE_MAJEURE),
+        (queue_store.pending_buyer_reports, ItemKind.BUYER_REPORT),
     ):
         if k not in wanted:
             continue
-        for row in conn.execute(select(table).where(table.c.status == "pending")):
+        for row in pending(conn):
             if row.shop_id not in review_hours:
                 shop = repo.get_shop(conn, row.shop_id)
                 assert shop is not None
@@ -100,16 +100,7 @@ def _items(conn: Connection, found: list[Found], now: datetime) -> list[QueueIte
     held = {k: store.assignees(conn, k.value, ids) for k, ids in by_kind.items()}
     on_case = (ItemKind.INTERVENTION, ItemKind.APPEAL)
     case_ids = [row.case_id for k, row, _ in found if k in on_case]
-    numbers = (
-        {
-            r.id: r.number
-            for r in conn.execute(
-                select(cases.c.id, cases.c.number).where(cases.c.id.in_(case_ids))
-            )
-        }
-        if case_ids
-        else {}
-    )
+    numbers = queue_store.case_numbers(conn, case_ids)
     shops: dict[int, str] = {}
     items = []
     for k, row, due in found:

@@ -178,6 +178,8 @@ cases = Table(
     Column("deadline_at", UTCDateTime),
     Index("ix_cases_shop_state_created", "shop_id", "state", "created_at"),
     Index("ix_cases_shop_created", "shop_id", "created_at"),
+    # the to-do list (a shop's cases in one state, soonest deadline first) is a walk of it
+    Index("ix_cases_shop_state_deadline", "shop_id", "state", "deadline_at", "id"),
 )
 
 case_lines = Table(
