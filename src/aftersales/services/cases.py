@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from aftersales.domain import machine
 from aftersales.domain.accounts import Permission, Scope
 from aftersales.domain.case import Case, CaseLine, Command, Facts
-from aftersales.domain.case_types import Action, ActorKind, CaseType
+from aftersales.domain.case_types import Action, ActorKind, CaseType, State
 from aftersales.domain.errors import (
     Forbidden,
     NotFound,
@@ -43,6 +43,7 @@ from aftersales.store import evidence as evidence_store
 from aftersales.store.case_queries import CaseFilter
 
 __all__ = [
+    "CaseCard",
     "CaseFilter",
     "CasePage",
     "CaseView",
@@ -184,6 +185,7 @@ def open_case(
         )
         assert outcome.deadline is not None
         repo.schedule_deadline(conn, case.id, outcome.deadline.kind, outcome.deadline.due_at, now)
+        engine.remember_opened(conn, case, facts, shop, profile)
         return engine.after_move(ctx, conn, case, Action.OPEN, now, order)
 
 
@@ -477,6 +479,51 @@ class CaseView:
     refunds: list[Any]
     deadlines: list[Any]
     actions: dict[str, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseCard:
+    """A case as an answer shows it: the case, its order and shop, the actions each party
+    may take now, and whether R16.2 counts a missed intercept against the merchant."""
+
+    case: Case
+    order_number: str
+    shop_code: str
+    actions: dict[str, list[str]]
+    intercept_missed: bool
+
+
+def _intercept_missed(timeline: Sequence[Any]) -> bool:
+    return any("intercept_missed" in (e.changes or {}) for e in timeline)
+
+
+def card_of(view: CaseView) -> CaseCard:
+    return CaseCard(
+        view.case,
+        view.order_number,
+        view.shop_code,
+        view.actions,
+        _intercept_missed(view.timeline),
+    )
+
+
+def card_after_move(ctx: Context, actor: Actor, case: Case) -> CaseCard:
+    """The card of a case a use case just moved, built from what the move loaded in this
+    transaction (no second read); read afresh when nothing was moved here."""
+    with ctx.db.read() as conn:
+        loaded = engine.last_loaded(conn, case.id or 0)
+        if loaded is None:
+            return card_of(get_case(ctx, actor, case.number))
+        # R16.2: only a refund records a missed intercept, so only a refunded case reads
+        # its timeline for it.
+        missed = case.state is State.REFUNDED and _intercept_missed(repo.events(conn, case.id or 0))
+        return CaseCard(
+            case,
+            loaded.facts.order.number,
+            loaded.shop.code,
+            engine.offered(case, loaded, ctx.now()),
+            missed,
+        )
 
 
 def get_case(ctx: Context, actor: Actor, number: str) -> CaseView:

@@ -234,6 +234,40 @@ def _side_records(
                 ) from None
 
 
+_MEMO = "aftersales_moved"
+
+
+def _remember(conn: Connection, case: Case, loaded: Loaded) -> None:
+    """Keep what the move loaded for the rest of this transaction (the answer to the
+    request is built from it, not read again)."""
+    repo.tx_memo(conn, _MEMO)[case.id] = loaded
+
+
+def remember_opened(
+    conn: Connection, case: Case, facts: Facts, shop: Shop, profile: Profile
+) -> None:
+    """A request just opened: keep its facts (with R16.2's, which opening does not need)
+    for the answer, as a move does."""
+    side = case_side_facts(conn, case.order_id, case.id, None)
+    full = dataclasses.replace(
+        facts,
+        interceptable_parcel=side.interceptable_parcel,
+        intercept_attempted=side.intercept_attempted,
+    )
+    _remember(conn, case, Loaded(full, shop, profile))
+
+
+def last_loaded(conn: Connection, case_id: int) -> Loaded | None:
+    """What the last move of the case in this transaction loaded (None: no move)."""
+    loaded: Loaded | None = repo.tx_memo(conn, _MEMO).get(case_id)
+    return loaded
+
+
+def forget(conn: Connection, case_id: int) -> None:
+    """The facts changed after the move (e.g. an intercept was recorded): load them again."""
+    repo.tx_memo(conn, _MEMO).pop(case_id, None)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Moved:
     """The case after a move and the hooks it started, with what the move loaded."""
@@ -269,6 +303,7 @@ def move_loaded(
     if rule is not None:
         outcome = dataclasses.replace(outcome, rule=rule)
     after = _persist(ctx, conn, now, actor, outcome, loaded.facts.order, case.version, cmd.note)
+    _remember(conn, after, loaded)
     after = after_move(ctx, conn, after, outcome.action, now, loaded.facts.order)
     return Moved(after, loaded)
 

@@ -286,4 +286,5 @@ def request_intercept(
             requested_at=now,
             requested_by=actor.id or actor.kind.value,
         )
+        engine.forget(conn, case.id)  # the parcel is no longer interceptable
         return after

@@ -78,9 +78,31 @@ def _shop(row: Any) -> Shop:
     return Shop(row.id, row.code, row.name, row.timezone, row.return_address, row.profile_id)
 
 
+def tx_memo(conn: Connection, name: str) -> dict[Any, Any]:
+    """A memo that lives as long as the connection's current transaction."""
+    txn = conn.get_transaction()
+    if txn is None:  # no transaction: nothing to remember across
+        return {}
+    held = conn.info.get(name)
+    if held is None or held[0] is not txn:
+        held = (txn, {})
+        conn.info[name] = held
+    memo: dict[Any, Any] = held[1]
+    return memo
+
+
+_SHOP_MEMO = "aftersales_shops"
+_SHOP_BY_ID = select(shops).where(shops.c.id == bindparam("shop_id"))
+
+
 def get_shop(conn: Connection, shop_id: int) -> Shop | None:
-    row = conn.execute(select(shops).where(shops.c.id == shop_id)).first()
-    return _shop(row) if row else None
+    """The shop, read once per transaction (``update_shop`` forgets it)."""
+    memo = tx_memo(conn, _SHOP_MEMO)
+    if shop_id not in memo:
+        row = conn.execute(_SHOP_BY_ID, {"shop_id": shop_id}).first()
+        memo[shop_id] = _shop(row) if row else None
+    shop: Shop | None = memo[shop_id]
+    return shop
 
 
 def get_shop_by_code(conn: Connection, code: str) -> Shop | None:
@@ -93,7 +115,9 @@ def shop_row(conn: Connection, shop_id: int) -> Any:
 
 
 def shop_code(conn: Connection, shop_id: int) -> str:
-    return str(conn.execute(select(shops.c.code).where(shops.c.id == shop_id)).scalar_one())
+    shop = get_shop(conn, shop_id)
+    assert shop is not None
+    return shop.code
 
 
 def shop_row_by_code(conn: Connection, code: str) -> Any:
@@ -106,6 +130,7 @@ def shop_rows(conn: Connection) -> list[Any]:
 
 def update_shop(conn: Connection, shop_id: int, **values: Any) -> None:
     conn.execute(update(shops).where(shops.c.id == shop_id).values(**values))
+    tx_memo(conn, _SHOP_MEMO).pop(shop_id, None)
 
 
 def insert_buyer(
@@ -590,15 +615,17 @@ def append_event(
     changes: dict[str, Any],
     note: str | None,
 ) -> int:
+    """Append one timeline entry; its ``seq`` is computed in the INSERT (one statement)."""
+    next_seq = (
+        select(func.coalesce(func.max(case_events.c.seq), 0) + 1)
+        .where(case_events.c.case_id == case_id)
+        .scalar_subquery()
+    )
     seq = conn.execute(
-        select(func.coalesce(func.max(case_events.c.seq), 0) + 1).where(
-            case_events.c.case_id == case_id
-        )
-    ).scalar_one()
-    conn.execute(
-        insert(case_events).values(
+        insert(case_events)
+        .values(
             case_id=case_id,
-            seq=seq,
+            seq=next_seq,
             at=at,
             actor_kind=actor_kind.value,
             actor_id=actor_id,
@@ -610,7 +637,8 @@ def append_event(
             changes=changes,
             note=note,
         )
-    )
+        .returning(case_events.c.seq)
+    ).scalar_one()
     return int(seq)
 
 
