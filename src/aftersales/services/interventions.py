@@ -1008,8 +1008,7 @@ def decide_appeal(
                     now,
                     extra_changes={"appeal": {"id": appeal_id, "ruling": ruled.id}},
                 )
-            repo.lock_order(conn, case.order_id)
-            order = repo.load_order(conn, case.order_id)
+            order = repo.lock_and_load_order(conn, case.order_id)
             assert order is not None
             refunded.extend(
                 money.refund_deduction_in(

@@ -195,8 +195,7 @@ def _open_for_buyer(
 ) -> Case | None:
     """R16.1: a refund_only request for what is left of the whole order, opened by the
     system for the buyer. None when nothing is left to refund or no request is possible."""
-    repo.lock_order(conn, order_id)
-    order = repo.load_order(conn, order_id)
+    order = repo.lock_and_load_order(conn, order_id)
     assert order is not None
     shop = repo.get_shop(conn, order.shop_id)
     assert shop is not None
