@@ -353,22 +353,25 @@ def test_a_request_that_crashes_before_its_effect_releases_the_key_and_the_retry
     assert again.headers[REPLAYED] == "true" and again.content == retry.content
 
 
-def test_a_request_that_crashes_after_its_effect_never_repeats_it(
+def test_a_request_that_crashes_while_rendering_its_answer_commits_nothing_and_the_retry_runs(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The answer is built and stored in the transaction of the effect: a crash after the
+    effect but before the answer is stored rolls the effect back with it, so the retry
+    makes the one effect (an earlier version committed the effect first and answered the
+    retry ``idempotency.response_lost``)."""
     c, buyer = world.client, world.buyer
-    _fail_once(monkeypatch, cases_svc, "get_case")  # the read after the commit
+    _fail_once(monkeypatch, cases_svc, "card_after_move")  # after the effect, same transaction
     crashed = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("late"))
     assert crashed.status_code == 500, crashed.text
-    (case,) = world.cases_of(buyer)  # the effect is there
+    assert world.cases_of(buyer) == []  # the effect rolled back with the answer
 
-    soon = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("late"))
-    assert soon.status_code == 409 and soon.json()["code"] == "idempotency.in_progress"
-    world.clock.advance(seconds=world.ctx.settings.idempotency_lease_seconds + 1)
     retry = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("late"))
-    assert retry.status_code == 409, retry.text
-    assert retry.json()["code"] == "idempotency.response_lost"
-    assert [item["number"] for item in world.cases_of(buyer)] == [case["number"]]
+    assert retry.status_code == 201, retry.text
+    assert REPLAYED not in retry.headers
+    assert [item["number"] for item in world.cases_of(buyer)] == [retry.json()["number"]]
+    again = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("late"))
+    assert again.headers[REPLAYED] == "true" and again.content == retry.content
 
 
 @contextmanager
@@ -418,17 +421,46 @@ def test_a_second_request_while_the_first_is_in_flight_gets_409_in_progress(
     assert len(world.cases_of(buyer)) == 1
 
 
-def test_a_retry_after_the_effect_committed_but_before_the_response_is_stored_gets_in_progress(
+def test_a_retry_while_the_first_request_renders_its_answer_never_makes_a_second_effect(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The first request is past its effect, rendering its answer in the same transaction.
+    A retry then gets 409 ``idempotency.in_progress`` (PostgreSQL: the claim is committed,
+    the effect not yet) or, where writers queue (SQLite's one write lock), waits for the
+    first to commit and gets its answer replayed; never a second effect."""
     c, buyer = world.client, world.buyer
-    # get_case renders the response, after the commit
-    with _first_request_held(world, monkeypatch, cases_svc, "get_case", "slow") as results:
-        retry = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("slow"))
-    (done,) = results
+    original: Callable[..., Any] = cases_svc.card_after_move
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        if not entered.is_set():
+            entered.set()
+            assert release.wait(30)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cases_svc, "card_after_move", slow)
+    results: dict[str, httpx.Response] = {}
+    body = world.open_body()
+
+    def send(name: str) -> None:
+        results[name] = c.post("/api/v1/cases", json=body, headers=buyer.headers("slow"))
+
+    first = threading.Thread(target=send, args=("first",))
+    first.start()
+    assert entered.wait(30)
+    retry = threading.Thread(target=send, args=("retry",))
+    retry.start()
+    retry.join(0.5)  # PostgreSQL answers at once; SQLite waits for the write lock
+    release.set()
+    first.join(30)
+    retry.join(30)
+    done, again = results["first"], results["retry"]
     assert done.status_code == 201, done.text
-    assert retry.status_code == 409, retry.text
-    assert retry.json()["code"] == "idempotency.in_progress", retry.json()
+    if again.status_code == 409:
+        assert again.json()["code"] == "idempotency.in_progress", again.json()
+    else:
+        assert again.headers.get(REPLAYED) == "true" and again.content == done.content
+    assert [item["number"] for item in world.cases_of(buyer)] == [done.json()["number"]]
 
 
 def test_hardening_a_request_slower_than_its_lease_loses_its_key_to_the_retry_and_changes_nothing(

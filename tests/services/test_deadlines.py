@@ -268,16 +268,17 @@ def test_R5_1_a_failing_deadline_is_retried_after_backoff_not_in_a_loop(ctx, clo
     clock.now = clock.now + timedelta(hours=handling(ctx).merchant_response_hours) + JUST
     base = timedelta(seconds=ctx.settings.worker_retry_base_seconds)
 
-    real_act_in = deadlines_mod.act_in
+    real_move = deadlines_mod.engine.move
     calls: list[int] = []
 
-    def flaky_act_in(*args, **kwargs):
+    def flaky_move(*args, **kwargs):
         calls.append(1)
         if len(calls) <= 2:
             raise RuntimeError(f"injected fault {len(calls)}")
-        return real_act_in(*args, **kwargs)
+        return real_move(*args, **kwargs)
 
-    monkeypatch.setattr(deadlines_mod, "act_in", flaky_act_in)
+    # The worker fires through the case engine; the fault is injected there.
+    monkeypatch.setattr(deadlines_mod.engine, "move", flaky_move)
     before = snapshot(ctx, number)
 
     res = run_worker(ctx)

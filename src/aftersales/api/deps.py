@@ -96,7 +96,64 @@ def require_auth(
     return auth
 
 
+class PendingAuth:
+    """The credentials of a POST, checked by :func:`respond` in the request's first
+    transaction (the one claiming its Idempotency-Key, or the one making its effect), in
+    the thread that then runs the request, so no transaction waits across a thread hop.
+    A request with no credentials at all is refused at once (401)."""
+
+    def __init__(
+        self,
+        request: Request,
+        bearer: HTTPAuthorizationCredentials | None,
+        cookie: str | None,
+    ) -> None:
+        self._args = (request, bearer, cookie)
+        self._auth: Authenticated | None = None
+
+    def resolve(self) -> Authenticated:
+        if self._auth is None:
+            auth = _authenticate(*self._args)
+            if auth is None:  # pragma: no cover - refused before: no credentials
+                raise Unauthenticated(
+                    "auth.required", N_("Log in or send an API token to use this endpoint.")
+                )
+            self._auth = auth
+        return self._auth
+
+    @property
+    def actor(self) -> Actor:
+        return self.resolve().actor
+
+    @property
+    def account(self) -> accounts.AccountView:
+        return self.resolve().account
+
+    @property
+    def csrf_token(self) -> str | None:
+        return self.resolve().csrf_token
+
+
+def require_auth_then_claim(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
+    cookie: Annotated[str | None, Security(cookie_scheme)] = None,
+) -> Authenticated | PendingAuth:
+    """:func:`require_auth` for a route answered through :func:`respond`: a POST is
+    authenticated by ``respond`` in its first transaction (with an Idempotency-Key, the one
+    that claims the key; without, the one that makes the effect)."""
+    if request.method in SAFE_METHODS:
+        return require_auth(request, bearer, cookie)
+    if not request.headers.get("authorization") and not cookie:
+        raise Unauthenticated(
+            "auth.required", N_("Log in or send an API token to use this endpoint.")
+        )
+    return PendingAuth(request, bearer, cookie)
+
+
 Auth = Annotated[Authenticated, Depends(require_auth)]
+ClaimingAuth = Annotated[Authenticated, Depends(require_auth_then_claim)]
+"""Who is calling, for a route answered through :func:`respond` (see PendingAuth)."""
 MaybeAuth = Annotated[Authenticated | None, Depends(optional_auth)]
 Ctx = Annotated[Context, Depends(ctx_of)]
 
@@ -123,7 +180,7 @@ def _json(value: Any) -> str:
 
 def respond(
     request: Request,
-    auth: Authenticated | None,
+    auth: Authenticated | PendingAuth | None,
     key: str | None,
     payload: BaseModel | None,
     call: Callable[[], Any],
@@ -137,7 +194,11 @@ def respond(
         return status, _json(call())
 
     if key is None:
-        code, text = run()
+        # Authentication, the effect and its answer: one transaction.
+        with ctx.db.transaction():
+            if isinstance(auth, PendingAuth):
+                auth.resolve()
+            code, text = run()
         return Response(text, status_code=code, media_type="application/json")
     locale = problems.locale_of(request)
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -148,10 +209,21 @@ def respond(
             return int(body["status"]), problems.dumps(body)
         return None
 
-    principal = f"account:{auth.account.id}" if auth is not None else "anonymous"
     body = payload.model_dump_json() if payload is not None else ""
+
+    def principal() -> str:
+        # A pending caller is authenticated here, in the claim's transaction.
+        return f"account:{auth.account.id}" if auth is not None else "anonymous"
+
     code, text, replayed = idempotency.run(
-        ctx, principal, key, request.method, path, body, run, is_final_error=final
+        ctx,
+        principal,
+        key,
+        request.method,
+        path,
+        body,
+        run,
+        is_final_error=final,
     )
     media = "application/json" if code < 400 else problems.MEDIA_TYPE
     resp = Response(text, status_code=code, media_type=media)

@@ -1072,18 +1072,37 @@ def reachable_states(case_type: CaseType) -> frozenset[State]:
     return frozenset(seen)
 
 
-def available_actions(case: Case, actor: ActorKind, now: datetime | None = None) -> list[Action]:
+# Guards that need no input from the person acting, only the facts: when the service
+# passes the facts, the same guard that refuses the move also hides its button.
+OFFER_GUARDS: frozenset[Guard] = frozenset({guard_intercept_possible})  # R16.2
+
+
+def available_actions(
+    case: Case,
+    actor: ActorKind,
+    now: datetime | None = None,
+    *,
+    facts: Facts | None = None,
+    profile: Profile | None = None,
+) -> list[Action]:
     """Actions the table offers this actor on this case (what the UI shows as buttons).
-    With ``now``, the deadline guard applies too: a party whose time ran out gets none."""
+    With ``now``, the deadline guard applies too: a party whose time ran out gets none.
+    With the ``facts`` and ``profile`` a move would load, the row's guards that need no
+    input (``OFFER_GUARDS``) apply as well, so a button and the refusal never disagree."""
     offered = []
     for row in TRANSITIONS:
         if row.state is not case.state or case.type not in row.types or row.actor is not actor:
             continue
-        if now is not None:
-            try:
-                guard_deadline(case, Command(row.action, actor), now)
-            except IllegalTransition:
-                continue
+        cmd = Command(row.action, actor)
+        try:
+            if now is not None:
+                guard_deadline(case, cmd, now)
+            if facts is not None and profile is not None and now is not None:
+                for guard in row.guards:
+                    if guard in OFFER_GUARDS:
+                        guard(case, cmd, facts, profile, now)
+        except (IllegalTransition, ValidationFailed):
+            continue
         offered.append(row.action)
     return offered
 

@@ -24,8 +24,8 @@ from sqlalchemy import Connection
 from aftersales.domain import machine
 from aftersales.domain.case import Command
 from aftersales.domain.case_types import ActorKind, DeadlineKind
+from aftersales.services import engine
 from aftersales.services.actors import Actor
-from aftersales.services.cases import act_in
 from aftersales.services.context import Context
 from aftersales.store import repo
 
@@ -100,7 +100,7 @@ class DeadlineWorker:
         ):
             repo.set_deadline_status(conn, row.id, "stale")
             return False
-        act_in(self.ctx, conn, self.actor, case, Command(action, ActorKind.SYSTEM), None, now)
+        engine.move(self.ctx, conn, self.actor, case, Command(action, ActorKind.SYSTEM), None, now)
         return True
 
     def run_until_idle(self, max_batches: int | None = None) -> BatchResult:

@@ -62,8 +62,11 @@ class AccountView:
     disabled: bool
 
 
-def _view(conn: Connection, row: Any) -> AccountView:
-    shop = repo.get_shop(conn, row.shop_id) if row.shop_id else None
+def _view(conn: Connection, row: Any, shop_code: str | None = None) -> AccountView:
+    """The account as shown; ``shop_code`` when the caller read it with the row."""
+    if shop_code is None and row.shop_id:
+        shop = repo.get_shop(conn, row.shop_id)
+        shop_code = shop.code if shop else None
     main = row.main_shop_id is not None
     perms = sorted(p.value for p in Permission) if main else sorted(row.permissions)
     return AccountView(
@@ -72,7 +75,7 @@ def _view(conn: Connection, row: Any) -> AccountView:
         AccountKind(row.kind),
         row.display_name,
         row.shop_id,
-        shop.code if shop else None,
+        shop_code,
         row.buyer_id,
         main,
         perms,
@@ -472,16 +475,20 @@ def authenticate_session(ctx: Context, token: str) -> Authenticated:
 
 
 def authenticate_token(ctx: Context, token: str) -> Authenticated:
+    """The principal of a live API token: one statement (token, account and its shop),
+    checked on every request, so a revoked token or a disabled account is refused at
+    once."""
     with ctx.db.read() as conn:
-        tok = (
-            store.live_token(conn, _sha(token), ctx.now())
+        row = (
+            store.token_principal(conn, _sha(token), ctx.now())
             if token.startswith(TOKEN_PREFIX)
             else None
         )
-        row = store.account_by_id(conn, tok.account_id) if tok is not None else None
-        if tok is None or row is None or row.disabled_at is not None:
+        if row is None or row.disabled_at is not None:
             raise Unauthenticated("auth.token_invalid", N_("The API token is invalid or revoked."))
-        return Authenticated(actor_for(row, tok.scopes), _view(conn, row), None)
+        return Authenticated(
+            actor_for(row, row.token_scopes), _view(conn, row, row.shop_code), None
+        )
 
 
 # --------------------------------------------------------------------------- API tokens

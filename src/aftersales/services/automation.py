@@ -34,8 +34,7 @@ from aftersales.domain.catalog import Order
 from aftersales.domain.errors import Conflict, DomainError, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import Profile
-from aftersales.services import cases as cases_svc
-from aftersales.services import express_refund
+from aftersales.services import engine, express_refund
 from aftersales.services.actors import Actor, require_case_access, require_configurer
 from aftersales.services.context import Context
 from aftersales.services.shops import visible_shop
@@ -345,7 +344,7 @@ def _run(ctx: Context, conn: Connection, case: Case, acting: Verdict, now: datet
     try:
         with conn.begin_nested():
             for action in acting.actions:
-                case = cases_svc.act_in(
+                case = engine.move(
                     ctx,
                     conn,
                     actor,
@@ -364,6 +363,7 @@ def _run(ctx: Context, conn: Connection, case: Case, acting: Verdict, now: datet
     return case
 
 
+@engine.on_after_move
 def after_move(
     ctx: Context, conn: Connection, case: Case, action: Action, now: datetime, order: Order
 ) -> Case:
@@ -376,7 +376,7 @@ def after_move(
         region = _regional_rule(case, order, profile)
         if region is not None:
             system = Actor(ActorKind.SYSTEM, "platform:regional-rule")
-            return cases_svc.act_in(
+            return engine.move(
                 ctx,
                 conn,
                 system,

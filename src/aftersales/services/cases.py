@@ -12,28 +12,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from aftersales.domain import machine
 from aftersales.domain.accounts import Permission, Scope
-from aftersales.domain.case import Case, CaseLine, Command, Facts, Outcome
-from aftersales.domain.case_types import Action, ActorKind, CaseType
-from aftersales.domain.catalog import Order
+from aftersales.domain.case import Case, CaseLine, Command, Facts
+from aftersales.domain.case_types import Action, ActorKind, CaseType, State
 from aftersales.domain.errors import (
-    Conflict,
     Forbidden,
-    IllegalTransition,
     NotFound,
     ValidationFailed,
 )
 from aftersales.domain.evidence import POLICY_KIND, UploadKind
 from aftersales.domain.i18n import N_
-from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.money import Money
 from aftersales.domain.policy import EvidenceKind, Party, Profile
-from aftersales.services import events, money
+from aftersales.services import engine, events
 from aftersales.services.actors import (
     Actor,
     require_case_access,
@@ -42,7 +38,7 @@ from aftersales.services.actors import (
     require_scope,
 )
 from aftersales.services.context import Context
-from aftersales.store import case_queries, parcels, repo
+from aftersales.store import case_queries, repo
 from aftersales.store import evidence as evidence_store
 from aftersales.store.case_queries import CaseFilter
 
@@ -51,6 +47,7 @@ CASE_SORTS: tuple[str, ...] = tuple(case_queries.SORTS)
 
 __all__ = [
     "CASE_SORTS",
+    "CaseCard",
     "CaseFilter",
     "CasePage",
     "CaseView",
@@ -77,230 +74,6 @@ __all__ = [
 ]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Money):
-        return {"amount": value.amount, "currency": value.currency}
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "__dataclass_fields__"):
-        return {k: _jsonable(getattr(value, k)) for k in value.__dataclass_fields__}
-    if hasattr(value, "value"):  # enums
-        return value.value
-    return value
-
-
-def _changes(outcome: Outcome) -> dict[str, Any]:
-    return {
-        k: {"before": _jsonable(b), "after": _jsonable(a)} for k, (b, a) in outcome.changes.items()
-    }
-
-
-def _persist(
-    ctx: Context,
-    conn: Connection,
-    ctx_now: datetime,
-    actor: Actor,
-    outcome: Outcome,
-    order: Order,
-    expected_version: int,
-    note: str | None,
-) -> Case:
-    case = outcome.case
-    assert case.id is not None
-    if not repo.update_case(conn, case, expected_version):
-        raise Conflict(
-            "case.conflict",
-            N_("Case {number} changed since you read it; reload and try again."),
-            number=case.number,
-        )
-    _side_records(ctx, conn, ctx_now, actor, outcome, order, note)
-    if outcome.keep_deadline and outcome.deadline is not None:
-        repo.cancel_deadlines(conn, case.id, keep_kind=outcome.deadline.kind)
-    else:
-        repo.cancel_deadlines(conn, case.id)
-        if outcome.deadline is not None:
-            repo.schedule_deadline(
-                conn, case.id, outcome.deadline.kind, outcome.deadline.due_at, ctx_now
-            )
-    return case
-
-
-def _side_records(
-    ctx: Context,
-    conn: Connection,
-    now: datetime,
-    actor: Actor,
-    outcome: Outcome,
-    order: Order,
-    note: str | None,
-) -> None:
-    case = outcome.case
-    assert case.id is not None
-    seq = repo.append_event(
-        conn,
-        case.id,
-        at=now,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        action=outcome.action.value,
-        rule=outcome.rule,
-        strategy=actor.strategy,
-        from_state=outcome.from_state,
-        to_state=outcome.to_state,
-        changes=_changes(outcome),
-        note=note or None,
-    )
-    events.case_event(
-        conn,
-        case,
-        action=outcome.action.value,
-        seq=seq,
-        actor_kind=actor.kind.value,
-        rule=outcome.rule,
-        from_state=outcome.from_state.value if outcome.from_state else None,
-        now=now,
-    )
-    if outcome.refund is not None:
-        # The decision is its own record; the money moves in the same transaction as a
-        # balanced ledger entry keyed by the decision (a retry cannot pay twice).
-        decision_id = repo.insert_refund_decision(
-            conn, case.id, case.order_id, outcome.refund, actor.kind, actor.id
-        )
-        money.refund_in_case(
-            ctx,
-            conn,
-            case,
-            order,
-            decision_id,
-            outcome.refund.amount,
-            now,
-            pay_first=outcome.action is Action.EXECUTION_TIMEOUT,  # R11.2
-        )
-    for direction, field in (
-        ("return", "return_shipment"),
-        ("replacement", "replacement_shipment"),
-    ):
-        if field in outcome.changes and getattr(case, field) is not None:
-            try:
-                with conn.begin_nested():
-                    repo.insert_shipment(conn, case.id, direction, getattr(case, field))
-            except IntegrityError:
-                raise IllegalTransition(
-                    "tracking.reused",
-                    N_("Tracking number {number} is already used on another case."),
-                    rule="R5.3",
-                    field="tracking_number",
-                    number=getattr(case, field).tracking_number,
-                ) from None
-
-
-def _facts(conn: Connection, case: Case, cmd: Command) -> Facts:
-    repo.lock_order(conn, case.order_id)
-    order = repo.load_order(conn, case.order_id)
-    shop = repo.get_shop(conn, case.shop_id)
-    assert order is not None and shop is not None
-    in_use = False
-    if cmd.carrier and cmd.tracking_number:
-        try:
-            carrier, number = validate_tracking(cmd.carrier, cmd.tracking_number)
-        except ValidationFailed:
-            pass  # the guard reports the format error with its field
-        else:
-            in_use = repo.tracking_in_use(conn, carrier, number, case.id or 0)
-    refunded = repo.already_refunded(conn, order.id, case.id)
-    parcel = parcels.interceptable(conn, order.id)  # R16.2
-    return Facts(
-        order,
-        Money(refunded, order.currency),
-        in_use,
-        shop.return_address,
-        interceptable_parcel=(parcel.carrier, parcel.tracking_number) if parcel else None,
-        intercept_attempted=case.id is not None and parcels.intercept_attempted(conn, case.id),
-    )
-
-
-def act_in(
-    ctx: Context,
-    conn: Connection,
-    actor: Actor,
-    case: Case,
-    cmd: Command,
-    expected_version: int | None,
-    now: datetime,
-    extra_changes: dict[str, Any] | None = None,
-    rule: str | None = None,
-) -> Case:
-    """Apply one command to a loaded case inside the caller's transaction, then let the
-    automation answer what the move started (R6, R7, R8.2). ``extra_changes`` are written
-    into the timeline entry (an automatic decision names its strategy and conditions);
-    ``rule`` replaces the transition's rule in it, when another rule made the move (a
-    confirmed R15.2 report rejecting a request)."""
-    if expected_version is not None and expected_version != case.version:
-        raise Conflict(
-            "case.conflict",
-            N_("Case {number} changed since you read it; reload and try again."),
-            number=case.number,
-        )
-    profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
-    facts = _facts(conn, case, cmd)
-    outcome = machine.apply(case, cmd, facts, profile, now)
-    if cmd.evidence:  # R5.5: the kinds of evidence a refusal rests on, in the timeline
-        changes = dict(outcome.changes)
-        changes["evidence"] = (None, tuple(cmd.evidence))
-        outcome = dataclasses.replace(outcome, changes=changes)
-    if extra_changes:
-        changes = dict(outcome.changes)
-        changes.update({k: (None, v) for k, v in extra_changes.items()})
-        outcome = dataclasses.replace(outcome, changes=changes)
-    if rule is not None:
-        outcome = dataclasses.replace(outcome, rule=rule)
-    after = _persist(ctx, conn, now, actor, outcome, facts.order, case.version, cmd.note)
-    from aftersales.services import automation  # the automation acts through act_in
-
-    return automation.after_move(ctx, conn, after, outcome.action, now, facts.order)
-
-
-def note_in(
-    conn: Connection,
-    case: Case,
-    actor: Actor,
-    action: Action,
-    rule: str,
-    changes: dict[str, Any],
-    now: datetime,
-) -> int:
-    """A timeline entry that is not a move of the machine (the state stays): an express
-    refund check, a warehouse report. Announced to webhooks like any other entry."""
-    assert case.id is not None
-    seq = repo.append_event(
-        conn,
-        case.id,
-        at=now,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        action=action.value,
-        rule=rule,
-        strategy=actor.strategy,
-        from_state=case.state,
-        to_state=case.state,
-        changes={k: {"before": None, "after": _jsonable(v)} for k, v in changes.items()},
-        note=None,
-    )
-    events.case_event(
-        conn,
-        case,
-        action=action.value,
-        seq=seq,
-        actor_kind=actor.kind.value,
-        rule=rule,
-        from_state=case.state.value,
-        now=now,
-    )
-    return seq
-
-
 def act(
     ctx: Context,
     actor: Actor,
@@ -316,7 +89,7 @@ def act(
         case = require_case_access(actor, repo.load_case(conn, number), number, write=True)
         if amount is not None:
             cmd = dataclasses.replace(cmd, amount=Money(amount, case.requested.currency))
-        return act_in(ctx, conn, actor, case, cmd, expected_version, ctx.now())
+        return engine.move(ctx, conn, actor, case, cmd, expected_version, ctx.now())
 
 
 # --------------------------------------------------------------------------- opening
@@ -327,8 +100,6 @@ class LineRequest:
 
 
 def new_case_number(conn: Connection, now: datetime, tz: str) -> str:
-    from zoneinfo import ZoneInfo
-
     day = now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
     seq = repo.next_sequence(conn, f"case:{day}")
     return f"AS{day}{seq:06d}"
@@ -353,9 +124,7 @@ def open_case(
     now = ctx.now()
     with ctx.db.write() as conn:
         order_id = repo.order_id_by_number(conn, order_number)
-        if order_id is not None:
-            repo.lock_order(conn, order_id)
-        order = repo.load_order(conn, order_id) if order_id is not None else None
+        order = repo.lock_and_load_order(conn, order_id) if order_id is not None else None
         if order is None or order.buyer_id != actor.buyer_id:
             raise NotFound("order.not_found", N_("Order {number} not found."), number=order_number)
         shop = repo.get_shop(conn, order.shop_id)
@@ -390,8 +159,8 @@ def open_case(
         opened = {
             "type": type.value,
             "reason": reason,
-            "requested": _jsonable(case.requested),
-            "lines": [_jsonable(cl) for cl in case.lines],
+            "requested": engine.jsonable(case.requested),
+            "lines": [engine.jsonable(cl) for cl in case.lines],
             "evidence": [e.value for e in evidence],
         }
         seq = repo.append_event(
@@ -420,9 +189,8 @@ def open_case(
         )
         assert outcome.deadline is not None
         repo.schedule_deadline(conn, case.id, outcome.deadline.kind, outcome.deadline.due_at, now)
-        from aftersales.services import automation
-
-        return automation.after_move(ctx, conn, case, Action.OPEN, now, order)
+        engine.remember_opened(conn, case, facts, shop, profile)
+        return engine.after_move(ctx, conn, case, Action.OPEN, now, order)
 
 
 # --------------------------------------------------------------------------- actions
@@ -558,7 +326,7 @@ def _refuse(
             kinds = _proof(conn, case, profile, refusal_code, evidence_ids)
         cmd = Command(action, actor.kind, refusal_code=refusal_code, evidence=kinds, note=note)
         extra = {"evidence_ids": list(evidence_ids)} if evidence_ids else None
-        return act_in(ctx, conn, actor, case, cmd, expected_version, ctx.now(), extra)
+        return engine.move(ctx, conn, actor, case, cmd, expected_version, ctx.now(), extra)
 
 
 def accept_offer(
@@ -717,34 +485,68 @@ class CaseView:
     actions: dict[str, list[str]]
 
 
+@dataclass(frozen=True, slots=True)
+class CaseCard:
+    """A case as an answer shows it: the case, its order and shop, the actions each party
+    may take now, and whether R16.2 counts a missed intercept against the merchant."""
+
+    case: Case
+    order_number: str
+    shop_code: str
+    actions: dict[str, list[str]]
+    intercept_missed: bool
+
+
+def _intercept_missed(timeline: Sequence[Any]) -> bool:
+    return any("intercept_missed" in (e.changes or {}) for e in timeline)
+
+
+def card_of(view: CaseView) -> CaseCard:
+    return CaseCard(
+        view.case,
+        view.order_number,
+        view.shop_code,
+        view.actions,
+        _intercept_missed(view.timeline),
+    )
+
+
+def card_after_move(ctx: Context, actor: Actor, case: Case) -> CaseCard:
+    """The card of a case a use case just moved, built from what the move loaded in this
+    transaction (no second read); read afresh when nothing was moved here."""
+    with ctx.db.read() as conn:
+        loaded = engine.last_loaded(conn, case.id or 0)
+        if loaded is None:
+            return card_of(get_case(ctx, actor, case.number))
+        # R16.2: only a refund records a missed intercept, so only a refunded case reads
+        # its timeline for it.
+        missed = case.state is State.REFUNDED and _intercept_missed(repo.events(conn, case.id or 0))
+        return CaseCard(
+            case,
+            loaded.facts.order.number,
+            loaded.shop.code,
+            engine.offered(case, loaded, ctx.now()),
+            missed,
+        )
+
+
 def get_case(ctx: Context, actor: Actor, number: str) -> CaseView:
     with ctx.db.read() as conn:
         case = require_case_access(actor, repo.load_case(conn, number), number, write=False)
         assert case.id is not None
-        order = repo.load_order(conn, case.order_id)
-        shop = repo.get_shop(conn, case.shop_id)
+        loaded = engine.load_facts(ctx, conn, case, lock=False)
         buyer = repo.get_buyer(conn, case.buyer_id)
-        assert order and shop and buyer
-        offered = {
-            kind.value: [a.value for a in machine.available_actions(case, kind, ctx.now())]
-            for kind in (ActorKind.BUYER, ActorKind.MERCHANT)
-        }
-        profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
-        if not machine.intercept_offered(profile) or not parcels.interceptable(conn, order.id):
-            # R16.2: the guard would refuse it, so the button is not offered either
-            offered[ActorKind.MERCHANT.value] = [
-                a for a in offered[ActorKind.MERCHANT.value] if a != Action.REQUEST_INTERCEPT
-            ]
+        assert buyer
         return CaseView(
             case,
-            order.number,
-            shop.code,
-            shop.name,
+            loaded.facts.order.number,
+            loaded.shop.code,
+            loaded.shop.name,
             buyer.name,
             repo.events(conn, case.id),
             repo.refund_decisions_of(conn, case.id),
             repo.deadline_rows(conn, case.id),
-            offered,
+            engine.offered(case, loaded, ctx.now()),
         )
 
 

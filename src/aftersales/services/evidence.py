@@ -38,9 +38,8 @@ from aftersales.domain.errors import Forbidden, NotFound, ValidationFailed
 from aftersales.domain.evidence import RULE, Limits, UploadKind
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import Party
-from aftersales.services import images
+from aftersales.services import engine, images
 from aftersales.services.actors import Actor, can_see, require_case_access
-from aftersales.services.cases import note_in
 from aftersales.services.context import Context
 from aftersales.settings import Settings
 from aftersales.store import evidence as store
@@ -259,7 +258,7 @@ def upload_evidence(
             first_submission=first,
             now=now,
         )
-        note_in(
+        engine.note(
             conn,
             case,
             actor,

@@ -32,7 +32,7 @@ from aftersales.domain.express_refund import (
 )
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import ExpressRefund, Profile, RiskLevel
-from aftersales.services import money
+from aftersales.services import engine, money, risk
 from aftersales.services.actors import Actor, require_case_access, require_configurer
 from aftersales.services.context import Context
 from aftersales.services.shops import visible_shop
@@ -137,8 +137,6 @@ def _switch_state(conn: Connection, shop_id: int, paid_at: datetime, now: dateti
 def _risk_level(
     ctx: Context, conn: Connection, profile: Profile, case: Case, now: datetime
 ) -> RiskLevel:
-    from aftersales.services import risk  # R15.2
-
     if profile.risk is None:  # a frozen version older than v4: today's risk rules
         profile = ctx.profiles.current[profile.id]
     return risk.assess_in(conn, profile, case.buyer_id, now, order_id=case.order_id).level
@@ -171,10 +169,8 @@ def check_in(ctx: Context, conn: Connection, case: Case, now: datetime, order: O
         entry_id = money.advance_in(conn, case, order, amount, now)
     conditions = [c.to_json() for c in checks]
     store.insert_check(conn, case.id, now, eligible, conditions, entry_id)
-    from aftersales.services.cases import note_in
-
     if eligible:
-        note_in(
+        engine.note(
             conn,
             case,
             system,
@@ -192,7 +188,7 @@ def check_in(ctx: Context, conn: Connection, case: Case, now: datetime, order: O
         )
     else:
         failed = [c["name"] for c in conditions if not c["held"]]
-        note_in(
+        engine.note(
             conn,
             case,
             system,

@@ -5,13 +5,14 @@
 * The same key with other parameters (method, path or body) is refused (422).
 * While the first request runs, another with the same key gets 409 and changes nothing.
 
-The key is marked *committed* inside the very transaction that makes the effect (a
-``before_commit`` hook on the database), so a crash between the effect and the storing of
-the response can never let a retry repeat the effect: that retry gets 409
-``idempotency.response_lost`` and should read the resource instead. (Until
-``settings.idempotency_lease_seconds`` after the claim, a committed key is taken to be a
-request still rendering its answer: 409 ``idempotency.in_progress``.) A request that failed
-before its effect (a server error) releases its key, so a retry runs again.
+The claim commits on its own, so a concurrent request with the key sees it (409
+``idempotency.in_progress`` while the first runs). The effect and the stored answer then
+commit in one transaction (the request's: every ``ctx.db.write()`` of the use case joins
+it), so a crash between the effect and the storing of the response cannot happen: either
+both committed (a retry replays the answer) or neither did (the key is released, or left
+*started* by a killed server, and a retry runs again). A key marked *committed* without an
+answer (left by an earlier version, which stored the answer in a transaction of its own)
+gets 409 ``idempotency.response_lost`` once its lease has passed.
 
 A request that could not release its key (its server was killed) leaves it *started*: a
 retry within the lease gets 409 ``idempotency.in_progress``, a retry after it claims the key
@@ -25,20 +26,17 @@ was claimed again cannot commit its effect any more (its transaction is rolled b
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
 
 from aftersales.domain.errors import Conflict, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.services.context import Context
 from aftersales.store import accounts as store
-from aftersales.store.db import before_commit
 
 
 def fingerprint(method: str, path: str, body: str) -> str:
@@ -56,23 +54,6 @@ class Claim:
     row_id: int
     claimed_at: datetime
     committed: bool = False
-
-    def mark(self, conn: Connection) -> None:
-        if self.committed:
-            return
-        if not store.idem_update(
-            conn, self.row_id, only_status="started", claimed_at=self.claimed_at, status="committed"
-        ):
-            # The lease ran out and a retry claimed the key again: this
-            # transaction's effect must not commit, the retry's is the one.
-            raise Conflict(
-                "idempotency.superseded",
-                N_(
-                    "This request took longer than its Idempotency-Key's lease and a retry "
-                    "took the key over; this request changed nothing."
-                ),
-            )
-        self.committed = True
 
 
 def _validate_key(key: str) -> None:
@@ -98,17 +79,11 @@ def claim(
         "status": "started",
     }
     with ctx.db.write() as conn:
+        row_id = store.idem_insert(conn, principal=principal, key=key, created_at=now, **request)
+        if row_id is not None:  # a new key: one statement
+            return Claim(row_id, now)
         row = store.idem_row(conn, principal, key, lock=True)
-        if row is None:
-            try:
-                with conn.begin_nested():
-                    row_id = store.idem_insert(
-                        conn, principal=principal, key=key, created_at=now, **request
-                    )
-                    return Claim(row_id, now)
-            except IntegrityError:  # another request inserted it first (PostgreSQL)
-                row = store.idem_row(conn, principal, key, lock=True)
-                assert row is not None
+        assert row is not None  # keys are never deleted
 
         def again() -> Claim:
             store.idem_update(
@@ -154,13 +129,6 @@ def claim(
         )
 
 
-@contextmanager
-def bound(c: Claim) -> Iterator[None]:
-    """Mark the key spent inside the transaction that makes the effect."""
-    with before_commit(c.mark):
-        yield
-
-
 def complete(ctx: Context, c: Claim, status: int, body: str) -> None:
     """Store the answer (nothing when the key was claimed again since)."""
     with ctx.db.write() as conn:
@@ -184,9 +152,33 @@ def release(ctx: Context, c: Claim) -> None:
         )
 
 
+def complete_in(conn: Connection, c: Claim, status: int, body: str, now: datetime) -> None:
+    """Store the answer inside the transaction of the effect, so the two commit together.
+    Raises ``idempotency.superseded`` (rolling the effect back) when the lease ran out and
+    a retry claimed the key again: the retry's effect is the one."""
+    if not store.idem_update(
+        conn,
+        c.row_id,
+        only_status="started",
+        claimed_at=c.claimed_at,
+        status="completed",
+        response_status=status,
+        response_body=body,
+        completed_at=now,
+    ):
+        raise Conflict(
+            "idempotency.superseded",
+            N_(
+                "This request took longer than its Idempotency-Key's lease and a retry "
+                "took the key over; this request changed nothing."
+            ),
+        )
+    c.committed = True
+
+
 def run(
     ctx: Context,
-    principal: str,
+    principal: str | Callable[[], str],
     key: str,
     method: str,
     path: str,
@@ -195,21 +187,29 @@ def run(
     *,
     is_final_error: Callable[[BaseException], tuple[int, str] | None],
 ) -> tuple[int, str, bool]:
-    """Run ``call`` once per key. Returns (status, body, replayed)."""
-    got = claim(ctx, principal, key, method, path, fingerprint(method, path, body))
+    """Run ``call`` once per key. Returns (status, body, replayed).
+
+    The claim commits first (so a concurrent request with the key sees it: 409 while it
+    runs); ``principal`` may be a function, called inside the claim's transaction (the API
+    authenticates the caller there). Then the effect and the stored answer commit in one
+    transaction, which every ``ctx.db.write()``/``read()`` of ``call`` joins."""
+    fp = fingerprint(method, path, body)
+    with ctx.db.transaction():
+        who = principal() if callable(principal) else principal
+        got = claim(ctx, who, key, method, path, fp)
     if isinstance(got, Replay):
         return got.status, got.body, True
     try:
-        with bound(got):
+        with ctx.db.transaction() as connection:
             status, text = call()
+            complete_in(connection(), got, status, text, ctx.now())
     except BaseException as exc:
         final = is_final_error(exc)
         if final is None:
-            # Also when ``committed`` is set: the transaction that marked the key may
-            # have failed to commit, and then the key is still ``started``.
+            # Nothing committed (the effect and the answer commit together): a retry
+            # may run the request again.
             release(ctx, got)
             raise
         complete(ctx, got, *final)
         raise
-    complete(ctx, got, status, text)
     return status, text, False

@@ -1,7 +1,7 @@
 """R9-R12: platform intervention, the ruling and its execution, and appeals.
 
 Each public function is one use case in one transaction. A move of the case goes through
-the state machine (``cases.act_in``: escalate, withdraw, legal proceedings, rule, appeal,
+the state machine (``engine.move``: escalate, withdraw, legal proceedings, rule, appeal,
 overturn); the intervention round, the ruling and the appeal are their own records. Both
 parties are told through the case timeline and the ``case.<action>`` webhook event of
 every entry.
@@ -42,7 +42,7 @@ from aftersales.domain.policy import (
 )
 from aftersales.domain.reasons import reason
 from aftersales.domain.windows import check_window
-from aftersales.services import cases, judgment, money
+from aftersales.services import engine, judgment, money
 from aftersales.services.actors import (
     Actor,
     is_agent,
@@ -469,7 +469,7 @@ def escalate(
         )
         action = Action.ESCALATE if party is Party.BUYER else Action.MERCHANT_ESCALATE
         round_id = _open_round_row(conn, case, profile, actor, party, text, now)
-        after = cases.act_in(
+        after = engine.move(
             ctx,
             conn,
             actor,
@@ -521,7 +521,7 @@ def respond(
         ):
             raise _stale(number)
         on_time = I.merchant_responded(now, row.merchant_response_due, now)
-        cases.note_in(
+        engine.note(
             conn,
             case,
             actor,
@@ -551,7 +551,7 @@ def mark_urgent(ctx: Context, actor: Actor, number: str) -> InterventionView:
             conn, row.id, row.version, urgent=True, merchant_response_due=due
         ):
             raise _stale(number)
-        cases.note_in(conn, case, actor, Action.INTERVENTION_URGENT, "R9.3", {"due": due}, now)
+        engine.note(conn, case, actor, Action.INTERVENTION_URGENT, "R9.3", {"due": due}, now)
         return _view(ctx, conn, actor, case, store.intervention(conn, row.id))
 
 
@@ -576,7 +576,7 @@ def withdraw(
     with ctx.db.write() as conn:
         case = _load(conn, actor, number, write=True)
         row = _open_round(conn, case, number)
-        after = cases.act_in(
+        after = engine.move(
             ctx,
             conn,
             actor,
@@ -647,7 +647,7 @@ def flag(
             )
             row = _current(conn, case)
             if refusal is I.Refusal.LEGAL_PROCEEDINGS and row is not None and row.status == OPEN:
-                cases.act_in(
+                engine.move(
                     ctx,
                     conn,
                     actor,
@@ -754,7 +754,7 @@ def rule(
         )
         if not store.update_intervention(conn, row.id, row.version, status=RULED, closed_at=now):
             raise _already_ruled(number)
-        after = cases.act_in(
+        after = engine.move(
             ctx,
             conn,
             actor,
@@ -938,7 +938,7 @@ def appeal(
                 conn, case, profile, actor, party, text or why.value, now, appeal_of=last
             )
             changes.update(_round_changes(conn, round_id))
-            cases.act_in(
+            engine.move(
                 ctx,
                 conn,
                 actor,
@@ -949,7 +949,7 @@ def appeal(
                 extra_changes=changes,
             )
         else:
-            cases.note_in(conn, case, actor, Action.MERCHANT_APPEAL, "R12.1", changes, now)
+            engine.note(conn, case, actor, Action.MERCHANT_APPEAL, "R12.1", changes, now)
         return _appeal_view(store.appeal(conn, appeal_id), case.number, False)
 
 
@@ -998,7 +998,7 @@ def decide_appeal(
         refunded: list[int] = []
         if uphold:
             if case.state is State.AWAITING_EXECUTION:
-                case = cases.act_in(
+                case = engine.move(
                     ctx,
                     conn,
                     actor,
@@ -1008,8 +1008,7 @@ def decide_appeal(
                     now,
                     extra_changes={"appeal": {"id": appeal_id, "ruling": ruled.id}},
                 )
-            repo.lock_order(conn, case.order_id)
-            order = repo.load_order(conn, case.order_id)
+            order = repo.lock_and_load_order(conn, case.order_id)
             assert order is not None
             refunded.extend(
                 money.refund_deduction_in(
@@ -1037,7 +1036,7 @@ def decide_appeal(
                 rule="R12.1",
                 id=appeal_id,
             )
-        cases.note_in(
+        engine.note(
             conn,
             case,
             actor,

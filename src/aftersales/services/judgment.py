@@ -45,7 +45,7 @@ from aftersales.domain.reasons import reason
 from aftersales.domain.risk import LEVEL_LABELS
 from aftersales.domain.windows import check_window
 from aftersales.i18n import gettext, normalise_locale, translate
-from aftersales.services import reports, risk
+from aftersales.services import engine, reports, risk
 from aftersales.services.actors import (
     Actor,
     is_agent,
@@ -53,7 +53,6 @@ from aftersales.services.actors import (
     require_scope,
     require_visible,
 )
-from aftersales.services.cases import note_in
 from aftersales.services.context import Context
 from aftersales.store import evidence as evidence_store
 from aftersales.store import interventions as rulings_store
@@ -465,7 +464,7 @@ def assess_evidence(
             assessed_by=actor.id or "platform",
             now=now,
         )
-        note_in(
+        engine.note(
             conn,
             case,
             actor,

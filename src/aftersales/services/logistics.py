@@ -21,9 +21,8 @@ from aftersales.domain.case_types import Action, ActorKind, State
 from aftersales.domain.errors import DomainError, Forbidden
 from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import DELIVERED, ParcelStatus, validate_tracking
-from aftersales.services import parcels
+from aftersales.services import engine, parcels
 from aftersales.services.actors import Actor, require_scope
-from aftersales.services.cases import act_in
 from aftersales.services.context import Context
 from aftersales.store import logistics as store
 from aftersales.store import parcels as parcel_store
@@ -77,7 +76,7 @@ def record_event(
             if case.state is State.RETURN_SHIPPED:
                 try:
                     with conn.begin_nested():
-                        act_in(
+                        engine.move(
                             ctx,
                             conn,
                             carrier_actor,

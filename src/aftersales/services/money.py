@@ -264,8 +264,7 @@ def refund_order(
 def _case_and_order(conn: Connection, actor: Actor, number: str) -> tuple[Case, Order]:
     case = require_visible(actor, repo.load_case(conn, number), number)
     assert case.id is not None
-    repo.lock_order(conn, case.order_id)
-    order = repo.load_order(conn, case.order_id)
+    order = repo.lock_and_load_order(conn, case.order_id)
     assert order is not None
     return case, order
 

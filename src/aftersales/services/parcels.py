@@ -30,9 +30,9 @@ from aftersales.domain.logistics import (
     validate_tracking,
 )
 from aftersales.domain.money import Money
-from aftersales.services import events
+from aftersales.services import engine, events
 from aftersales.services.actors import Actor, require_case_access
-from aftersales.services.cases import act_in, new_case_number
+from aftersales.services.cases import new_case_number
 from aftersales.services.context import Context
 from aftersales.store import parcels as store
 from aftersales.store import repo
@@ -161,7 +161,7 @@ def _move_live(
             continue
         try:
             with conn.begin_nested():
-                act_in(ctx, conn, actor, case, Command(action, actor.kind), None, now)
+                engine.move(ctx, conn, actor, case, Command(action, actor.kind), None, now)
         except DomainError:
             continue  # recorded on the event; the case's guards did not allow it
         moved = moved if moved is not None else case_id
@@ -186,7 +186,7 @@ def _parcel_comes_back(
     case = _open_for_buyer(ctx, conn, parcel.order_id, open_reason, now)
     if case is None:
         return None, None
-    act_in(ctx, conn, carrier, case, Command(action, carrier.kind), None, now)
+    engine.move(ctx, conn, carrier, case, Command(action, carrier.kind), None, now)
     return case.id, action.value
 
 
@@ -195,8 +195,7 @@ def _open_for_buyer(
 ) -> Case | None:
     """R16.1: a refund_only request for what is left of the whole order, opened by the
     system for the buyer. None when nothing is left to refund or no request is possible."""
-    repo.lock_order(conn, order_id)
-    order = repo.load_order(conn, order_id)
+    order = repo.lock_and_load_order(conn, order_id)
     assert order is not None
     shop = repo.get_shop(conn, order.shop_id)
     assert shop is not None
@@ -277,7 +276,7 @@ def request_intercept(
         assert case.id is not None
         parcel = store.interceptable(conn, case.order_id)
         cmd = Command(Action.REQUEST_INTERCEPT, actor.kind, note=note)
-        after = act_in(ctx, conn, actor, case, cmd, expected_version, now)
+        after = engine.move(ctx, conn, actor, case, cmd, expected_version, now)
         assert parcel is not None  # guard_intercept_possible refused otherwise
         store.insert_intercept(
             conn,
@@ -286,4 +285,5 @@ def request_intercept(
             requested_at=now,
             requested_by=actor.id or actor.kind.value,
         )
+        engine.forget(conn, case.id)  # the parcel is no longer interceptable
         return after

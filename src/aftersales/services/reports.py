@@ -34,7 +34,7 @@ from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFa
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import Profile, ReportRules
 from aftersales.domain.reasons import REASONS
-from aftersales.services import cases as cases_svc
+from aftersales.services import engine
 from aftersales.services.actors import (
     Actor,
     is_agent,
@@ -525,7 +525,7 @@ def review_buyer_report(
                     refusal_code=rules.malicious_refusal_code,
                     note=f"R15.2 report {report_id}",
                 )
-                cases_svc.act_in(
+                engine.move(
                     ctx,
                     conn,
                     shop_actor,

@@ -34,14 +34,14 @@ from aftersales.domain.errors import (
     ValidationFailed,
 )
 from aftersales.domain.i18n import N_
-from aftersales.services import automation
+from aftersales.services import automation, engine
 from aftersales.services.actors import (
     Actor,
+    require_case_access,
     require_configurer,
     require_permission,
     require_scope,
 )
-from aftersales.services.cases import act_in, note_in
 from aftersales.services.context import Context
 from aftersales.services.shops import visible_shop
 from aftersales.services.webhooks import new_secret, verify_signature
@@ -189,7 +189,7 @@ def _record(
         reported_by=reporter,
     )
     warehouse = Actor(ActorKind.MERCHANT, reporter, shop_id=shop_id)
-    note_in(
+    engine.note(
         conn,
         case,
         warehouse,
@@ -210,7 +210,7 @@ def _record(
     )
     if case.state in (State.RETURN_SHIPPED, State.RETURN_DELIVERED):
         # The shop's warehouse has the goods: that is the shop's receipt (R5.4).
-        case = act_in(
+        case = engine.move(
             ctx,
             conn,
             warehouse,
@@ -338,8 +338,6 @@ def _list(value: Any) -> Sequence[Any]:
 
 
 def inspections(ctx: Context, actor: Actor, case_number: str) -> list[InspectionView]:
-    from aftersales.services.actors import require_case_access
-
     with ctx.db.read() as conn:
         case = require_case_access(
             actor, repo.load_case(conn, case_number), case_number, write=False

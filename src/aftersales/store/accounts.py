@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from aftersales.store.schema import (
     accounts,
@@ -14,6 +16,7 @@ from aftersales.store.schema import (
     idempotency_keys,
     login_attempts,
     sessions,
+    shops,
 )
 
 
@@ -110,6 +113,31 @@ def live_token(conn: Connection, token_hash: str, now: datetime) -> Any:
     ).first()
 
 
+_TOKEN_PRINCIPAL = (
+    select(
+        accounts,
+        api_tokens.c.scopes.label("token_scopes"),
+        shops.c.code.label("shop_code"),
+    )
+    .select_from(
+        api_tokens.join(accounts, accounts.c.id == api_tokens.c.account_id).outerjoin(
+            shops, shops.c.id == accounts.c.shop_id
+        )
+    )
+    .where(
+        api_tokens.c.token_hash == bindparam("token_hash"),
+        api_tokens.c.revoked_at.is_(None),
+        api_tokens.c.expires_at.is_(None) | (api_tokens.c.expires_at > bindparam("now")),
+    )
+)
+
+
+def token_principal(conn: Connection, token_hash: str, now: datetime) -> Any:
+    """A live token's account with the token's scopes (``token_scopes``) and the account's
+    shop code (``shop_code``), in one prebuilt statement; None for no live token."""
+    return conn.execute(_TOKEN_PRINCIPAL, {"token_hash": token_hash, "now": now}).first()
+
+
 def token_by_id(conn: Connection, token_id: int) -> Any:
     return conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
 
@@ -176,12 +204,18 @@ def idem_row(conn: Connection, principal: str, key: str, *, lock: bool = False) 
     return conn.execute(q).first()
 
 
-def idem_insert(conn: Connection, **values: Any) -> int:
-    return int(
-        conn.execute(
-            insert(idempotency_keys).values(**values).returning(idempotency_keys.c.id)
-        ).scalar_one()
+def idem_insert(conn: Connection, **values: Any) -> int | None:
+    """Insert a key's row; None when the (principal, key) row exists already (no error,
+    so no savepoint is needed around it)."""
+    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    q = (
+        ins(idempotency_keys)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["principal", "key"])
+        .returning(idempotency_keys.c.id)
     )
+    row_id = conn.execute(q).scalar()
+    return int(row_id) if row_id is not None else None
 
 
 def idem_update(

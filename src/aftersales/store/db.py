@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+_SCOPE: ContextVar[Scope | None] = ContextVar("aftersales_scope", default=None)
 _BEFORE_COMMIT: ContextVar[tuple[Callable[[Connection], None], ...]] = ContextVar(
     "aftersales_before_commit", default=()
 )
@@ -38,6 +39,70 @@ def normalise_url(url: str) -> str:
     return u.render_as_string(hide_password=False)
 
 
+class JoinedBlockFailed(RuntimeError):
+    """A block that joined a request's transaction failed and its caller went on: the
+    transaction may hold that block's half-done writes, so it is not committed."""
+
+
+class Scope:
+    """A transaction that every ``write()``/``read()`` joins while it is active: begun by
+    the first of them (so a request waiting before its first statement holds no lock) and
+    ended once, by whoever opened it. It may be carried from one step of a request to the
+    next (the API authenticates in the transaction that then claims the Idempotency-Key)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.conn: Connection | None = None
+        self.poisoned = False
+
+    def connection(self) -> Connection:
+        if self.conn is None:
+            conn = self.db.engine.connect()
+            try:
+                conn.begin()
+            except BaseException:
+                conn.close()
+                raise
+            self.conn = conn
+        return self.conn
+
+    @contextmanager
+    def join(self) -> Iterator[Connection]:
+        try:
+            yield self.connection()
+        except BaseException:
+            self.poisoned = True
+            raise
+
+    @contextmanager
+    def active(self) -> Iterator[Connection | None]:
+        """Make this scope the one ``write()``/``read()`` join, in this thread."""
+        token = _SCOPE.set(self)
+        try:
+            yield self.conn
+        finally:
+            _SCOPE.reset(token)
+
+    @property
+    def begun(self) -> bool:
+        return self.conn is not None
+
+    def end(self, ok: bool) -> None:
+        """Commit (``ok``) or roll back, once; a scope never begun ends with nothing."""
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        try:
+            if ok and not self.poisoned:
+                conn.commit()
+            else:
+                conn.rollback()
+        finally:
+            conn.close()
+        if ok and self.poisoned:
+            raise JoinedBlockFailed("a block of this transaction failed; it was rolled back")
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 5, echo: bool = False) -> None:
         self.url = normalise_url(url)
@@ -49,8 +114,11 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
             kwargs["pool_size"] = pool_size
         else:
+            # No pre-ping round trip per checkout: a connection the server dropped fails
+            # its first statement, the request fails before any effect, and the pool
+            # replaces connections invalidated that way (a retry runs on a fresh one).
             kwargs["pool_size"] = pool_size
-            kwargs["pool_pre_ping"] = True
+            kwargs["pool_recycle"] = 1800
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine)
@@ -62,17 +130,52 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: committed on success, rolled back on any exception.
+        Inside :meth:`transaction` (or :func:`joined`) it joins that transaction instead.
 
         Hooks bound with :func:`before_commit` run inside it, just before the commit (the
         API uses this to mark an Idempotency-Key as spent together with its effect)."""
+        scope = _SCOPE.get()
+        if scope is not None and scope.db is self:
+            with scope.join() as conn:
+                yield conn
+            return
         with self.engine.connect() as conn, conn.begin():
             yield conn
             for hook in _BEFORE_COMMIT.get():
                 hook(conn)
 
     @contextmanager
+    def transaction(self) -> Iterator[Callable[[], Connection]]:
+        """One write transaction for everything inside (a request's): every ``write()``
+        and ``read()`` in this context joins it; it begins at the first of them and is
+        committed at the end, or rolled back on any exception (or when a joined block
+        failed and its caller went on: :class:`JoinedBlockFailed`). Yields a function
+        returning its connection (beginning it if nothing has yet)."""
+        outer = _SCOPE.get()
+        if outer is not None and outer.db is self:
+            yield outer.connection
+            return
+        scope = Scope(self)
+        try:
+            with scope.active():
+                yield scope.connection
+        except BaseException:
+            scope.end(ok=False)
+            raise
+        scope.end(ok=True)
+
+    def scope(self) -> Scope:
+        """A transaction to carry from one step to the next (see :class:`Scope`)."""
+        return Scope(self)
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction (a deferred BEGIN on SQLite: no write lock)."""
+        scope = _SCOPE.get()
+        if scope is not None and scope.db is self:
+            with scope.join() as conn:
+                yield conn
+            return
         with self.engine.connect() as conn:
             conn = conn.execution_options(aftersales_readonly=True)
             with conn.begin():

@@ -65,7 +65,7 @@ def set_status(conn: Connection, parcel_id: int, status: str, at: datetime) -> N
     )
 
 
-def _pending_intercept_on(parcel_id: Any) -> Any:
+def pending_intercept_on(parcel_id: Any) -> Any:
     return exists().where(
         and_(parcel_intercepts.c.parcel_id == parcel_id, parcel_intercepts.c.outcome.is_(None))
     )
@@ -78,7 +78,7 @@ def interceptable(conn: Connection, order_id: int) -> Any:
         .where(
             order_parcels.c.order_id == order_id,
             order_parcels.c.status.in_(INTERCEPTABLE_STATUSES),
-            ~_pending_intercept_on(order_parcels.c.id),
+            ~pending_intercept_on(order_parcels.c.id),
         )
         .order_by(order_parcels.c.id)
         .limit(1)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -78,9 +78,31 @@ def _shop(row: Any) -> Shop:
     return Shop(row.id, row.code, row.name, row.timezone, row.return_address, row.profile_id)
 
 
+def tx_memo(conn: Connection, name: str) -> dict[Any, Any]:
+    """A memo that lives as long as the connection's current transaction."""
+    txn = conn.get_transaction()
+    if txn is None:  # no transaction: nothing to remember across
+        return {}
+    held = conn.info.get(name)
+    if held is None or held[0] is not txn:
+        held = (txn, {})
+        conn.info[name] = held
+    memo: dict[Any, Any] = held[1]
+    return memo
+
+
+_SHOP_MEMO = "aftersales_shops"
+_SHOP_BY_ID = select(shops).where(shops.c.id == bindparam("shop_id"))
+
+
 def get_shop(conn: Connection, shop_id: int) -> Shop | None:
-    row = conn.execute(select(shops).where(shops.c.id == shop_id)).first()
-    return _shop(row) if row else None
+    """The shop, read once per transaction (``update_shop`` forgets it)."""
+    memo = tx_memo(conn, _SHOP_MEMO)
+    if shop_id not in memo:
+        row = conn.execute(_SHOP_BY_ID, {"shop_id": shop_id}).first()
+        memo[shop_id] = _shop(row) if row else None
+    shop: Shop | None = memo[shop_id]
+    return shop
 
 
 def get_shop_by_code(conn: Connection, code: str) -> Shop | None:
@@ -93,7 +115,9 @@ def shop_row(conn: Connection, shop_id: int) -> Any:
 
 
 def shop_code(conn: Connection, shop_id: int) -> str:
-    return str(conn.execute(select(shops.c.code).where(shops.c.id == shop_id)).scalar_one())
+    shop = get_shop(conn, shop_id)
+    assert shop is not None
+    return shop.code
 
 
 def shop_row_by_code(conn: Connection, code: str) -> Any:
@@ -106,6 +130,7 @@ def shop_rows(conn: Connection) -> list[Any]:
 
 def update_shop(conn: Connection, shop_id: int, **values: Any) -> None:
     conn.execute(update(shops).where(shops.c.id == shop_id).values(**values))
+    tx_memo(conn, _SHOP_MEMO).pop(shop_id, None)
 
 
 def insert_buyer(
@@ -235,10 +260,51 @@ def insert_order(
     return order_id
 
 
+def _order_query() -> Any:
+    """The order with its lines and their products: one statement, built once."""
+    lines = order_lines.join(products, products.c.id == order_lines.c.product_id)
+    return (
+        select(
+            orders,
+            order_lines.c.id.label("ln_id"),
+            order_lines.c.product_id.label("ln_product_id"),
+            order_lines.c.quantity.label("ln_quantity"),
+            order_lines.c.unit_price.label("ln_unit_price"),
+            order_lines.c.paid.label("ln_paid"),
+            order_lines.c.downloaded.label("ln_downloaded"),
+            products.c.shop_id.label("p_shop_id"),
+            products.c.sku.label("p_sku"),
+            products.c.title.label("p_title"),
+            products.c.flags.label("p_flags"),
+            products.c.declared_no_reason_days.label("p_days"),
+        )
+        .select_from(orders.outerjoin(lines, order_lines.c.order_id == orders.c.id))
+        .where(orders.c.id == bindparam("order_id"))
+        .order_by(order_lines.c.id)
+    )
+
+
+_ORDER = _order_query()
+_ORDER_LOCKED = _ORDER.with_for_update(of=orders)
+
+
+def lock_and_load_order(conn: Connection, order_id: int) -> Order | None:
+    """The order, locked for this transaction (PostgreSQL ``FOR UPDATE``: actions on one
+    order's cases serialise, refund caps span cases; SQLite's BEGIN IMMEDIATE already
+    serialises every writer), with its lines, in one statement."""
+    return _order_of(conn, _ORDER_LOCKED if conn.dialect.name == "postgresql" else _ORDER, order_id)
+
+
 def load_order(conn: Connection, order_id: int) -> Order | None:
-    row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
-    if row is None:
+    """The order with its lines, in one statement."""
+    return _order_of(conn, _ORDER, order_id)
+
+
+def _order_of(conn: Connection, q: Any, order_id: int) -> Order | None:
+    rows = conn.execute(q, {"order_id": order_id}).all()
+    if not rows:
         return None
+    row = rows[0]
     cur = row.currency
     order = Order(
         id=row.id,
@@ -254,36 +320,25 @@ def load_order(conn: Connection, order_id: int) -> Order | None:
         signed_at=row.signed_at,
         region=row.region,
     )
-    q = (
-        select(
-            order_lines,
-            products.c.shop_id,
-            products.c.sku,
-            products.c.title,
-            products.c.flags,
-            products.c.declared_no_reason_days,
-        )
-        .join(products, products.c.id == order_lines.c.product_id)
-        .where(order_lines.c.order_id == order_id)
-        .order_by(order_lines.c.id)
-    )
-    for ln in conn.execute(q):
+    for ln in rows:
+        if ln.ln_id is None:
+            continue
         product = Product(
-            ln.product_id,
-            ln.shop_id,
-            ln.sku,
-            ln.title,
-            frozenset(ProductFlag(f) for f in ln.flags),
-            ln.declared_no_reason_days,
+            ln.ln_product_id,
+            ln.p_shop_id,
+            ln.p_sku,
+            ln.p_title,
+            frozenset(ProductFlag(f) for f in ln.p_flags),
+            ln.p_days,
         )
         order.lines.append(
             OrderLine(
-                ln.id,
+                ln.ln_id,
                 product,
-                ln.quantity,
-                Money(ln.unit_price, cur),
-                Money(ln.paid, cur),
-                ln.downloaded,
+                ln.ln_quantity,
+                Money(ln.ln_unit_price, cur),
+                Money(ln.ln_paid, cur),
+                ln.ln_downloaded,
             )
         )
     return order
@@ -363,24 +418,58 @@ def update_case(conn: Connection, case: Case, expected_version: int) -> bool:
     return False
 
 
-def _shipment(conn: Connection, case_id: int, direction: str) -> Shipment | None:
-    row = conn.execute(
-        select(shipments)
-        .where(and_(shipments.c.case_id == case_id, shipments.c.direction == direction))
-        .order_by(shipments.c.id.desc())
-        .limit(1)
-    ).first()
-    return Shipment(row.carrier, row.tracking_number, row.shipped_at, row.freight) if row else None
-
-
-def _case(conn: Connection, row: Any) -> Case:
-    cur = row.currency
-    lines = tuple(
-        CaseLine(r.order_line_id, r.quantity)
-        for r in conn.execute(
-            select(case_lines).where(case_lines.c.case_id == row.id).order_by(case_lines.c.id)
-        )
+def _latest_shipment(alias: Any, direction: str) -> Any:
+    newest = shipments.alias()
+    return alias.c.id == (
+        select(func.max(newest.c.id))
+        .where(and_(newest.c.case_id == cases.c.id, newest.c.direction == direction))
+        .scalar_subquery()
     )
+
+
+def _case_query() -> Any:
+    """The case with its lines and its latest return and replacement shipments: one
+    statement (one row per line), built once."""
+    ret, rep = shipments.alias("ret"), shipments.alias("rep")
+    cols = [case_lines.c.order_line_id.label("cl_line"), case_lines.c.quantity.label("cl_qty")]
+    for prefix, alias in (("ret", ret), ("rep", rep)):
+        cols += [
+            alias.c[name].label(f"{prefix}_{name}")
+            for name in ("carrier", "tracking_number", "shipped_at", "freight")
+        ]
+    return (
+        select(cases, *cols)
+        .select_from(
+            cases.outerjoin(case_lines, case_lines.c.case_id == cases.c.id)
+            .outerjoin(ret, _latest_shipment(ret, "return"))
+            .outerjoin(rep, _latest_shipment(rep, "replacement"))
+        )
+        .order_by(case_lines.c.id)
+    )
+
+
+_CASE_BY_NUMBER = _case_query().where(cases.c.number == bindparam("number"))
+_CASE_BY_ID = _case_query().where(cases.c.id == bindparam("case_id"))
+
+
+def _shipment_of(row: Any, prefix: str) -> Shipment | None:
+    carrier = getattr(row, f"{prefix}_carrier")
+    if carrier is None:
+        return None
+    return Shipment(
+        carrier,
+        getattr(row, f"{prefix}_tracking_number"),
+        getattr(row, f"{prefix}_shipped_at"),
+        getattr(row, f"{prefix}_freight"),
+    )
+
+
+def _case(rows: Sequence[Any]) -> Case | None:
+    if not rows:
+        return None
+    row = rows[0]
+    cur = row.currency
+    lines = tuple(CaseLine(r.cl_line, r.cl_qty) for r in rows if r.cl_line is not None)
     offer = (
         CounterOffer(
             Money(row.offer_amount, cur), bool(row.offer_return_required), row.offer_note or ""
@@ -409,8 +498,8 @@ def _case(conn: Connection, row: Any) -> Case:
         agreed=Money(row.agreed, cur) if row.agreed is not None else None,
         offer=offer,
         return_address=row.return_address,
-        return_shipment=_shipment(conn, row.id, "return"),
-        replacement_shipment=_shipment(conn, row.id, "replacement"),
+        return_shipment=_shipment_of(row, "ret"),
+        replacement_shipment=_shipment_of(row, "rep"),
         refusal_code=row.refusal_code,
         refusal_note=row.refusal_note,
         rejected_at=row.rejected_at,
@@ -423,13 +512,11 @@ def _case(conn: Connection, row: Any) -> Case:
 
 
 def load_case(conn: Connection, number: str) -> Case | None:
-    row = conn.execute(select(cases).where(cases.c.number == number)).first()
-    return _case(conn, row) if row else None
+    return _case(conn.execute(_CASE_BY_NUMBER, {"number": number}).all())
 
 
 def load_case_by_id(conn: Connection, case_id: int) -> Case | None:
-    row = conn.execute(select(cases).where(cases.c.id == case_id)).first()
-    return _case(conn, row) if row else None
+    return _case(conn.execute(_CASE_BY_ID, {"case_id": case_id}).all())
 
 
 def list_cases(
@@ -528,15 +615,17 @@ def append_event(
     changes: dict[str, Any],
     note: str | None,
 ) -> int:
+    """Append one timeline entry; its ``seq`` is computed in the INSERT (one statement)."""
+    next_seq = (
+        select(func.coalesce(func.max(case_events.c.seq), 0) + 1)
+        .where(case_events.c.case_id == case_id)
+        .scalar_subquery()
+    )
     seq = conn.execute(
-        select(func.coalesce(func.max(case_events.c.seq), 0) + 1).where(
-            case_events.c.case_id == case_id
-        )
-    ).scalar_one()
-    conn.execute(
-        insert(case_events).values(
+        insert(case_events)
+        .values(
             case_id=case_id,
-            seq=seq,
+            seq=next_seq,
             at=at,
             actor_kind=actor_kind.value,
             actor_id=actor_id,
@@ -548,7 +637,8 @@ def append_event(
             changes=changes,
             note=note,
         )
-    )
+        .returning(case_events.c.seq)
+    ).scalar_one()
     return int(seq)
 
 

@@ -21,7 +21,7 @@ from aftersales.api.common import (
     encode_cursor,
 )
 from aftersales.api.common import router as make_router
-from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
+from aftersales.api.deps import Auth, ClaimingAuth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
 from aftersales.domain.case import Case, Shipment
 from aftersales.domain.case_types import CaseType, State
@@ -132,7 +132,7 @@ def route_name(action: str) -> str:
     return action.replace("_", "-")
 
 
-def case_out(view: svc.CaseView, actor: Actor, locale: str) -> CaseOut:
+def case_out(view: svc.CaseCard, actor: Actor, locale: str) -> CaseOut:
     c: Case = view.case
     cur = c.requested.currency
     return CaseOut(
@@ -175,13 +175,19 @@ def case_out(view: svc.CaseView, actor: Actor, locale: str) -> CaseOut:
         actions=[
             route_name(a) for a in view.actions.get(actor.kind.value, []) if a in PERSON_ACTIONS
         ],
-        intercept_missed=any("intercept_missed" in (e.changes or {}) for e in view.timeline),
+        intercept_missed=view.intercept_missed,
     )
 
 
 def _full(request: Request, auth: Any, number: str) -> CaseOut:
     view = svc.get_case(ctx_of(request), auth.actor, number)
-    return case_out(view, auth.actor, locale_of(request))
+    return case_out(svc.card_of(view), auth.actor, locale_of(request))
+
+
+def _moved(request: Request, auth: Any, case: Case) -> CaseOut:
+    """The answer to an action: built from the case the move produced."""
+    card = svc.card_after_move(ctx_of(request), auth.actor, case)
+    return case_out(card, auth.actor, locale_of(request))
 
 
 # --------------------------------------------------------------------------- open
@@ -202,7 +208,7 @@ class OpenIn(BaseModel):
 
 @router.post("", response_model=CaseOut, status_code=201)
 def open_case(
-    body: OpenIn, request: Request, auth: Auth, idempotency_key: IdempotencyKey = None
+    body: OpenIn, request: Request, auth: ClaimingAuth, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """R2: the buyer opens an after-sales request on one of their orders."""
 
@@ -218,7 +224,7 @@ def open_case(
             description=body.description,
             evidence=body.evidence,
         )
-        return _full(request, auth, case.number)
+        return _moved(request, auth, case)
 
     return respond(request, auth, idempotency_key, body, call, status=201)
 
@@ -469,13 +475,14 @@ def _add_action_route(action: str, model: type[BaseModel], service: Callable[...
         number: CaseNumber,
         body: BaseModel,
         request: Request,
-        auth: Auth,
+        auth: ClaimingAuth,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
         def run() -> CaseOut:
             kwargs = {name: getattr(body, name) for name in type(body).model_fields}
-            service(ctx_of(request), auth.actor, number, **kwargs)
-            return _full(request, auth, number)
+            case = service(ctx_of(request), auth.actor, number, **kwargs)
+            assert isinstance(case, Case)
+            return _moved(request, auth, case)
 
         return respond(request, auth, idempotency_key, body, run)
 

@@ -1,0 +1,42 @@
+"""The database round trips of one case action over HTTP: approve-return (R5.1), from the
+bearer token to the answer (and, with an Idempotency-Key, its stored copy).
+
+With an Idempotency-Key the request makes two transactions: authentication and the key's
+claim commit first, so a concurrent retry sees the claim (409 ``idempotency.in_progress``
+while the first runs, and the lease/superseded behaviour of test_idempotency.py); then the
+effect and the stored answer commit together. Without a key it is one transaction. The
+statements include SQLite's ``BEGIN IMMEDIATE`` (PostgreSQL begins without one).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.support import X_MAIN, ApiWorld
+from tests.roundtrips import count_roundtrips
+
+BUDGET = {  # (statements, transactions)
+    "with-key": (15, 2),
+    "without-key": (13, 1),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(BUDGET))
+def test_R5_1_one_approve_return_over_http_stays_within_its_statement_and_transaction_budget(
+    world: ApiWorld, variant: str
+) -> None:
+    case = world.open_case()
+    headers = world.headers(X_MAIN)
+    if variant == "with-key":
+        headers["Idempotency-Key"] = f"budget-{case}"
+    with count_roundtrips(world.ctx.db.engine) as seen:
+        resp = world.client.post(
+            f"/api/v1/cases/{case}/approve-return", json={"expected_version": 1}, headers=headers
+        )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["state"] == "awaiting_return"
+    assert "ship_return" not in resp.json()["actions"]  # the merchant's view of its actions
+    statements, transactions = BUDGET[variant]
+    print(seen.report())
+    assert seen.count <= statements, seen.report()
+    assert seen.transactions <= transactions, seen.report()
