@@ -598,7 +598,8 @@ def main(argv: list[str] | None = None) -> None:
         "Counted in-process with SQLAlchemy engine events (`before_cursor_execute`, `begin`, "
         "pool `checkout`) on the application `aftersales serve` runs, after one flow to warm "
         "its caches. Round trips on PostgreSQL = statements + BEGIN and COMMIT per "
-        "transaction + one `pool_pre_ping` per connection checkout.",
+        "transaction (+ one `pool_pre_ping` per checkout where the pool pings; the "
+        "application's pool does not).",
         "",
         "| request | SQLite statements | SQLite transactions | PostgreSQL statements | "
         "PostgreSQL transactions | PostgreSQL round trips |",

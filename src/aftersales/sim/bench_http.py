@@ -46,20 +46,23 @@ PRICE = 5_900
 class Counts:
     statements: int = 0
     transactions: int = 0
-    checkouts: int = 0  # each a pool_pre_ping round trip on PostgreSQL
+    checkouts: int = 0
+    pre_ping: bool = False  # the pool pings each checkout: one more round trip each
 
     def round_trips(self, sqlite: bool) -> int:
-        """Statements, plus BEGIN and COMMIT/ROLLBACK and the pre-ping per checkout on
-        PostgreSQL (on SQLite nothing crosses a network; BEGIN is already a statement)."""
+        """Statements, plus BEGIN and COMMIT/ROLLBACK (and a pre-ping per checkout where the
+        pool pings) on PostgreSQL; on SQLite nothing crosses a network and BEGIN is already
+        a statement."""
         if sqlite:
             return self.statements
-        return self.statements + 2 * self.transactions + self.checkouts
+        pings = self.checkouts if self.pre_ping else 0
+        return self.statements + 2 * self.transactions + pings
 
 
 @contextmanager
 def counting(engine: Engine) -> Iterator[Counts]:
     """Count what goes to the database while the block runs (SQLAlchemy engine events)."""
-    c = Counts()
+    c = Counts(pre_ping=bool(getattr(engine.pool, "_pre_ping", False)))
 
     def on_execute(*_: Any) -> None:
         c.statements += 1
