@@ -29,7 +29,7 @@ from aftersales.domain.evidence import POLICY_KIND, UploadKind
 from aftersales.domain.i18n import N_
 from aftersales.domain.money import Money
 from aftersales.domain.policy import EvidenceKind, Party, Profile
-from aftersales.services import engine, events
+from aftersales.services import engine
 from aftersales.services.actors import (
     Actor,
     require_case_access,
@@ -163,29 +163,16 @@ def open_case(
             "lines": [engine.jsonable(cl) for cl in case.lines],
             "evidence": [e.value for e in evidence],
         }
-        seq = repo.append_event(
-            conn,
-            case.id,
-            at=now,
-            actor_kind=actor.kind,
-            actor_id=actor.id,
-            action=Action.OPEN.value,
-            rule=outcome.rule,
-            strategy=None,
-            from_state=None,
-            to_state=case.state,
-            changes={k: {"before": None, "after": v} for k, v in opened.items()},
-            note=description or None,
-        )
-        events.case_event(
+        engine.entry(
             conn,
             case,
-            action=Action.OPEN.value,
-            seq=seq,
-            actor_kind=actor.kind.value,
+            actor,
+            action=Action.OPEN,
             rule=outcome.rule,
             from_state=None,
+            changes={k: {"before": None, "after": v} for k, v in opened.items()},
             now=now,
+            note=description,
         )
         assert outcome.deadline is not None
         repo.schedule_deadline(conn, case.id, outcome.deadline.kind, outcome.deadline.due_at, now)

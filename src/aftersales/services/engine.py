@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aftersales.domain import machine
 from aftersales.domain.case import Case, Command, Facts, Outcome
-from aftersales.domain.case_types import Action, ActorKind
+from aftersales.domain.case_types import Action, ActorKind, State
 from aftersales.domain.catalog import Order, Shop
 from aftersales.domain.errors import Conflict, IllegalTransition, ValidationFailed
 from aftersales.domain.i18n import N_
@@ -139,6 +139,50 @@ def offered(case: Case, loaded: Loaded, now: datetime) -> dict[str, list[str]]:
 
 
 # --------------------------------------------------------------------------- writing
+def entry(
+    conn: Connection,
+    case: Case,
+    actor: Actor,
+    *,
+    action: Action,
+    rule: str | None,
+    from_state: State | None,
+    changes: dict[str, Any],
+    now: datetime,
+    note: str | None = None,
+    strategy: str | None = None,
+) -> int:
+    """One line of a case's timeline (ending in the case's current state) and its
+    ``case.<action>`` webhook event: every line of every case's history is written here.
+    Returns the line's sequence number."""
+    assert case.id is not None
+    seq = repo.append_event(
+        conn,
+        case.id,
+        at=now,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        action=action.value,
+        rule=rule,
+        strategy=strategy,
+        from_state=from_state,
+        to_state=case.state,
+        changes=changes,
+        note=note or None,
+    )
+    events.case_event(
+        conn,
+        case,
+        action=action.value,
+        seq=seq,
+        actor_kind=actor.kind.value,
+        rule=rule,
+        from_state=from_state.value if from_state else None,
+        now=now,
+    )
+    return seq
+
+
 def _persist(
     ctx: Context,
     conn: Connection,
@@ -175,30 +219,18 @@ def _side_records(
     note: str | None,
 ) -> None:
     case = outcome.case
-    assert case.id is not None
-    seq = repo.append_event(
-        conn,
-        case.id,
-        at=now,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        action=outcome.action.value,
-        rule=outcome.rule,
-        strategy=actor.strategy,
-        from_state=outcome.from_state,
-        to_state=outcome.to_state,
-        changes=_changes(outcome),
-        note=note or None,
-    )
-    events.case_event(
+    assert case.id is not None  # the machine set case.state to outcome.to_state
+    entry(
         conn,
         case,
-        action=outcome.action.value,
-        seq=seq,
-        actor_kind=actor.kind.value,
+        actor,
+        action=outcome.action,
         rule=outcome.rule,
-        from_state=outcome.from_state.value if outcome.from_state else None,
+        from_state=outcome.from_state,
+        changes=_changes(outcome),
         now=now,
+        note=note,
+        strategy=actor.strategy,
     )
     if outcome.refund is not None:
         # The decision is its own record; the money moves in the same transaction as a
@@ -338,29 +370,14 @@ def note(
 ) -> int:
     """A timeline entry that is not a move of the machine (the state stays): an express
     refund check, a warehouse report. Announced to webhooks like any other entry."""
-    assert case.id is not None
-    seq = repo.append_event(
-        conn,
-        case.id,
-        at=now,
-        actor_kind=actor.kind,
-        actor_id=actor.id,
-        action=action.value,
-        rule=rule,
-        strategy=actor.strategy,
-        from_state=case.state,
-        to_state=case.state,
-        changes={k: {"before": None, "after": jsonable(v)} for k, v in changes.items()},
-        note=None,
-    )
-    events.case_event(
+    return entry(
         conn,
         case,
-        action=action.value,
-        seq=seq,
-        actor_kind=actor.kind.value,
+        actor,
+        action=action,
         rule=rule,
-        from_state=case.state.value,
+        from_state=case.state,
+        changes={k: {"before": None, "after": jsonable(v)} for k, v in changes.items()},
         now=now,
+        strategy=actor.strategy,
     )
-    return seq

@@ -232,28 +232,14 @@ def _open_for_buyer(
         "lines": [{"order_line_id": cl.order_line_id, "quantity": cl.quantity} for cl in lines],
         "opened_for": "buyer",
     }
-    seq = repo.append_event(
-        conn,
-        case.id,
-        at=now,
-        actor_kind=ActorKind.SYSTEM,
-        actor_id="R16.1",
-        action=Action.OPEN.value,
-        rule="R16.1",
-        strategy=None,
-        from_state=None,
-        to_state=case.state,
-        changes={k: {"before": None, "after": v} for k, v in opened.items()},
-        note=None,
-    )
-    events.case_event(
+    engine.entry(
         conn,
         case,
-        action=Action.OPEN.value,
-        seq=seq,
-        actor_kind=ActorKind.SYSTEM.value,
+        Actor(ActorKind.SYSTEM, "R16.1"),
+        action=Action.OPEN,
         rule="R16.1",
         from_state=None,
+        changes={k: {"before": None, "after": v} for k, v in opened.items()},
         now=now,
     )
     return case
