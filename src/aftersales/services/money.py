@@ -135,26 +135,35 @@ def top_up_deposit(
     """The shop pays into its deposit 保证金."""
     _require_platform(actor)
     with ctx.db.write() as conn:
-        draft = L.move(
-            L.EntryKind.DEPOSIT_TOP_UP,
-            L.platform_account(L.Purpose.GATEWAY, currency),
-            L.shop_account(shop_id, L.Purpose.DEPOSIT, currency),
-            amount,
-            memo="deposit top-up",
+        profile = _profile_of_shop(ctx, conn, shop_id)
+        return _post_top_up(conn, profile, shop_id, currency, amount, key, "", ctx.now())
+
+
+def _post_top_up(
+    conn: Connection,
+    profile: Profile,
+    shop_id: int,
+    currency: str,
+    amount: int,
+    key: str,
+    reference: str,
+    now: datetime,
+) -> int:
+    """Gateway -> the shop's deposit, once per ``key``; a deposit back at the required
+    level lifts the R11.2 freeze (a top-up never imposes one)."""
+    draft = L.move(
+        L.EntryKind.DEPOSIT_TOP_UP,
+        L.platform_account(L.Purpose.GATEWAY, currency),
+        L.shop_account(shop_id, L.Purpose.DEPOSIT, currency),
+        amount,
+        memo=f"deposit top-up {reference}".strip(),
+    )
+    posted = store.post(conn, draft, key, now=now, shop_id=shop_id)
+    if posted.created:
+        review_deposit(
+            conn, profile, shop_id, currency, now, entry_id=posted.entry_id, deduction=False
         )
-        now = ctx.now()
-        posted = store.post(conn, draft, key, now=now, shop_id=shop_id)
-        if posted.created:
-            review_deposit(
-                conn,
-                _profile_of_shop(ctx, conn, shop_id),
-                shop_id,
-                currency,
-                now,
-                entry_id=posted.entry_id,
-                deduction=False,
-            )
-        return posted.entry_id
+    return posted.entry_id
 
 
 # --------------------------------------------------------------------------- refunds
@@ -916,30 +925,21 @@ def top_up(
     with ctx.db.write() as conn:
         row = _shop_by_code(conn, actor, shop_code)
         profile = ctx.profiles.current_for(conn, row.profile_id, ctx.now())
-        currency = profile.currency
         key = f"deposit:{row.id}:{reference}"
-        known = store.entry_by_key(conn, key)
-        draft = L.move(
-            L.EntryKind.DEPOSIT_TOP_UP,
-            L.platform_account(L.Purpose.GATEWAY, currency),
-            L.shop_account(row.id, L.Purpose.DEPOSIT, currency),
-            amount,
-            memo=f"deposit top-up {reference}",
-        )
-        if known is not None and known.fingerprint != store.fingerprint(draft):
+        try:
+            entry_id = _post_top_up(
+                conn, profile, row.id, profile.currency, amount, key, reference, ctx.now()
+            )
+        except ValidationFailed as err:
+            if err.code != "ledger.key_reused":
+                raise
             raise Conflict(
                 "money.reference_reused",
                 N_("Payment {reference} was already recorded with another amount."),
                 field="reference",
                 reference=reference,
-            )
-        now = ctx.now()
-        posted = store.post(conn, draft, key, now=now, shop_id=row.id)
-        if posted.created:
-            review_deposit(
-                conn, profile, row.id, currency, now, entry_id=posted.entry_id, deduction=False
-            )
-        return posted.entry_id, _standing(ctx, conn, row)
+            ) from None
+        return entry_id, _standing(ctx, conn, row)
 
 
 def _standing(ctx: Context, conn: Connection, row: Shop) -> Standing:
