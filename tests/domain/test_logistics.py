@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from aftersales.domain import machine
-from aftersales.domain.case import Command
+from aftersales.domain.case import Command, DeadlinePlan
 from aftersales.domain.case_types import Action, ActorKind, CaseType, DeadlineKind, State
 from aftersales.domain.errors import IllegalTransition, ValidationFailed
 from aftersales.domain.logistics import CARRIERS, normalise_tracking, validate_tracking
@@ -84,7 +84,7 @@ def test_R16_1_a_returning_parcel_holds_the_profile_timeout(build: Builder) -> N
     assert out.to_state is State.PARCEL_RETURNING
     assert out.rule == "R16.1"
     assert build.profile.logistics is not None
-    assert out.deadline == machine.DeadlinePlan(
+    assert out.deadline == DeadlinePlan(
         DeadlineKind.PARCEL_RETURN,
         build.now + timedelta(hours=build.profile.logistics.returned_parcel_timeout_hours),
     )

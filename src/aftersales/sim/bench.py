@@ -43,7 +43,7 @@ from sqlalchemy.engine import make_url
 
 from aftersales.domain import machine
 from aftersales.domain.case import Command, Facts
-from aftersales.domain.case_types import Action, ActorKind, CaseType, DeadlineKind
+from aftersales.domain.case_types import Action, ActorKind, CaseType, DeadlineKind, State
 from aftersales.domain.money import Money
 from aftersales.profiles import load_profiles
 from aftersales.services import cases as svc
@@ -99,7 +99,7 @@ def bench_domain() -> list[tuple[str, float, float]]:
         1,
         1,
         CaseType.RETURN_REFUND,
-        machine.S.AWAITING_MERCHANT,
+        State.AWAITING_MERCHANT,
         (CaseLine(1, 1),),
         "changed_mind",
         "changed_mind",
