@@ -27,14 +27,8 @@ from tests.concurrency.seed import (
 
 
 def _cli() -> list[str]:
-    """``python -m aftersales.cli`` when the module runs ``main()`` as a script (it needs an
-    ``if __name__ == "__main__"`` guard, without which it exits 0 having done nothing);
-    otherwise the console script installed next to this interpreter."""
-    import aftersales.cli
-
-    if '__name__ == "__main__"' in Path(aftersales.cli.__file__).read_text():
-        return [sys.executable, "-m", "aftersales.cli"]
-    return [str(Path(sys.executable).with_name("aftersales"))]
+    """``python -m aftersales.cli`` (the package's ``__main__``), as `aftersales` runs."""
+    return [sys.executable, "-m", "aftersales.cli"]
 
 
 def start_worker(

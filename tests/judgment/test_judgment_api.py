@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aftersales import cli
+from aftersales.cli import arbitration
 from aftersales.domain.judgment import LIABILITY_LABELS
 from aftersales.domain.policy import Liability
 from aftersales.i18n import gettext
@@ -163,7 +164,7 @@ def test_R10_5_the_cli_prints_the_recommendation_and_its_factors(
 ) -> None:
     case = world.open_case(reason="defect")
     upload(world, BUYER_A, case)
-    monkeypatch.setattr(cli, "_ctx", lambda: world.ctx)
+    monkeypatch.setattr(arbitration, "settings_context", lambda: world.ctx)
     runner = CliRunner()
     en = runner.invoke(
         cli.app, ["judgment", "recommend", case, "--lang", "en"], env={"COLUMNS": "200"}
