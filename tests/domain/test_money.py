@@ -85,6 +85,16 @@ def test_hardening_minor_units_come_from_cldr() -> None:
     assert Money(1234, "CNY").format() == "12.34 CNY"
 
 
+def test_hardening_ledger_statement_amounts_use_the_currency_digits() -> None:
+    """The CLI's statement prints minor units as the currency writes them: 1234 minor
+    units are 1234 yen, 1.234 dinars, 12.34 yuan (not a hundredth of each)."""
+    from aftersales.cli.base import minor_text
+
+    assert minor_text(1234, "JPY") == "1234" == Money(1234, "JPY").number()
+    assert minor_text(1234, "KWD") == "1.234"
+    assert minor_text(-1234, "CNY") == "-12.34"
+
+
 def test_hardening_tender_is_what_circulates_on_the_day() -> None:
     from datetime import date
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console
 
+from aftersales.domain.money import Money
 from aftersales.services.context import Context
 from aftersales.settings import Settings
 
@@ -50,9 +51,9 @@ def parse_day(value: str, tz: str, name: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz))
 
 
-def minor_text(minor: int) -> str:
-    sign = "-" if minor < 0 else ""
-    return f"{sign}{abs(minor) // 100}.{abs(minor) % 100:02d}"
+def minor_text(minor: int, currency: str) -> str:
+    """Minor units as the currency writes them (JPY has no decimals, KWD three)."""
+    return Money(minor, currency).number()
 
 
 def reason_label(code: str) -> str:

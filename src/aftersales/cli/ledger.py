@@ -77,7 +77,9 @@ def ledger_statement(
             t("Balance"),
         ):
             table.add_column(col)
-        table.add_row("", "", t("Opening balance"), "", "", "", "", minor_text(acc.opening))
+        table.add_row(
+            "", "", t("Opening balance"), "", "", "", "", minor_text(acc.opening, acc.currency)
+        )
         for m in acc.movements:
             table.add_row(
                 fmt_time(m.at, tz),
@@ -86,10 +88,12 @@ def ledger_statement(
                 m.rule,
                 m.case_number or "",
                 m.order_number or "",
-                minor_text(m.amount),
-                minor_text(m.balance_after),
+                minor_text(m.amount, acc.currency),
+                minor_text(m.balance_after, acc.currency),
             )
-        table.add_row("", "", t("Closing balance"), "", "", "", "", minor_text(acc.closing))
+        table.add_row(
+            "", "", t("Closing balance"), "", "", "", "", minor_text(acc.closing, acc.currency)
+        )
         console.print(table)
     header = [
         t("Account"),
@@ -137,7 +141,19 @@ def _statement_rows(st: Statement, tz: str, t: Callable[[str], str]) -> list[lis
     for acc in st.accounts:
         purpose = t(_PURPOSE_LABELS.get(acc.purpose, acc.purpose))
         rows.append(
-            [purpose, acc.currency, "", "", opening, "", "", "", "", "", minor_text(acc.opening)]
+            [
+                purpose,
+                acc.currency,
+                "",
+                "",
+                opening,
+                "",
+                "",
+                "",
+                "",
+                "",
+                minor_text(acc.opening, acc.currency),
+            ]
         )
         for m in acc.movements:
             rows.append(
@@ -151,12 +167,24 @@ def _statement_rows(st: Statement, tz: str, t: Callable[[str], str]) -> list[lis
                     m.case_number or "",
                     m.order_number or "",
                     m.memo,
-                    minor_text(m.amount),
-                    minor_text(m.balance_after),
+                    minor_text(m.amount, acc.currency),
+                    minor_text(m.balance_after, acc.currency),
                 ]
             )
         rows.append(
-            [purpose, acc.currency, "", "", closing, "", "", "", "", "", minor_text(acc.closing)]
+            [
+                purpose,
+                acc.currency,
+                "",
+                "",
+                closing,
+                "",
+                "",
+                "",
+                "",
+                "",
+                minor_text(acc.closing, acc.currency),
+            ]
         )
     return rows
 

@@ -98,13 +98,17 @@ class Money:
         self._same(other)
         return self.amount >= other.amount
 
-    def format(self) -> str:
+    def number(self) -> str:
+        """The amount as the currency writes it, without its code (CLDR digits: JPY 0)."""
         exp = minor_unit_exponent(self.currency)
         if exp == 0:
-            return f"{self.amount} {self.currency}"
+            return str(self.amount)
         sign = "-" if self.amount < 0 else ""
         whole, frac = divmod(abs(self.amount), 10**exp)
-        return f"{sign}{whole}.{frac:0{exp}d} {self.currency}"
+        return f"{sign}{whole}.{frac:0{exp}d}"
+
+    def format(self) -> str:
+        return f"{self.number()} {self.currency}"
 
     def __str__(self) -> str:
         return self.format()
