@@ -80,3 +80,24 @@ def test_hardening_readme_and_docs_link_nothing_outside_the_repository() -> None
                 continue
             resolved = (path.parent / target).resolve()
             assert resolved.is_relative_to(root) and resolved.exists(), (path.name, target)
+
+
+def test_architecture_feature_map_names_every_module_and_only_real_files() -> None:
+    """The feature map in docs/architecture.md is true: each path it names exists (under
+    the package or the tests), and each module of the package is in some row, itself or
+    through its folder."""
+    root = ARCH.parents[1]
+    package = root / "src" / "aftersales"
+    named = set(re.findall(r"`([\w/.]+(?:\.py|/))`", _block("feature-map")))
+    missing = [n for n in named if not (root / n).exists() and not (package / n).exists()]
+    assert not missing, f"the feature map names files that do not exist: {sorted(missing)}"
+    folders = {n for n in named if n.endswith("/")}
+    unmapped = []
+    for path in sorted(package.rglob("*.py")):
+        rel = path.relative_to(package).as_posix()
+        if path.name in ("__init__.py", "__main__.py") or rel.startswith("store/migrations/"):
+            continue
+        if rel in named or any(rel.startswith(f) for f in folders):
+            continue
+        unmapped.append(rel)
+    assert not unmapped, f"modules missing from the feature map: {unmapped}"
