@@ -1,4 +1,4 @@
-"""Request body limit (issue 11 §3): a pure ASGI middleware in front of routing, body
+"""Request body limit: a pure ASGI middleware in front of routing, body
 parsing and authentication.
 
 A request body may carry at most ``AFTERSALES_MAX_BODY_BYTES`` (1 MiB by default). A

@@ -1,4 +1,4 @@
-"""Reading a ``multipart/form-data`` upload as it streams in (issue 11 §3), with caps.
+"""Reading a ``multipart/form-data`` upload as it streams in, with caps.
 
 FastAPI parses ``UploadFile``/``Form`` parameters *before* it solves the route's
 dependencies (``fastapi/routing.py``: the body is read, then ``solve_dependencies``; see

@@ -1,4 +1,4 @@
-"""Evidence uploads (issue 6, R9.3): what a file must be to be accepted as evidence.
+"""Evidence uploads (R9.3): what a file must be to be accepted as evidence.
 
 Pure checks over a file's name, its declared type, its first bytes and its size; no I/O.
 The type is *sniffed* from magic numbers (a short, explicit allow-list: JPEG, PNG, WebP,
@@ -34,7 +34,7 @@ HEAD_BYTES = 256 * 1024  # how much of a file the sniffers read (JPEG headers in
 
 
 class UploadKind(StrEnum):
-    """What an uploaded item is evidence *of* (issue 6: each item typed)."""
+    """What an uploaded item is evidence *of* (each item is typed)."""
 
     PHOTO = "photo"
     VIDEO = "video"

@@ -216,7 +216,7 @@ RISK_SIGNALS: tuple[str, ...] = (
 
 
 class ReportRules(_Strict):
-    """R15: the numbers of force-majeure and malicious-buyer reports (issue 6)."""
+    """R15: the numbers of force-majeure and malicious-buyer reports."""
 
     force_majeure_max_regions: int = Field(ge=1)  # R15.1: regions in one report
     force_majeure_max_days: int = Field(ge=1)  # R15.1: the longest window (days, inclusive)
@@ -228,7 +228,7 @@ class ReportRules(_Strict):
 
 
 class InterventionRules(_Strict):
-    """R9, R11: platform intervention (平台介入) and executing its ruling (issue 6)."""
+    """R9, R11: platform intervention (平台介入) and executing its ruling."""
 
     # R9.2: the buyer (or merchant) asks within this many hours of the refusal, refund
     # refusal or counter-offer that started the dispute; later is outside its window.
@@ -601,9 +601,9 @@ class Profile(_Strict):
     logistics: LogisticsRules | None = None
     # R10 judgment (profile v4). Optional for the same reason as `messages`.
     judgment: Judgment | None = None
-    # R15 reports (profile v4, issue 6). Optional for the same reason as `messages`.
+    # R15 reports (profile v4). Optional for the same reason as `messages`.
     reports: ReportRules | None = None
-    # R9, R11, R12 (profile v5, issue 6). Optional for the same reason as `messages`.
+    # R9, R11, R12 (profile v5). Optional for the same reason as `messages`.
     intervention: InterventionRules | None = None
     appeals: AppealRules | None = None
 

@@ -547,7 +547,7 @@ logistics_events = Table(
 )
 
 
-# --------------------------------------------------------------------------- issue 5
+# --------------------------------------------------------------------------- R6, R7, R8
 # R6: a shop's automation strategies 售后小助手. Changes are audited (audit_log); a removed
 # strategy is archived, never deleted, so timelines that name it still resolve.
 automation_strategies = Table(
@@ -648,7 +648,7 @@ parcel_intercepts = Table(
     Column("outcome_at", UTCDateTime),
 )
 
-# R15.2: malicious-buyer reports (issue 6 adds evidence and review); a confirmed one
+# R15.2: malicious-buyer reports (with their evidence and review); a confirmed one
 # raises the buyer's risk level.
 buyer_reports = Table(
     "buyer_reports",
@@ -661,7 +661,7 @@ buyer_reports = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("reviewed_at", UTCDateTime),
     Column("reviewed_by", String(80)),
-    # Issue 6: who filed it, what it points at (case numbers, evidence ids), the review's
+    # Who filed it, what it points at (case numbers, evidence ids), the review's
     # note, and the requests a confirmation rejected (case numbers).
     Column("filed_by", String(80)),
     Column("evidence", JSON),
@@ -690,7 +690,7 @@ force_majeure_reports = Table(
     CheckConstraint("ends_on >= starts_on", name="window_ordered"),
 )
 
-# Issue 6 / R9.3: evidence items (append-only). The file lives in the blob store under
+# R9.3: evidence items (append-only). The file lives in the blob store under
 # `content_hash`; `filename` is the uploader's name, sanitised, for display only. Since
 # 0011 an image is served re-encoded without its metadata: `original_hash`/`original_size`
 # are the uploaded file's (NULL on older rows, which were served as uploaded).

@@ -4,7 +4,7 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03 17:00:00.000000
 
-Written by hand (issue 11 §8): an image is now served re-encoded without its metadata, so
+Written by hand: an image is now served re-encoded without its metadata, so
 an evidence item records the uploaded file's SHA-256 and size beside the served file's.
 Older rows keep NULL: they were served as uploaded (their `content_hash` is the
 original's). `evidence_items` stays append-only; adding nullable columns rewrites no row.
