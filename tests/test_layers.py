@@ -32,3 +32,19 @@ def test_services_and_jobs_take_no_sql_from_sqlalchemy(path: Path) -> None:
         elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
             taken += [f"{node.module}.{a.name}" for a in node.names if a.name not in ALLOWED]
     assert not taken, f"{path.name} builds SQL with {taken}: move it into the store"
+
+
+def test_the_source_names_rules_not_issue_numbers() -> None:
+    """A comment says which rule it implements (R-ids), not which ticket asked for it: an
+    issue number means nothing to a reader of the code."""
+    import re
+
+    pattern = re.compile(r"\bissue\s+#?\d+", re.I)
+    found = [
+        f"{p.relative_to(PACKAGE)}:{n}"
+        for p in sorted(PACKAGE.rglob("*"))
+        if p.suffix in (".py", ".toml", ".html", ".md") and "__pycache__" not in p.parts
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line) and "uvicorn issue" not in line.lower()
+    ]
+    assert not found, found

@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     webhook_retry_max_seconds: int = 6 * 3600
     webhook_lease_seconds: int = 60
     webhook_allow_private_networks: bool = False  # allow 127.0.0.1/10.x endpoints (dev, tests)
-    # Evidence uploads (issue 6; operational limits, not rulebook numbers).
+    # Evidence uploads (operational limits, not rulebook numbers).
     evidence_storage: Literal["local", "s3"] = "local"
     # None: `<database file>-evidence/` beside the SQLite file (`aftersales.db-evidence/`,
     # ignored by git), or `var/evidence` under the working directory for PostgreSQL. Never

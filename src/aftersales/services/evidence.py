@@ -1,4 +1,4 @@
-"""Evidence on a case (issue 6, R9.3): upload, list and download.
+"""Evidence on a case (R9.3): upload, list and download.
 
 * Who uploads: the case's buyer, the shop's accounts with ``handle_aftersales`` (R1.2)
   and platform agents and admins (as the platform), with a ``cases:write`` token.

@@ -1,4 +1,4 @@
-"""Evidence images (issue 11 §8): decode fully, refuse what is not the sniffed type, and
+"""Evidence images: decode fully, refuse what is not the sniffed type, and
 re-encode without metadata, with Pillow.
 
 An uploaded photo carries what its camera wrote: EXIF with GPS position, time, device and

@@ -185,7 +185,7 @@ def order_buyer(conn: Connection, order_id: int) -> int | None:
 
 
 # --------------------------------------------------------------------------- reports
-# Issue 6 builds the service that files and reviews reports; tests insert rows with these.
+# Reports as R15.2 reads them (services/reports.py files and reviews them; tests insert rows here).
 def insert_report(
     conn: Connection,
     *,

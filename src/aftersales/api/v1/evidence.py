@@ -1,4 +1,4 @@
-"""Evidence (issue 6, R9.3): upload a file to a case, list a case's evidence, download one.
+"""Evidence (R9.3): upload a file to a case, list a case's evidence, download one.
 
 An upload is ``multipart/form-data`` with ``file``, ``kind`` and an optional
 ``description``. Its caller is authenticated, and allowed to add evidence to the case,
