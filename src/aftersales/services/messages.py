@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from aftersales.domain.accounts import AccountKind, Permission, Scope
+from aftersales.domain.accounts import Permission, Scope
 from aftersales.domain.case import Case
 from aftersales.domain.case_types import ActorKind
 from aftersales.domain.catalog import Shop
@@ -41,6 +41,8 @@ from aftersales.services import events
 from aftersales.services.actors import (
     Actor,
     can_see,
+    is_staff,
+    owns_shop,
     require_case_access,
     require_case_reading,
     require_permission,
@@ -92,13 +94,6 @@ class TemplateView:
 
 
 # --------------------------------------------------------------------------- helpers
-def _is_staff(actor: Actor) -> bool:
-    """Platform agents and admins, and internal callers (never an integration)."""
-    if actor.kind is ActorKind.PLATFORM:
-        return True
-    return actor.kind is ActorKind.SYSTEM and actor.account_kind is not AccountKind.SERVICE
-
-
 def _is_sender(actor: Actor, row: Any) -> bool:
     """The account that wrote the message (a buyer: the buyer, whatever the account)."""
     if row.author_kind != actor.kind.value:
@@ -149,7 +144,7 @@ def case_rules(ctx: Context, conn: Connection, case: Case) -> Messages:
 
 
 def _view(row: Any, case_number: str, actor: Actor, superseded_by: int | None) -> MessageView:
-    insider = _is_sender(actor, row) or _is_staff(actor)
+    insider = _is_sender(actor, row) or is_staff(actor)
     return MessageView(
         id=row.id,
         case_number=case_number,
@@ -284,7 +279,7 @@ def edit_message(ctx: Context, actor: Actor, message_id: int, body: str) -> Mess
             or case is None
             or actor.kind is ActorKind.CARRIER
             or not can_see(actor, case)
-            or (row.status == HELD and not (_is_sender(actor, row) or _is_staff(actor)))
+            or (row.status == HELD and not (_is_sender(actor, row) or is_staff(actor)))
         ):
             raise NotFound("message.not_found", N_("Message {id} not found."), id=message_id)
         require_case_access(actor, case, case.number, write=False)
@@ -335,7 +330,7 @@ def list_messages(ctx: Context, actor: Actor, case_number: str) -> list[MessageV
         return [
             _view(r, case.number, actor, replaced.get(r.id))
             for r in rows
-            if r.status != HELD or _is_sender(actor, r) or _is_staff(actor)
+            if r.status != HELD or _is_sender(actor, r) or is_staff(actor)
         ]
 
 
@@ -348,8 +343,8 @@ def _shop_for_templates(conn: Connection, actor: Actor, shop_code: str, *, write
     """The shop's own accounts with ``handle_aftersales`` (main or sub) use and manage its
     templates; platform agents read them; anyone else gets 404."""
     shop = repo.get_shop_by_code(conn, shop_code)
-    own = actor.kind is ActorKind.MERCHANT and shop is not None and actor.shop_id == shop.id
-    if shop is None or not (own or _is_staff(actor)):
+    own = shop is not None and owns_shop(actor, shop.id)
+    if shop is None or not (own or is_staff(actor)):
         raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
     if write:
         if not own:
@@ -516,8 +511,8 @@ def _stats_shop(conn: Connection, actor: Actor, shop_code: str) -> Shop:
     """The shop's main account, a sub-account with view_analytics or handle_aftersales,
     platform agents and admins; anyone else gets 404."""
     shop = repo.get_shop_by_code(conn, shop_code)
-    own = actor.kind is ActorKind.MERCHANT and shop is not None and actor.shop_id == shop.id
-    if shop is None or not (own or _is_staff(actor)):
+    own = shop is not None and owns_shop(actor, shop.id)
+    if shop is None or not (own or is_staff(actor)):
         raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
     require_case_reading(actor)
     if own and not (

@@ -38,12 +38,13 @@ from aftersales.services import engine
 from aftersales.services.actors import (
     Actor,
     is_agent,
-    require_case_reading,
+    owns_shop,
+    reader_shop,
     require_permission,
     require_scope,
+    visible_shop,
 )
 from aftersales.services.context import Context
-from aftersales.services.shops import visible_shop
 from aftersales.store import repo
 from aftersales.store import reports as store
 
@@ -135,28 +136,13 @@ def _require_filer(conn: Connection, actor: Actor, shop_code: str) -> Any:
     return shop
 
 
-def _reader_shop(conn: Connection, actor: Actor, shop_code: str | None) -> int | None:
-    """Which shop's reports the actor lists: the platform any (None: all), a shop's
-    after-sales accounts their own; anyone else is refused."""
-    if is_agent(actor):
-        require_case_reading(actor)
-        return visible_shop(conn, actor, shop_code).id if shop_code else None
-    if actor.kind is not ActorKind.MERCHANT or actor.shop_id is None:
-        raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
-    if shop_code is not None:
-        visible_shop(conn, actor, shop_code)
-    require_case_reading(actor)
-    require_permission(actor, Permission.HANDLE_AFTERSALES)
-    return actor.shop_id
-
-
 def _require_reviewer(actor: Actor, shop_id: int, not_found: NotFound) -> None:
     """Platform agents and admins review; the reporting shop is refused (403); anyone
     else sees no report (404)."""
     if is_agent(actor):
         require_scope(actor, Scope.CASES_WRITE)
         return
-    if actor.kind is ActorKind.MERCHANT and actor.shop_id == shop_id:
+    if owns_shop(actor, shop_id):
         raise Forbidden(
             "report.agents_only", N_("Only a platform agent reviews reports."), rule="R15"
         )
@@ -308,7 +294,7 @@ def list_force_majeure(
 ) -> list[ForceMajeureView]:
     """A shop's own reports; the platform's every shop's (newest first)."""
     with ctx.db.read() as conn:
-        shop_id = _reader_shop(conn, actor, shop_code)
+        shop_id = reader_shop(conn, actor, shop_code)
         rows = store.force_majeure_rows(
             conn,
             shop_id=shop_id,
@@ -466,7 +452,7 @@ def list_buyer_reports(
 ) -> list[BuyerReportView]:
     """A shop's own reports; the platform's every shop's (newest first)."""
     with ctx.db.read() as conn:
-        shop_id = _reader_shop(conn, actor, shop_code)
+        shop_id = reader_shop(conn, actor, shop_code)
         rows = store.buyer_report_rows(
             conn,
             shop_id=shop_id,

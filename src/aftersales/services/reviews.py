@@ -30,7 +30,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from aftersales.domain import reviews as domain
-from aftersales.domain.accounts import AccountKind, Permission, Scope
+from aftersales.domain.accounts import Permission, Scope
 from aftersales.domain.case_types import ActorKind
 from aftersales.domain.errors import (
     Conflict,
@@ -45,12 +45,15 @@ from aftersales.domain.reviews import AppealStatus, EvidenceKind, EvidenceRef, R
 from aftersales.services.actors import (
     Actor,
     is_agent,
+    is_marketplace_system,
+    owns_shop,
+    reader_shop,
     require_case_reading,
     require_permission,
     require_scope,
+    visible_shop,
 )
 from aftersales.services.context import Context
-from aftersales.services.shops import visible_shop
 from aftersales.store import repo
 from aftersales.store import reviews as store
 
@@ -129,13 +132,6 @@ class PendingReviewAppeal:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _is_pusher(actor: Actor) -> bool:
-    """The marketplace's systems: a service account, a platform admin, or an internal
-    caller (no account)."""
-    internal = actor.account_kind is None and actor.kind is ActorKind.SYSTEM
-    return internal or actor.account_kind in (AccountKind.SERVICE, AccountKind.ADMIN)
 
 
 def _text(value: str, field: str, maximum: int, *, required: bool) -> str:
@@ -232,7 +228,7 @@ def record_review(
     """Record a buyer's review of an order line: pushed by the marketplace (which may date
     it, ``created_at``: not before payment, not in the future) or written by the order's
     buyer once the order is signed for (dated now). One review per order line (409)."""
-    if _is_pusher(actor):
+    if is_marketplace_system(actor):
         require_scope(actor, Scope.ORDERS_WRITE)
         source = ReviewSource.PLATFORM
     elif actor.kind is ActorKind.BUYER:
@@ -353,7 +349,7 @@ def positive_review_rate(conn: Connection, product_id: int, now: datetime) -> fl
 def _require_appellant(actor: Actor, row: Any, review_id: int) -> None:
     """The review's shop, its after-sales accounts (404 for others; 403 for the review's
     buyer and the platform, who see it, and for sub-accounts without the permission)."""
-    if actor.kind is ActorKind.MERCHANT and actor.shop_id == row.shop_id:
+    if owns_shop(actor, row.shop_id):
         require_scope(actor, Scope.CASES_WRITE)
         require_permission(actor, Permission.HANDLE_AFTERSALES)
         return
@@ -502,21 +498,6 @@ def file_appeal(
         return _appeal_view(conn, store.appeal(conn, appeal_id))
 
 
-def _reader_shop(conn: Connection, actor: Actor, shop_code: str | None) -> int | None:
-    """Whose appeals the actor lists: the platform any shop's (None: all), a shop's
-    after-sales accounts their own; anyone else is refused."""
-    if is_agent(actor):
-        require_case_reading(actor)
-        return visible_shop(conn, actor, shop_code).id if shop_code else None
-    if actor.kind is not ActorKind.MERCHANT or actor.shop_id is None:
-        raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
-    if shop_code is not None:
-        visible_shop(conn, actor, shop_code)
-    require_case_reading(actor)
-    require_permission(actor, Permission.HANDLE_AFTERSALES)
-    return actor.shop_id
-
-
 def list_appeals(
     ctx: Context,
     actor: Actor,
@@ -527,7 +508,7 @@ def list_appeals(
 ) -> list[ReviewAppealView]:
     """A shop's own review appeals; the platform's every shop's (newest first)."""
     with ctx.db.read() as conn:
-        shop_id = _reader_shop(conn, actor, shop_code)
+        shop_id = reader_shop(conn, actor, shop_code)
         rows = store.appeal_rows(
             conn,
             shop_id=shop_id,
@@ -548,7 +529,7 @@ def decide_appeal(
         if row is None:
             raise _appeal_not_found(appeal_id)
         if not is_agent(actor):
-            if actor.kind is ActorKind.MERCHANT and actor.shop_id == row.shop_id:
+            if owns_shop(actor, row.shop_id):
                 raise Forbidden(
                     "review_appeal.agents_only",
                     N_("Only a platform agent decides a review appeal."),

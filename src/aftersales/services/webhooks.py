@@ -39,7 +39,7 @@ from aftersales.domain.accounts import Scope
 from aftersales.domain.case_types import Action, ActorKind
 from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
-from aftersales.services.actors import Actor, require_scope
+from aftersales.services.actors import Actor, owns_shop, require_scope
 from aftersales.services.context import Context
 from aftersales.store import accounts as audit_store
 from aftersales.store import repo
@@ -388,22 +388,14 @@ def _require_manager(actor: Actor) -> None:
 
 def _shop_id_for(conn: Connection, actor: Actor, shop_code: str) -> int:
     shop = repo.get_shop_by_code(conn, shop_code)
-    if shop is None or not (
-        actor.is_admin or (actor.kind is ActorKind.MERCHANT and actor.shop_id == shop.id)
-    ):
+    if shop is None or not (actor.is_admin or owns_shop(actor, shop.id)):
         raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
     _require_manager(actor)
     return shop.id
 
 
 def _can_see(actor: Actor, row: Any) -> bool:
-    if actor.is_admin:
-        return True
-    return (
-        row.shop_id is not None
-        and actor.kind is ActorKind.MERCHANT
-        and actor.shop_id == row.shop_id
-    )
+    return actor.is_admin or owns_shop(actor, row.shop_id)
 
 
 def _endpoint_for(conn: Connection, actor: Actor, endpoint_id: int, *, lock: bool = False) -> Any:
