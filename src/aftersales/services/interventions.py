@@ -80,10 +80,10 @@ class RulingView:
     id: int
     agent: str
     ruled_at: datetime
-    liability: str
-    remedy: str
-    freight_payer: str
-    return_risk: str
+    liability: Liability
+    remedy: Remedy
+    freight_payer: FreightPayer
+    return_risk: Liability
     amount: Money | None
     reasons: str
     overridden: bool
@@ -103,7 +103,7 @@ class AppealView:
     channel: str
     filed_by: str
     filed_at: datetime
-    grounds: str
+    grounds: I.Grounds
     statement: str
     evidence: tuple[int, ...]
     decide_by: datetime
@@ -282,10 +282,10 @@ def _ruling_view(
         id=row.id,
         agent=row.agent if platform else "",
         ruled_at=row.ruled_at,
-        liability=row.liability,
-        remedy=row.remedy,
-        freight_payer=row.freight_payer,
-        return_risk=row.return_risk,
+        liability=Liability(row.liability),
+        remedy=Remedy(row.remedy),
+        freight_payer=FreightPayer(row.freight_payer),
+        return_risk=Liability(row.return_risk),
         amount=Money(row.amount, row.currency) if row.amount is not None else None,
         reasons=row.reasons,
         overridden=bool(row.overridden),
@@ -311,7 +311,7 @@ def _appeal_view(row: Any, number: str, platform: bool) -> AppealView:
         channel=row.channel,
         filed_by=row.filed_by,
         filed_at=row.filed_at,
-        grounds=row.grounds,
+        grounds=I.Grounds(row.grounds),
         statement=row.statement,
         evidence=tuple(row.evidence or ()),
         decide_by=row.decide_by,

@@ -87,6 +87,11 @@ class ReviewView:
     negative: bool | None  # None: the shop's profile defines no negative reviews
     removed_by_appeal: int | None  # the upheld appeal that removed it (it no longer counts)
 
+    @property
+    def removed(self) -> bool:
+        """An upheld appeal removed it: it no longer counts."""
+        return self.removed_by_appeal is not None
+
 
 @dataclass(frozen=True, slots=True)
 class ProductReviews:
@@ -118,6 +123,11 @@ class ReviewAppealView:
     decision_note: str | None
     profile_id: str
     profile_version: int
+
+    @property
+    def profile(self) -> str:
+        """The policy profile and version applied: ``tiktok v5``."""
+        return f"{self.profile_id} v{self.profile_version}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import Connection
@@ -286,6 +286,9 @@ def _check_description(description: str) -> str:
 
 
 # --------------------------------------------------------------------------- views
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
+
 @dataclass(frozen=True, slots=True)
 class EndpointView:
     id: int
@@ -318,7 +321,7 @@ class DeliveryView:
     event_id: str  # the webhook-id header
     event_type: str
     event_created_at: datetime
-    status: str  # pending | delivered | failed
+    status: DeliveryStatus
     attempts: int
     next_attempt_at: datetime | None  # pending only
     last_status_code: int | None
