@@ -55,6 +55,7 @@ from aftersales.services.context import Context
 from aftersales.store import evidence as evidence_store
 from aftersales.store import interventions as store
 from aftersales.store import repo
+from aftersales.store.records import known
 
 OPEN, RULED, WITHDRAWN, LEGAL_CLOSED = "open", "ruled", "withdrawn", "legal_closed"
 MAX_TEXT = 4000
@@ -169,7 +170,7 @@ def _load(conn: Connection, actor: Actor, number: str, *, write: bool) -> Case:
     return require_case_access(actor, repo.load_case(conn, number), number, write=write)
 
 
-def _current(conn: Connection, case: Case) -> Any | None:
+def _current(conn: Connection, case: Case) -> store.Intervention | None:
     return store.latest_round(conn, case.id or 0)
 
 
@@ -181,7 +182,7 @@ def _no_intervention(number: str) -> NotFound:
     )
 
 
-def _open_round(conn: Connection, case: Case, number: str) -> Any:
+def _open_round(conn: Connection, case: Case, number: str) -> store.Intervention:
     row = _current(conn, case)
     if row is None or row.status != OPEN:
         raise IllegalTransition(
@@ -273,7 +274,7 @@ def _party_of(actor: Actor) -> Party | None:
 
 
 def _ruling_view(
-    case: Case, profile: Profile, row: Any, platform: bool, latest: bool
+    case: Case, profile: Profile, row: store.Ruling, platform: bool, latest: bool
 ) -> RulingView:
     executing = latest and case.state is State.AWAITING_EXECUTION
     execution_due = case.deadline_at if executing else None
@@ -301,7 +302,7 @@ def _ruling_view(
     )
 
 
-def _appeal_view(row: Any, number: str, platform: bool) -> AppealView:
+def _appeal_view(row: store.Appeal, number: str, platform: bool) -> AppealView:
     refunded = row.refunded_entries or []
     return AppealView(
         id=row.id,
@@ -325,7 +326,9 @@ def _appeal_view(row: Any, number: str, platform: bool) -> AppealView:
     )
 
 
-def _view(ctx: Context, conn: Connection, actor: Actor, case: Case, row: Any) -> InterventionView:
+def _view(
+    ctx: Context, conn: Connection, actor: Actor, case: Case, row: store.Intervention
+) -> InterventionView:
     assert case.id is not None
     profile = _profile(ctx, conn, case)
     platform = is_agent(actor) or actor.kind is ActorKind.SYSTEM
@@ -380,7 +383,7 @@ def _open_round_row(
     statement: str,
     now: datetime,
     *,
-    appeal_of: Any | None = None,
+    appeal_of: store.Ruling | None = None,
 ) -> int:
     assert case.id is not None
     rules = machine.intervention_rules(profile)
@@ -402,7 +405,7 @@ def _insert_round(
     statement: str,
     now: datetime,
     due: I.Deadlines,
-    appeal_of: Any | None,
+    appeal_of: store.Ruling | None,
 ) -> int:
     assert case.id is not None
     return store.insert_intervention(
@@ -812,7 +815,7 @@ def _already_ruled(number: str) -> Conflict:
 
 
 # --------------------------------------------------------------------------- R12
-def _latest_ruling(conn: Connection, case: Case, number: str) -> Any:
+def _latest_ruling(conn: Connection, case: Case, number: str) -> store.Ruling:
     assert case.id is not None
     rows = store.rulings_of(conn, case.id)
     if not rows:
@@ -950,7 +953,7 @@ def appeal(
             )
         else:
             engine.note(conn, case, actor, Action.MERCHANT_APPEAL, "R12.1", changes, now)
-        return _appeal_view(store.appeal(conn, appeal_id), case.number, False)
+        return _appeal_view(known(store.appeal(conn, appeal_id)), case.number, False)
 
 
 def decide_appeal(
@@ -986,7 +989,7 @@ def decide_appeal(
                 N_("Appeal {id} changed since you read it; reload and try again."),
                 id=appeal_id,
             )
-        ruled = store.ruling(conn, row.ruling_id)
+        ruled = known(store.ruling(conn, row.ruling_id))
         if ruled.agent == actor.id:
             raise Forbidden(
                 "appeal.same_agent",
@@ -1045,7 +1048,7 @@ def decide_appeal(
             {"appeal": {"id": appeal_id, "upheld": uphold, "refunded_entries": refunded}},
             now,
         )
-        return _appeal_view(store.appeal(conn, appeal_id), case.number, True)
+        return _appeal_view(known(store.appeal(conn, appeal_id)), case.number, True)
 
 
 __all__ = [

@@ -51,6 +51,7 @@ from aftersales.services.actors import (
 from aftersales.services.context import Context
 from aftersales.store import messages as store
 from aftersales.store import repo
+from aftersales.store.records import known
 
 BODY_MAX_CHARS = 2000  # a message or a template body (an input limit, not a rule)
 TITLE_MAX_CHARS = 120  # reply_templates.title
@@ -94,7 +95,7 @@ class TemplateView:
 
 
 # --------------------------------------------------------------------------- helpers
-def _is_sender(actor: Actor, row: Any) -> bool:
+def _is_sender(actor: Actor, row: store.Message) -> bool:
     """The account that wrote the message (a buyer: the buyer, whatever the account)."""
     if row.author_kind != actor.kind.value:
         return False
@@ -143,7 +144,9 @@ def case_rules(ctx: Context, conn: Connection, case: Case) -> Messages:
     return _rules_of(ctx, ctx.profiles.for_case(conn, case.profile_id, case.profile_version))
 
 
-def _view(row: Any, case_number: str, actor: Actor, superseded_by: int | None) -> MessageView:
+def _view(
+    row: store.Message, case_number: str, actor: Actor, superseded_by: int | None
+) -> MessageView:
     insider = _is_sender(actor, row) or is_staff(actor)
     return MessageView(
         id=row.id,
@@ -170,7 +173,7 @@ def _insert(
     template_id: int | None,
     revises_id: int | None,
     now: datetime,
-) -> Any:
+) -> store.Message:
     assert case.id is not None
     status = HELD if holds(actor.kind, flags) else PUBLISHED
     values: dict[str, Any] = {
@@ -210,7 +213,7 @@ def _insert(
             },
             now=now,
         )
-    return store.message_by_id(conn, message_id)
+    return known(store.message_by_id(conn, message_id))
 
 
 def _require_author(actor: Actor) -> None:
@@ -335,7 +338,7 @@ def list_messages(ctx: Context, actor: Actor, case_number: str) -> list[MessageV
 
 
 # --------------------------------------------------------------------------- templates
-def _template_view(row: Any, shop: Shop) -> TemplateView:
+def _template_view(row: store.Template, shop: Shop) -> TemplateView:
     return TemplateView(row.id, shop.code, row.title, row.body, row.created_at, row.archived_at)
 
 
@@ -387,7 +390,7 @@ def create_template(
         template_id = store.insert_template(
             conn, shop_id=shop.id, title=clean_title, body=text, now=now
         )
-        return _template_view(store.template_by_id(conn, template_id), shop)
+        return _template_view(known(store.template_by_id(conn, template_id)), shop)
 
 
 def list_templates(
@@ -411,7 +414,7 @@ def archive_template(ctx: Context, actor: Actor, shop_code: str, template_id: in
                 "template.not_found", N_("Reply template {id} not found."), id=template_id
             )
         store.archive_template(conn, template_id, now)
-        return _template_view(store.template_by_id(conn, template_id), shop)
+        return _template_view(known(store.template_by_id(conn, template_id)), shop)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -569,17 +572,17 @@ def message_stats(
         in_time = late = waiting = overdue = 0
         backlog: dict[str, list[tuple[datetime, datetime]]] = {}
         rows = store.buyer_messages_with_replies(conn, shop.id, since, until)
-        for r in rows:
-            _, hours = handling(r.profile_id, r.profile_version)
-            due = r.created_at + timedelta(hours=hours)
-            if r.replied_at is not None:
-                if r.replied_at <= due:
+        for m in rows:
+            _, hours = handling(m.profile_id, m.profile_version)
+            due = m.created_at + timedelta(hours=hours)
+            if m.replied_at is not None:
+                if m.replied_at <= due:
                     in_time += 1
                 else:
                     late += 1
             elif now > due:
                 overdue += 1
-                backlog.setdefault(r.number, []).append((r.created_at, due))
+                backlog.setdefault(m.number, []).append((m.created_at, due))
             else:
                 waiting += 1
 

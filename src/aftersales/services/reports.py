@@ -47,6 +47,7 @@ from aftersales.services.actors import (
 from aftersales.services.context import Context
 from aftersales.store import repo
 from aftersales.store import reports as store
+from aftersales.store.records import known
 
 MAX_PAGE = 200
 DESCRIPTION_MAX = 2000
@@ -191,7 +192,7 @@ def _region_key(region: str) -> str:
 
 
 # --------------------------------------------------------------------------- R15.1
-def _fm_view(conn: Connection, row: Any) -> ForceMajeureView:
+def _fm_view(conn: Connection, row: store.ForceMajeureReport) -> ForceMajeureView:
     return ForceMajeureView(
         id=row.id,
         shop_code=repo.shop_code(conn, row.shop_id),
@@ -281,7 +282,7 @@ def file_force_majeure(
             filed_by=actor.id or "",
             now=now,
         )
-        return _fm_view(conn, store.force_majeure(conn, report_id))
+        return _fm_view(conn, known(store.force_majeure(conn, report_id)))
 
 
 def list_force_majeure(
@@ -319,7 +320,7 @@ def review_force_majeure(
             conn, report_id, status.value, note=_note(note), by=actor.id or "", now=now
         ):
             raise _already_reviewed(report_id)
-        return _fm_view(conn, store.force_majeure(conn, report_id))
+        return _fm_view(conn, known(store.force_majeure(conn, report_id)))
 
 
 def _already_reviewed(report_id: int) -> Conflict:
@@ -366,7 +367,7 @@ def _buyer_not_found(ref: str) -> NotFound:
     return NotFound("buyer.not_found", N_("Buyer {ref} not found."), ref=ref)
 
 
-def _br_view(conn: Connection, row: Any) -> BuyerReportView:
+def _br_view(conn: Connection, row: store.BuyerReport) -> BuyerReportView:
     evidence = row.evidence or {}
     return BuyerReportView(
         id=row.id,
@@ -439,7 +440,7 @@ def file_buyer_report(
             filed_by=actor.id or "",
             now=now,
         )
-        return _br_view(conn, store.buyer_report(conn, report_id))
+        return _br_view(conn, known(store.buyer_report(conn, report_id)))
 
 
 def list_buyer_reports(
@@ -534,4 +535,4 @@ def review_buyer_report(
             rejected_cases=rejected,
         ):
             raise _already_reviewed(report_id)
-        return _br_view(conn, store.buyer_report(conn, report_id))
+        return _br_view(conn, known(store.buyer_report(conn, report_id)))

@@ -24,7 +24,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +55,7 @@ from aftersales.services.actors import (
 from aftersales.services.context import Context
 from aftersales.store import repo
 from aftersales.store import reviews as store
+from aftersales.store.records import known
 
 MAX_PAGE = 200
 TEXT_MAX = 2000
@@ -130,17 +130,6 @@ class ReviewAppealView:
         return f"{self.profile_id} v{self.profile_version}"
 
 
-@dataclass(frozen=True, slots=True)
-class PendingReviewAppeal:
-    """One item of the agent queue (soonest ``decide_by`` first)."""
-
-    id: int
-    shop_id: int
-    review_id: int
-    decide_by: datetime
-    filed_at: datetime
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -169,7 +158,7 @@ def _appeal_not_found(appeal_id: int) -> NotFound:
     return NotFound("review_appeal.not_found", N_("Review appeal {id} not found."), id=appeal_id)
 
 
-def _review_view(conn: Connection, row: Any, profile: Profile | None) -> ReviewView:
+def _review_view(conn: Connection, row: store.Review, profile: Profile | None) -> ReviewView:
     rules = domain.negative_rules(profile) if profile is not None else None
     return ReviewView(
         id=row.id,
@@ -189,18 +178,18 @@ def _review_view(conn: Connection, row: Any, profile: Profile | None) -> ReviewV
     )
 
 
-def _status(row: Any) -> AppealStatus:
+def _status(row: store.ReviewAppeal) -> AppealStatus:
     return AppealStatus.PENDING if row.outcome is None else AppealStatus(row.outcome)
 
 
-def _evidence_of(row: Any) -> list[EvidenceRef]:
+def _evidence_of(row: store.ReviewAppeal) -> list[EvidenceRef]:
     return [
         EvidenceRef(EvidenceKind(e["kind"]), e["ref"], e.get("description", ""))
         for e in row.evidence or []
     ]
 
 
-def _appeal_view(conn: Connection, row: Any) -> ReviewAppealView:
+def _appeal_view(conn: Connection, row: store.ReviewAppeal) -> ReviewAppealView:
     return ReviewAppealView(
         id=row.id,
         review_id=row.review_id,
@@ -311,7 +300,7 @@ def record_review(
         except IntegrityError:
             raise _already_reviewed(line.id) from None
         profile = _profile(ctx, conn, order.shop_id, now)
-        return _review_view(conn, store.review(conn, review_id), profile)
+        return _review_view(conn, known(store.review(conn, review_id)), profile)
 
 
 def _already_reviewed(line_id: int) -> Conflict:
@@ -356,7 +345,7 @@ def positive_review_rate(conn: Connection, product_id: int, now: datetime) -> fl
 
 
 # --------------------------------------------------------------------------- R12.3 appeals
-def _require_appellant(actor: Actor, row: Any, review_id: int) -> None:
+def _require_appellant(actor: Actor, row: store.Review, review_id: int) -> None:
     """The review's shop, its after-sales accounts (404 for others; 403 for the review's
     buyer and the platform, who see it, and for sub-accounts without the permission)."""
     if owns_shop(actor, row.shop_id):
@@ -400,7 +389,7 @@ def _clean_evidence(evidence: Sequence[EvidenceRef]) -> list[EvidenceRef]:
     return list(out.values())
 
 
-def _check_refs(conn: Connection, evidence: Sequence[EvidenceRef], review: Any) -> None:
+def _check_refs(conn: Connection, evidence: Sequence[EvidenceRef], review: store.Review) -> None:
     """R12.3: the evidence is about the reviewed order. Order: its number. Logistics: a
     tracking number of its parcels (any reference while it has none recorded). Chat: a
     published case message (``message:ID``) or an evidence item (``evidence:ID``) on a
@@ -505,7 +494,7 @@ def file_appeal(
                 N_("An appeal on this review is already waiting for a decision."),
                 rule=RULE,
             ) from None
-        return _appeal_view(conn, store.appeal(conn, appeal_id))
+        return _appeal_view(conn, known(store.appeal(conn, appeal_id)))
 
 
 def list_appeals(
@@ -564,7 +553,7 @@ def decide_appeal(
                 )
         except IntegrityError:
             raise _already_decided(appeal_id) from None
-        return _appeal_view(conn, store.appeal(conn, appeal_id))
+        return _appeal_view(conn, known(store.appeal(conn, appeal_id)))
 
 
 def _already_decided(appeal_id: int) -> Conflict:
@@ -576,16 +565,7 @@ def _already_decided(appeal_id: int) -> Conflict:
     )
 
 
-def pending_review_appeals(conn: Connection) -> list[PendingReviewAppeal]:
+def pending_review_appeals(conn: Connection) -> list[store.PendingAppeal]:
     """The agent queue's R12.3 items: every appeal awaiting a decision, soonest
     ``decide_by`` first (then the oldest filing, then the lowest id)."""
-    return [
-        PendingReviewAppeal(
-            id=r.id,
-            shop_id=r.shop_id,
-            review_id=r.review_id,
-            decide_by=r.decide_by,
-            filed_at=r.filed_at,
-        )
-        for r in store.pending_rows(conn)
-    ]
+    return store.pending_rows(conn)
