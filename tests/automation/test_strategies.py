@@ -5,6 +5,7 @@ Every test reads its numbers (windows) from the profile; amounts are minor units
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -46,7 +47,7 @@ def timeline(ctx: Context, number: str) -> list[dict[str, object]]:
     with ctx.db.read() as conn:
         case = repo.load_case(conn, number)
         assert case is not None and case.id is not None
-        return [dict(r._mapping) for r in repo.events(conn, case.id)]
+        return [dataclasses.asdict(r) for r in repo.events(conn, case.id)]
 
 
 def state(ctx: Context, number: str) -> State:

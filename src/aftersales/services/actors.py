@@ -9,12 +9,16 @@ does not exist (404); an action the actor may not take on a visible object is 40
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
 
 from aftersales.domain.accounts import AccountKind, Permission, Scope
 from aftersales.domain.case import Case
 from aftersales.domain.case_types import ActorKind
 from aftersales.domain.errors import Forbidden, NotFound
 from aftersales.domain.i18n import N_
+from aftersales.store import repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +147,55 @@ def is_agent(actor: Actor) -> bool:
         AccountKind.AGENT,
         AccountKind.ADMIN,
     )
+
+
+def is_staff(actor: Actor) -> bool:
+    """Platform agents and admins, and internal callers (never an integration)."""
+    if actor.kind is ActorKind.PLATFORM:
+        return True
+    return actor.kind is ActorKind.SYSTEM and actor.account_kind is not AccountKind.SERVICE
+
+
+def is_marketplace_system(actor: Actor) -> bool:
+    """The marketplace's own systems, which push orders, reviews and payments: a service
+    account, a platform admin, or an internal caller (no account)."""
+    internal = actor.account_kind is None and actor.kind is ActorKind.SYSTEM
+    return internal or actor.account_kind in (AccountKind.SERVICE, AccountKind.ADMIN)
+
+
+def owns_shop(actor: Actor, shop_id: int | None) -> bool:
+    """One of the shop's own accounts (main or sub-account)."""
+    return shop_id is not None and actor.kind is ActorKind.MERCHANT and actor.shop_id == shop_id
+
+
+def sees_shop(actor: Actor, shop_id: int) -> bool:
+    """The platform sees every shop, a shop's accounts their own, nobody else any."""
+    return actor.kind is ActorKind.PLATFORM or owns_shop(actor, shop_id)
+
+
+def visible_shop(conn: Connection, actor: Actor, code: str) -> Any:
+    """The shop row when the actor may see it (:func:`sees_shop`); else 404, as for a
+    shop that does not exist."""
+    row = repo.shop_row_by_code(conn, code)
+    if row is None or not sees_shop(actor, row.id):
+        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=code)
+    return row
+
+
+def reader_shop(conn: Connection, actor: Actor, shop_code: str | None) -> int | None:
+    """Whose shop records (reports, review appeals) the actor lists: a platform agent
+    any shop's (``shop_code``, or None: all), a shop's after-sales accounts their own
+    (another shop's code: 404); anyone else is refused (403)."""
+    if is_agent(actor):
+        require_case_reading(actor)
+        return visible_shop(conn, actor, shop_code).id if shop_code else None
+    if actor.kind is not ActorKind.MERCHANT or actor.shop_id is None:
+        raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
+    if shop_code is not None:
+        visible_shop(conn, actor, shop_code)
+    require_case_reading(actor)
+    require_permission(actor, Permission.HANDLE_AFTERSALES)
+    return actor.shop_id
 
 
 def require_agent(actor: Actor) -> None:

@@ -466,7 +466,7 @@ class CaseView:
     shop_code: str
     shop_name: str
     buyer_name: str
-    timeline: list[Any]
+    timeline: list[repo.TimelineEntry]
     refunds: list[Any]
     deadlines: list[Any]
     actions: dict[str, list[str]]
@@ -484,7 +484,7 @@ class CaseCard:
     intercept_missed: bool
 
 
-def _intercept_missed(timeline: Sequence[Any]) -> bool:
+def _intercept_missed(timeline: Sequence[repo.TimelineEntry]) -> bool:
     return any("intercept_missed" in (e.changes or {}) for e in timeline)
 
 

@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from aftersales.domain import evidence as rules
 from aftersales.domain.case import Case
@@ -44,6 +44,7 @@ from aftersales.services.context import Context
 from aftersales.settings import Settings
 from aftersales.store import evidence as store
 from aftersales.store import repo
+from aftersales.store.records import known
 
 CHUNK = 1024 * 1024
 _UPLOADERS = (ActorKind.BUYER, ActorKind.MERCHANT, ActorKind.PLATFORM)
@@ -98,7 +99,7 @@ def may_upload(ctx: Context, actor: Actor, case_number: str) -> None:
         _require_uploader(actor, repo.load_case(conn, case_number), case_number)
 
 
-def _view(row: Any, case_number: str) -> EvidenceView:
+def _view(row: store.EvidenceItem, case_number: str) -> EvidenceView:
     return EvidenceView(
         id=row.id,
         case_number=case_number,
@@ -276,7 +277,7 @@ def upload_evidence(
             },
             now,
         )
-        return _view(store.item_by_id(conn, item_id), case.number)
+        return _view(known(store.item_by_id(conn, item_id)), case.number)
 
 
 def _reader_case(actor: Actor, case: Case | None, number: str) -> Case:

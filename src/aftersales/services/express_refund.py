@@ -33,9 +33,8 @@ from aftersales.domain.express_refund import (
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import ExpressRefund, Profile, RiskLevel
 from aftersales.services import engine, money, risk
-from aftersales.services.actors import Actor, require_case_access, require_configurer
+from aftersales.services.actors import Actor, require_case_access, require_configurer, visible_shop
 from aftersales.services.context import Context
-from aftersales.services.shops import visible_shop
 from aftersales.store import accounts as account_store
 from aftersales.store import automation as store
 from aftersales.store import repo

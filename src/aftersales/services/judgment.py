@@ -58,6 +58,7 @@ from aftersales.store import evidence as evidence_store
 from aftersales.store import interventions as rulings_store
 from aftersales.store import judgment as store
 from aftersales.store import repo
+from aftersales.store.records import known
 
 RULE = "R9.3"
 NOTE_MAX = 2000  # an input limit, not a rule
@@ -405,7 +406,7 @@ class AssessmentView:
     created_at: datetime
 
 
-def _assessment_view(row: Any, case_number: str) -> AssessmentView:
+def _assessment_view(row: store.Assessment, case_number: str) -> AssessmentView:
     return AssessmentView(
         id=int(row.id),
         case_number=case_number,
@@ -480,7 +481,7 @@ def assess_evidence(
             },
             now,
         )
-        return _assessment_view(store.assessment(conn, assessment_id), case.number)
+        return _assessment_view(known(store.assessment(conn, assessment_id)), case.number)
 
 
 # --------------------------------------------------------------------------- agents' view
@@ -501,7 +502,7 @@ def round_recommendation(
     ctx: Context,
     conn: Connection,
     case: Case,
-    row: Any,
+    row: rulings_store.Intervention | None,
     now: datetime,
     *,
     issue: Issue | None = None,

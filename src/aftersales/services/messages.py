@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from aftersales.domain.accounts import AccountKind, Permission, Scope
+from aftersales.domain.accounts import Permission, Scope
 from aftersales.domain.case import Case
 from aftersales.domain.case_types import ActorKind
 from aftersales.domain.catalog import Shop
@@ -41,6 +41,8 @@ from aftersales.services import events
 from aftersales.services.actors import (
     Actor,
     can_see,
+    is_staff,
+    owns_shop,
     require_case_access,
     require_case_reading,
     require_permission,
@@ -49,6 +51,7 @@ from aftersales.services.actors import (
 from aftersales.services.context import Context
 from aftersales.store import messages as store
 from aftersales.store import repo
+from aftersales.store.records import known
 
 BODY_MAX_CHARS = 2000  # a message or a template body (an input limit, not a rule)
 TITLE_MAX_CHARS = 120  # reply_templates.title
@@ -92,14 +95,7 @@ class TemplateView:
 
 
 # --------------------------------------------------------------------------- helpers
-def _is_staff(actor: Actor) -> bool:
-    """Platform agents and admins, and internal callers (never an integration)."""
-    if actor.kind is ActorKind.PLATFORM:
-        return True
-    return actor.kind is ActorKind.SYSTEM and actor.account_kind is not AccountKind.SERVICE
-
-
-def _is_sender(actor: Actor, row: Any) -> bool:
+def _is_sender(actor: Actor, row: store.Message) -> bool:
     """The account that wrote the message (a buyer: the buyer, whatever the account)."""
     if row.author_kind != actor.kind.value:
         return False
@@ -148,8 +144,10 @@ def case_rules(ctx: Context, conn: Connection, case: Case) -> Messages:
     return _rules_of(ctx, ctx.profiles.for_case(conn, case.profile_id, case.profile_version))
 
 
-def _view(row: Any, case_number: str, actor: Actor, superseded_by: int | None) -> MessageView:
-    insider = _is_sender(actor, row) or _is_staff(actor)
+def _view(
+    row: store.Message, case_number: str, actor: Actor, superseded_by: int | None
+) -> MessageView:
+    insider = _is_sender(actor, row) or is_staff(actor)
     return MessageView(
         id=row.id,
         case_number=case_number,
@@ -175,7 +173,7 @@ def _insert(
     template_id: int | None,
     revises_id: int | None,
     now: datetime,
-) -> Any:
+) -> store.Message:
     assert case.id is not None
     status = HELD if holds(actor.kind, flags) else PUBLISHED
     values: dict[str, Any] = {
@@ -215,7 +213,7 @@ def _insert(
             },
             now=now,
         )
-    return store.message_by_id(conn, message_id)
+    return known(store.message_by_id(conn, message_id))
 
 
 def _require_author(actor: Actor) -> None:
@@ -284,7 +282,7 @@ def edit_message(ctx: Context, actor: Actor, message_id: int, body: str) -> Mess
             or case is None
             or actor.kind is ActorKind.CARRIER
             or not can_see(actor, case)
-            or (row.status == HELD and not (_is_sender(actor, row) or _is_staff(actor)))
+            or (row.status == HELD and not (_is_sender(actor, row) or is_staff(actor)))
         ):
             raise NotFound("message.not_found", N_("Message {id} not found."), id=message_id)
         require_case_access(actor, case, case.number, write=False)
@@ -335,12 +333,12 @@ def list_messages(ctx: Context, actor: Actor, case_number: str) -> list[MessageV
         return [
             _view(r, case.number, actor, replaced.get(r.id))
             for r in rows
-            if r.status != HELD or _is_sender(actor, r) or _is_staff(actor)
+            if r.status != HELD or _is_sender(actor, r) or is_staff(actor)
         ]
 
 
 # --------------------------------------------------------------------------- templates
-def _template_view(row: Any, shop: Shop) -> TemplateView:
+def _template_view(row: store.Template, shop: Shop) -> TemplateView:
     return TemplateView(row.id, shop.code, row.title, row.body, row.created_at, row.archived_at)
 
 
@@ -348,8 +346,8 @@ def _shop_for_templates(conn: Connection, actor: Actor, shop_code: str, *, write
     """The shop's own accounts with ``handle_aftersales`` (main or sub) use and manage its
     templates; platform agents read them; anyone else gets 404."""
     shop = repo.get_shop_by_code(conn, shop_code)
-    own = actor.kind is ActorKind.MERCHANT and shop is not None and actor.shop_id == shop.id
-    if shop is None or not (own or _is_staff(actor)):
+    own = shop is not None and owns_shop(actor, shop.id)
+    if shop is None or not (own or is_staff(actor)):
         raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
     if write:
         if not own:
@@ -392,7 +390,7 @@ def create_template(
         template_id = store.insert_template(
             conn, shop_id=shop.id, title=clean_title, body=text, now=now
         )
-        return _template_view(store.template_by_id(conn, template_id), shop)
+        return _template_view(known(store.template_by_id(conn, template_id)), shop)
 
 
 def list_templates(
@@ -416,7 +414,7 @@ def archive_template(ctx: Context, actor: Actor, shop_code: str, template_id: in
                 "template.not_found", N_("Reply template {id} not found."), id=template_id
             )
         store.archive_template(conn, template_id, now)
-        return _template_view(store.template_by_id(conn, template_id), shop)
+        return _template_view(known(store.template_by_id(conn, template_id)), shop)
 
 
 # --------------------------------------------------------------------------- statistics
@@ -516,8 +514,8 @@ def _stats_shop(conn: Connection, actor: Actor, shop_code: str) -> Shop:
     """The shop's main account, a sub-account with view_analytics or handle_aftersales,
     platform agents and admins; anyone else gets 404."""
     shop = repo.get_shop_by_code(conn, shop_code)
-    own = actor.kind is ActorKind.MERCHANT and shop is not None and actor.shop_id == shop.id
-    if shop is None or not (own or _is_staff(actor)):
+    own = shop is not None and owns_shop(actor, shop.id)
+    if shop is None or not (own or is_staff(actor)):
         raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
     require_case_reading(actor)
     if own and not (
@@ -574,17 +572,17 @@ def message_stats(
         in_time = late = waiting = overdue = 0
         backlog: dict[str, list[tuple[datetime, datetime]]] = {}
         rows = store.buyer_messages_with_replies(conn, shop.id, since, until)
-        for r in rows:
-            _, hours = handling(r.profile_id, r.profile_version)
-            due = r.created_at + timedelta(hours=hours)
-            if r.replied_at is not None:
-                if r.replied_at <= due:
+        for m in rows:
+            _, hours = handling(m.profile_id, m.profile_version)
+            due = m.created_at + timedelta(hours=hours)
+            if m.replied_at is not None:
+                if m.replied_at <= due:
                     in_time += 1
                 else:
                     late += 1
             elif now > due:
                 overdue += 1
-                backlog.setdefault(r.number, []).append((r.created_at, due))
+                backlog.setdefault(m.number, []).append((m.created_at, due))
             else:
                 waiting += 1
 

@@ -34,6 +34,8 @@ from aftersales.domain.reasons import ReasonGroup, reason
 from aftersales.services import events
 from aftersales.services.actors import (
     Actor,
+    is_marketplace_system,
+    owns_shop,
     require_permission,
     require_scope,
     require_visible,
@@ -893,8 +895,7 @@ class Standing:
 def _require_payments(actor: Actor) -> None:
     """The marketplace's payment/order system (a service account with ``orders:write``)
     or a platform admin: the deposit is paid in through the platform's gateway."""
-    internal = actor.account_kind is None and actor.kind is ActorKind.SYSTEM
-    if not (actor.is_admin or actor.account_kind is AccountKind.SERVICE or internal):
+    if not is_marketplace_system(actor):
         raise Forbidden(
             "money.platform_only", N_("Only the platform may move this money."), rule="R1.3"
         )
@@ -903,10 +904,7 @@ def _require_payments(actor: Actor) -> None:
 
 def _shop_by_code(conn: Connection, actor: Actor, code: str) -> Shop:
     row = repo.get_shop_by_code(conn, code)
-    if row is None or not (
-        actor.kind in PLATFORM_SIDE
-        or (actor.kind is ActorKind.MERCHANT and actor.shop_id == row.id)
-    ):
+    if row is None or not (actor.kind in PLATFORM_SIDE or owns_shop(actor, row.id)):
         raise NotFound("shop.not_found", N_("Shop {code} not found."), code=code)
     return row
 

@@ -18,7 +18,12 @@ from aftersales.domain.logistics import validate_tracking
 from aftersales.domain.money import is_tender_on
 from aftersales.domain.policy import ProductFlag
 from aftersales.services import events, money, parcels
-from aftersales.services.actors import Actor, require_case_reading, require_scope
+from aftersales.services.actors import (
+    Actor,
+    is_marketplace_system,
+    require_case_reading,
+    require_scope,
+)
 from aftersales.services.context import Context
 from aftersales.services.parcels import ParcelView
 from aftersales.store import repo
@@ -56,8 +61,7 @@ class OrderView:
 
 def _require_pusher(actor: Actor) -> None:
     """The marketplace's order system (a service account) or a platform admin."""
-    internal = actor.account_kind is None and actor.kind is ActorKind.SYSTEM
-    if not internal and actor.account_kind not in (AccountKind.SERVICE, AccountKind.ADMIN):
+    if not is_marketplace_system(actor):
         raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
     require_scope(actor, Scope.ORDERS_WRITE)
 

@@ -38,14 +38,16 @@ from aftersales.services import engine
 from aftersales.services.actors import (
     Actor,
     is_agent,
-    require_case_reading,
+    owns_shop,
+    reader_shop,
     require_permission,
     require_scope,
+    visible_shop,
 )
 from aftersales.services.context import Context
-from aftersales.services.shops import visible_shop
 from aftersales.store import repo
 from aftersales.store import reports as store
+from aftersales.store.records import known
 
 MAX_PAGE = 200
 DESCRIPTION_MAX = 2000
@@ -135,28 +137,13 @@ def _require_filer(conn: Connection, actor: Actor, shop_code: str) -> Any:
     return shop
 
 
-def _reader_shop(conn: Connection, actor: Actor, shop_code: str | None) -> int | None:
-    """Which shop's reports the actor lists: the platform any (None: all), a shop's
-    after-sales accounts their own; anyone else is refused."""
-    if is_agent(actor):
-        require_case_reading(actor)
-        return visible_shop(conn, actor, shop_code).id if shop_code else None
-    if actor.kind is not ActorKind.MERCHANT or actor.shop_id is None:
-        raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
-    if shop_code is not None:
-        visible_shop(conn, actor, shop_code)
-    require_case_reading(actor)
-    require_permission(actor, Permission.HANDLE_AFTERSALES)
-    return actor.shop_id
-
-
 def _require_reviewer(actor: Actor, shop_id: int, not_found: NotFound) -> None:
     """Platform agents and admins review; the reporting shop is refused (403); anyone
     else sees no report (404)."""
     if is_agent(actor):
         require_scope(actor, Scope.CASES_WRITE)
         return
-    if actor.kind is ActorKind.MERCHANT and actor.shop_id == shop_id:
+    if owns_shop(actor, shop_id):
         raise Forbidden(
             "report.agents_only", N_("Only a platform agent reviews reports."), rule="R15"
         )
@@ -205,7 +192,7 @@ def _region_key(region: str) -> str:
 
 
 # --------------------------------------------------------------------------- R15.1
-def _fm_view(conn: Connection, row: Any) -> ForceMajeureView:
+def _fm_view(conn: Connection, row: store.ForceMajeureReport) -> ForceMajeureView:
     return ForceMajeureView(
         id=row.id,
         shop_code=repo.shop_code(conn, row.shop_id),
@@ -295,7 +282,7 @@ def file_force_majeure(
             filed_by=actor.id or "",
             now=now,
         )
-        return _fm_view(conn, store.force_majeure(conn, report_id))
+        return _fm_view(conn, known(store.force_majeure(conn, report_id)))
 
 
 def list_force_majeure(
@@ -308,7 +295,7 @@ def list_force_majeure(
 ) -> list[ForceMajeureView]:
     """A shop's own reports; the platform's every shop's (newest first)."""
     with ctx.db.read() as conn:
-        shop_id = _reader_shop(conn, actor, shop_code)
+        shop_id = reader_shop(conn, actor, shop_code)
         rows = store.force_majeure_rows(
             conn,
             shop_id=shop_id,
@@ -333,7 +320,7 @@ def review_force_majeure(
             conn, report_id, status.value, note=_note(note), by=actor.id or "", now=now
         ):
             raise _already_reviewed(report_id)
-        return _fm_view(conn, store.force_majeure(conn, report_id))
+        return _fm_view(conn, known(store.force_majeure(conn, report_id)))
 
 
 def _already_reviewed(report_id: int) -> Conflict:
@@ -380,7 +367,7 @@ def _buyer_not_found(ref: str) -> NotFound:
     return NotFound("buyer.not_found", N_("Buyer {ref} not found."), ref=ref)
 
 
-def _br_view(conn: Connection, row: Any) -> BuyerReportView:
+def _br_view(conn: Connection, row: store.BuyerReport) -> BuyerReportView:
     evidence = row.evidence or {}
     return BuyerReportView(
         id=row.id,
@@ -453,7 +440,7 @@ def file_buyer_report(
             filed_by=actor.id or "",
             now=now,
         )
-        return _br_view(conn, store.buyer_report(conn, report_id))
+        return _br_view(conn, known(store.buyer_report(conn, report_id)))
 
 
 def list_buyer_reports(
@@ -466,7 +453,7 @@ def list_buyer_reports(
 ) -> list[BuyerReportView]:
     """A shop's own reports; the platform's every shop's (newest first)."""
     with ctx.db.read() as conn:
-        shop_id = _reader_shop(conn, actor, shop_code)
+        shop_id = reader_shop(conn, actor, shop_code)
         rows = store.buyer_report_rows(
             conn,
             shop_id=shop_id,
@@ -548,4 +535,4 @@ def review_buyer_report(
             rejected_cases=rejected,
         ):
             raise _already_reviewed(report_id)
-        return _br_view(conn, store.buyer_report(conn, report_id))
+        return _br_view(conn, known(store.buyer_report(conn, report_id)))

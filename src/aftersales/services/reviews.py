@@ -24,13 +24,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from aftersales.domain import reviews as domain
-from aftersales.domain.accounts import AccountKind, Permission, Scope
+from aftersales.domain.accounts import Permission, Scope
 from aftersales.domain.case_types import ActorKind
 from aftersales.domain.errors import (
     Conflict,
@@ -45,14 +44,18 @@ from aftersales.domain.reviews import AppealStatus, EvidenceKind, EvidenceRef, R
 from aftersales.services.actors import (
     Actor,
     is_agent,
+    is_marketplace_system,
+    owns_shop,
+    reader_shop,
     require_case_reading,
     require_permission,
     require_scope,
+    visible_shop,
 )
 from aftersales.services.context import Context
-from aftersales.services.shops import visible_shop
 from aftersales.store import repo
 from aftersales.store import reviews as store
+from aftersales.store.records import known
 
 MAX_PAGE = 200
 TEXT_MAX = 2000
@@ -83,6 +86,11 @@ class ReviewView:
     recorded_at: datetime
     negative: bool | None  # None: the shop's profile defines no negative reviews
     removed_by_appeal: int | None  # the upheld appeal that removed it (it no longer counts)
+
+    @property
+    def removed(self) -> bool:
+        """An upheld appeal removed it: it no longer counts."""
+        return self.removed_by_appeal is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,26 +124,13 @@ class ReviewAppealView:
     profile_id: str
     profile_version: int
 
-
-@dataclass(frozen=True, slots=True)
-class PendingReviewAppeal:
-    """One item of the agent queue (soonest ``decide_by`` first)."""
-
-    id: int
-    shop_id: int
-    review_id: int
-    decide_by: datetime
-    filed_at: datetime
+    @property
+    def profile(self) -> str:
+        """The policy profile and version applied: ``tiktok v5``."""
+        return f"{self.profile_id} v{self.profile_version}"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _is_pusher(actor: Actor) -> bool:
-    """The marketplace's systems: a service account, a platform admin, or an internal
-    caller (no account)."""
-    internal = actor.account_kind is None and actor.kind is ActorKind.SYSTEM
-    return internal or actor.account_kind in (AccountKind.SERVICE, AccountKind.ADMIN)
 
 
 def _text(value: str, field: str, maximum: int, *, required: bool) -> str:
@@ -163,7 +158,7 @@ def _appeal_not_found(appeal_id: int) -> NotFound:
     return NotFound("review_appeal.not_found", N_("Review appeal {id} not found."), id=appeal_id)
 
 
-def _review_view(conn: Connection, row: Any, profile: Profile | None) -> ReviewView:
+def _review_view(conn: Connection, row: store.Review, profile: Profile | None) -> ReviewView:
     rules = domain.negative_rules(profile) if profile is not None else None
     return ReviewView(
         id=row.id,
@@ -183,18 +178,18 @@ def _review_view(conn: Connection, row: Any, profile: Profile | None) -> ReviewV
     )
 
 
-def _status(row: Any) -> AppealStatus:
+def _status(row: store.ReviewAppeal) -> AppealStatus:
     return AppealStatus.PENDING if row.outcome is None else AppealStatus(row.outcome)
 
 
-def _evidence_of(row: Any) -> list[EvidenceRef]:
+def _evidence_of(row: store.ReviewAppeal) -> list[EvidenceRef]:
     return [
         EvidenceRef(EvidenceKind(e["kind"]), e["ref"], e.get("description", ""))
         for e in row.evidence or []
     ]
 
 
-def _appeal_view(conn: Connection, row: Any) -> ReviewAppealView:
+def _appeal_view(conn: Connection, row: store.ReviewAppeal) -> ReviewAppealView:
     return ReviewAppealView(
         id=row.id,
         review_id=row.review_id,
@@ -232,7 +227,7 @@ def record_review(
     """Record a buyer's review of an order line: pushed by the marketplace (which may date
     it, ``created_at``: not before payment, not in the future) or written by the order's
     buyer once the order is signed for (dated now). One review per order line (409)."""
-    if _is_pusher(actor):
+    if is_marketplace_system(actor):
         require_scope(actor, Scope.ORDERS_WRITE)
         source = ReviewSource.PLATFORM
     elif actor.kind is ActorKind.BUYER:
@@ -305,7 +300,7 @@ def record_review(
         except IntegrityError:
             raise _already_reviewed(line.id) from None
         profile = _profile(ctx, conn, order.shop_id, now)
-        return _review_view(conn, store.review(conn, review_id), profile)
+        return _review_view(conn, known(store.review(conn, review_id)), profile)
 
 
 def _already_reviewed(line_id: int) -> Conflict:
@@ -350,10 +345,10 @@ def positive_review_rate(conn: Connection, product_id: int, now: datetime) -> fl
 
 
 # --------------------------------------------------------------------------- R12.3 appeals
-def _require_appellant(actor: Actor, row: Any, review_id: int) -> None:
+def _require_appellant(actor: Actor, row: store.Review, review_id: int) -> None:
     """The review's shop, its after-sales accounts (404 for others; 403 for the review's
     buyer and the platform, who see it, and for sub-accounts without the permission)."""
-    if actor.kind is ActorKind.MERCHANT and actor.shop_id == row.shop_id:
+    if owns_shop(actor, row.shop_id):
         require_scope(actor, Scope.CASES_WRITE)
         require_permission(actor, Permission.HANDLE_AFTERSALES)
         return
@@ -394,7 +389,7 @@ def _clean_evidence(evidence: Sequence[EvidenceRef]) -> list[EvidenceRef]:
     return list(out.values())
 
 
-def _check_refs(conn: Connection, evidence: Sequence[EvidenceRef], review: Any) -> None:
+def _check_refs(conn: Connection, evidence: Sequence[EvidenceRef], review: store.Review) -> None:
     """R12.3: the evidence is about the reviewed order. Order: its number. Logistics: a
     tracking number of its parcels (any reference while it has none recorded). Chat: a
     published case message (``message:ID``) or an evidence item (``evidence:ID``) on a
@@ -499,22 +494,7 @@ def file_appeal(
                 N_("An appeal on this review is already waiting for a decision."),
                 rule=RULE,
             ) from None
-        return _appeal_view(conn, store.appeal(conn, appeal_id))
-
-
-def _reader_shop(conn: Connection, actor: Actor, shop_code: str | None) -> int | None:
-    """Whose appeals the actor lists: the platform any shop's (None: all), a shop's
-    after-sales accounts their own; anyone else is refused."""
-    if is_agent(actor):
-        require_case_reading(actor)
-        return visible_shop(conn, actor, shop_code).id if shop_code else None
-    if actor.kind is not ActorKind.MERCHANT or actor.shop_id is None:
-        raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
-    if shop_code is not None:
-        visible_shop(conn, actor, shop_code)
-    require_case_reading(actor)
-    require_permission(actor, Permission.HANDLE_AFTERSALES)
-    return actor.shop_id
+        return _appeal_view(conn, known(store.appeal(conn, appeal_id)))
 
 
 def list_appeals(
@@ -527,7 +507,7 @@ def list_appeals(
 ) -> list[ReviewAppealView]:
     """A shop's own review appeals; the platform's every shop's (newest first)."""
     with ctx.db.read() as conn:
-        shop_id = _reader_shop(conn, actor, shop_code)
+        shop_id = reader_shop(conn, actor, shop_code)
         rows = store.appeal_rows(
             conn,
             shop_id=shop_id,
@@ -548,7 +528,7 @@ def decide_appeal(
         if row is None:
             raise _appeal_not_found(appeal_id)
         if not is_agent(actor):
-            if actor.kind is ActorKind.MERCHANT and actor.shop_id == row.shop_id:
+            if owns_shop(actor, row.shop_id):
                 raise Forbidden(
                     "review_appeal.agents_only",
                     N_("Only a platform agent decides a review appeal."),
@@ -573,7 +553,7 @@ def decide_appeal(
                 )
         except IntegrityError:
             raise _already_decided(appeal_id) from None
-        return _appeal_view(conn, store.appeal(conn, appeal_id))
+        return _appeal_view(conn, known(store.appeal(conn, appeal_id)))
 
 
 def _already_decided(appeal_id: int) -> Conflict:
@@ -585,16 +565,7 @@ def _already_decided(appeal_id: int) -> Conflict:
     )
 
 
-def pending_review_appeals(conn: Connection) -> list[PendingReviewAppeal]:
+def pending_review_appeals(conn: Connection) -> list[store.PendingAppeal]:
     """The agent queue's R12.3 items: every appeal awaiting a decision, soonest
     ``decide_by`` first (then the oldest filing, then the lowest id)."""
-    return [
-        PendingReviewAppeal(
-            id=r.id,
-            shop_id=r.shop_id,
-            review_id=r.review_id,
-            decide_by=r.decide_by,
-            filed_at=r.filed_at,
-        )
-        for r in store.pending_rows(conn)
-    ]
+    return store.pending_rows(conn)

@@ -19,13 +19,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from aftersales.domain import risk
-from aftersales.domain.accounts import AccountKind
-from aftersales.domain.case_types import ActorKind
 from aftersales.domain.errors import NotFound
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import Profile, RiskRules
 from aftersales.domain.reasons import REASONS
-from aftersales.services.actors import Actor, require_case_reading
+from aftersales.services.actors import Actor, is_agent, require_case_reading
 from aftersales.services.context import Context
 from aftersales.store import repo
 from aftersales.store import risk as store
@@ -120,10 +118,7 @@ def _profile_for(ctx: Context, profile_id: str | None) -> Profile:
 def buyer_risk(ctx: Context, actor: Actor, buyer_ref: str) -> RiskView:
     """R15.2: a buyer's risk level and why, for platform agents and admins only (anyone
     else: 404, exactly as for a buyer that does not exist)."""
-    if actor.kind is not ActorKind.PLATFORM or actor.account_kind not in (
-        AccountKind.AGENT,
-        AccountKind.ADMIN,
-    ):
+    if not is_agent(actor):
         raise _not_found(buyer_ref)
     require_case_reading(actor)
     now = ctx.now()

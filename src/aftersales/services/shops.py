@@ -8,14 +8,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from aftersales.domain.accounts import AccountKind, Scope
 from aftersales.domain.case_types import ActorKind
-from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from aftersales.domain.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.domain.i18n import N_
-from aftersales.services.actors import Actor, require_scope
+from aftersales.services.actors import Actor, require_scope, visible_shop
 from aftersales.services.catalog import check_profile, check_return_address
 from aftersales.services.context import Context
 from aftersales.store import accounts as account_store
@@ -95,19 +94,6 @@ def create_shop(
             profile=profile_id,
         )
         return _view(repo.shop_row(conn, shop_id))
-
-
-def visible_shop(conn: Connection, actor: Actor, code: str) -> Any:
-    """The shop row when the actor may see it (the platform, or its own accounts); else
-    404, as for a shop that does not exist."""
-    row = repo.shop_row_by_code(conn, code)
-    ok = row is not None and (
-        actor.kind is ActorKind.PLATFORM
-        or (actor.kind is ActorKind.MERCHANT and actor.shop_id == row.id)
-    )
-    if not ok:
-        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=code)
-    return row
 
 
 def get_shop(ctx: Context, actor: Actor, code: str) -> ShopView:

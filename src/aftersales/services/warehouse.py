@@ -41,9 +41,9 @@ from aftersales.services.actors import (
     require_configurer,
     require_permission,
     require_scope,
+    visible_shop,
 )
 from aftersales.services.context import Context
-from aftersales.services.shops import visible_shop
 from aftersales.services.webhooks import new_secret, verify_signature
 from aftersales.store import accounts as account_store
 from aftersales.store import automation as store

@@ -39,11 +39,12 @@ from aftersales.domain.accounts import Scope
 from aftersales.domain.case_types import Action, ActorKind
 from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
-from aftersales.services.actors import Actor, require_scope
+from aftersales.services.actors import Actor, owns_shop, require_scope
 from aftersales.services.context import Context
 from aftersales.store import accounts as audit_store
 from aftersales.store import repo
 from aftersales.store import webhooks as store
+from aftersales.store.records import known
 
 SECRET_PREFIX = "whsec_"
 MAX_URL_LENGTH = 2000
@@ -318,7 +319,7 @@ class DeliveryView:
     event_id: str  # the webhook-id header
     event_type: str
     event_created_at: datetime
-    status: str  # pending | delivered | failed
+    status: store.DeliveryStatus
     attempts: int
     next_attempt_at: datetime | None  # pending only
     last_status_code: int | None
@@ -335,7 +336,9 @@ class DeliveryPage:
     next_before: int | None  # pass as ``before`` for the next (older) page
 
 
-def _endpoint_view(conn: Connection, row: Any, secret: str | None = None) -> EndpointView:
+def _endpoint_view(
+    conn: Connection, row: store.Endpoint, secret: str | None = None
+) -> EndpointView:
     return EndpointView(
         id=int(row.id),
         shop_code=row.shop_code,
@@ -349,7 +352,7 @@ def _endpoint_view(conn: Connection, row: Any, secret: str | None = None) -> End
     )
 
 
-def _delivery_view(row: Any, attempts: list[Any]) -> DeliveryView:
+def _delivery_view(row: store.LoggedDelivery, attempts: list[store.Attempt]) -> DeliveryView:
     return DeliveryView(
         id=int(row.id),
         event_id=row.event_key,
@@ -388,25 +391,19 @@ def _require_manager(actor: Actor) -> None:
 
 def _shop_id_for(conn: Connection, actor: Actor, shop_code: str) -> int:
     shop = repo.get_shop_by_code(conn, shop_code)
-    if shop is None or not (
-        actor.is_admin or (actor.kind is ActorKind.MERCHANT and actor.shop_id == shop.id)
-    ):
+    if shop is None or not (actor.is_admin or owns_shop(actor, shop.id)):
         raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
     _require_manager(actor)
     return shop.id
 
 
-def _can_see(actor: Actor, row: Any) -> bool:
-    if actor.is_admin:
-        return True
-    return (
-        row.shop_id is not None
-        and actor.kind is ActorKind.MERCHANT
-        and actor.shop_id == row.shop_id
-    )
+def _can_see(actor: Actor, row: store.Endpoint) -> bool:
+    return actor.is_admin or owns_shop(actor, row.shop_id)
 
 
-def _endpoint_for(conn: Connection, actor: Actor, endpoint_id: int, *, lock: bool = False) -> Any:
+def _endpoint_for(
+    conn: Connection, actor: Actor, endpoint_id: int, *, lock: bool = False
+) -> store.Endpoint:
     row = store.endpoint_by_id(conn, endpoint_id, lock=lock)
     if row is None or not _can_see(actor, row):
         raise NotFound(
@@ -418,7 +415,7 @@ def _endpoint_for(conn: Connection, actor: Actor, endpoint_id: int, *, lock: boo
     return row
 
 
-def _require_enabled(row: Any) -> None:
+def _require_enabled(row: store.Endpoint) -> None:
     if row.disabled_at is not None:
         raise Conflict(
             "webhook.endpoint_disabled",
@@ -484,7 +481,7 @@ def create_endpoint(
             url=url,
             event_types=types,
         )
-        return _endpoint_view(conn, store.endpoint_by_id(conn, endpoint_id), secret)
+        return _endpoint_view(conn, known(store.endpoint_by_id(conn, endpoint_id)), secret)
 
 
 def list_endpoints(
@@ -526,7 +523,7 @@ def disable_endpoint(ctx: Context, actor: Actor, endpoint_id: int) -> EndpointVi
             store.update_endpoint(conn, endpoint_id, disabled_at=now)
             dropped = store.fail_pending_of_endpoint(conn, endpoint_id, "endpoint disabled")
             _audit(conn, actor, endpoint_id, "disabled", now, undelivered=dropped)
-        return _endpoint_view(conn, store.endpoint_by_id(conn, endpoint_id))
+        return _endpoint_view(conn, known(store.endpoint_by_id(conn, endpoint_id)))
 
 
 def rotate_secret(ctx: Context, actor: Actor, endpoint_id: int) -> EndpointView:
@@ -539,7 +536,7 @@ def rotate_secret(ctx: Context, actor: Actor, endpoint_id: int) -> EndpointView:
         _require_enabled(row)
         store.update_endpoint(conn, endpoint_id, secret=secret)
         _audit(conn, actor, endpoint_id, "secret_rotated", now)
-        return _endpoint_view(conn, store.endpoint_by_id(conn, endpoint_id), secret)
+        return _endpoint_view(conn, known(store.endpoint_by_id(conn, endpoint_id)), secret)
 
 
 def list_deliveries(

@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from aftersales.store.records import every, one
 from aftersales.store.schema import cases, evidence_items
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceItem:
+    """An uploaded evidence file's metadata (the file is in the blob store under
+    ``content_hash``)."""
+
+    id: int
+    case_id: int
+    uploaded_by: str
+    account_id: int | None
+    party: str
+    kind: str
+    content_hash: str
+    size: int
+    media_type: str
+    original_hash: str | None
+    original_size: int | None
+    width: int | None
+    height: int | None
+    filename: str
+    description: str
+    first_submission: bool
+    created_at: datetime
 
 
 def insert_item(
@@ -56,17 +81,19 @@ def insert_item(
     )
 
 
-def item_by_id(conn: Connection, item_id: int) -> Any:
-    return conn.execute(select(evidence_items).where(evidence_items.c.id == item_id)).first()
+def item_by_id(conn: Connection, item_id: int) -> EvidenceItem | None:
+    row = conn.execute(select(evidence_items).where(evidence_items.c.id == item_id)).first()
+    return one(EvidenceItem, row)
 
 
-def items_of_case(conn: Connection, case_id: int) -> list[Any]:
-    return list(
+def items_of_case(conn: Connection, case_id: int) -> list[EvidenceItem]:
+    return every(
+        EvidenceItem,
         conn.execute(
             select(evidence_items)
             .where(evidence_items.c.case_id == case_id)
             .order_by(evidence_items.c.id)
-        )
+        ),
     )
 
 

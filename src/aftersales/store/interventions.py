@@ -4,11 +4,13 @@ assignments, and the reads the services and the queue need."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
+from aftersales.store.records import every, one
 from aftersales.store.schema import (
     appeals,
     dispute_flags,
@@ -16,6 +18,91 @@ from aftersales.store.schema import (
     queue_assignments,
     rulings,
 )
+
+
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True, slots=True)
+class Intervention:
+    """One R9 intervention round of a case."""
+
+    id: int
+    case_id: int
+    shop_id: int
+    round: int
+    opened_by: str
+    opened_by_actor: str
+    opened_at: datetime
+    statement: str
+    urgent: bool
+    merchant_response_due: datetime
+    merchant_responded_at: datetime | None
+    merchant_response: str | None
+    evidence_due: datetime
+    ruling_due: datetime
+    status: str
+    closed_at: datetime | None
+    appeal_of_ruling_id: int | None
+    excluded_agent: str | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ruling:
+    """An R10.4 ruling, with the recommendation it was made on."""
+
+    id: int
+    intervention_id: int
+    case_id: int
+    shop_id: int
+    agent: str
+    ruled_at: datetime
+    liability: str
+    remedy: str
+    freight_payer: str
+    return_risk: str
+    amount: int | None
+    currency: str
+    reasons: str
+    overridden: bool
+    override_reason: str | None
+    recommendation: dict[str, Any]
+    force_majeure_exempt: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Appeal:
+    """An R12 appeal against a ruling."""
+
+    id: int
+    ruling_id: int
+    case_id: int
+    shop_id: int
+    party: str
+    channel: str
+    filed_by: str
+    filed_at: datetime
+    grounds: str
+    statement: str
+    evidence: list[int]
+    decide_by: datetime
+    status: str
+    reviewed_by: str | None
+    decided_at: datetime | None
+    decision_note: str | None
+    refunded_entries: list[int] | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Who an agent queue item was handed to (agent None: given back)."""
+
+    id: int
+    item_kind: str
+    item_id: int
+    agent: str | None
+    assigned_by: str
+    assigned_at: datetime
 
 
 # --------------------------------------------------------------------------- R9
@@ -27,29 +114,35 @@ def insert_intervention(conn: Connection, **values: Any) -> int:
     )
 
 
-def rounds_of(conn: Connection, case_id: int) -> list[Any]:
+def rounds_of(conn: Connection, case_id: int) -> list[Intervention]:
     """Every intervention round of a case, oldest first."""
-    return list(
+    return every(
+        Intervention,
         conn.execute(
             select(interventions)
             .where(interventions.c.case_id == case_id)
             .order_by(interventions.c.round)
-        )
+        ),
     )
 
 
-def latest_round(conn: Connection, case_id: int) -> Any:
+def latest_round(conn: Connection, case_id: int) -> Intervention | None:
     """The case's latest intervention round (R9), or None."""
-    return conn.execute(
-        select(interventions)
-        .where(interventions.c.case_id == case_id)
-        .order_by(interventions.c.round.desc())
-        .limit(1)
-    ).first()
+    return one(
+        Intervention,
+        conn.execute(
+            select(interventions)
+            .where(interventions.c.case_id == case_id)
+            .order_by(interventions.c.round.desc())
+            .limit(1)
+        ).first(),
+    )
 
 
-def intervention(conn: Connection, intervention_id: int) -> Any:
-    return conn.execute(select(interventions).where(interventions.c.id == intervention_id)).first()
+def intervention(conn: Connection, intervention_id: int) -> Intervention:
+    """A round the caller knows exists (it holds its id)."""
+    row = conn.execute(select(interventions).where(interventions.c.id == intervention_id)).one()
+    return Intervention(**row._mapping)
 
 
 def update_intervention(
@@ -69,13 +162,14 @@ def update_intervention(
     return res.rowcount == 1
 
 
-def open_interventions(conn: Connection) -> list[Any]:
-    return list(
+def open_interventions(conn: Connection) -> list[Intervention]:
+    return every(
+        Intervention,
         conn.execute(
             select(interventions)
             .where(interventions.c.status == "open")
             .order_by(interventions.c.ruling_due, interventions.c.id)
-        )
+        ),
     )
 
 
@@ -84,13 +178,14 @@ def insert_ruling(conn: Connection, **values: Any) -> int:
     return int(conn.execute(insert(rulings).values(**values).returning(rulings.c.id)).scalar_one())
 
 
-def ruling(conn: Connection, ruling_id: int) -> Any:
-    return conn.execute(select(rulings).where(rulings.c.id == ruling_id)).first()
+def ruling(conn: Connection, ruling_id: int) -> Ruling | None:
+    return one(Ruling, conn.execute(select(rulings).where(rulings.c.id == ruling_id)).first())
 
 
-def rulings_of(conn: Connection, case_id: int) -> list[Any]:
-    return list(
-        conn.execute(select(rulings).where(rulings.c.case_id == case_id).order_by(rulings.c.id))
+def rulings_of(conn: Connection, case_id: int) -> list[Ruling]:
+    return every(
+        Ruling,
+        conn.execute(select(rulings).where(rulings.c.case_id == case_id).order_by(rulings.c.id)),
     )
 
 
@@ -129,13 +224,14 @@ def insert_appeal(conn: Connection, **values: Any) -> int:
     )
 
 
-def appeal(conn: Connection, appeal_id: int) -> Any:
-    return conn.execute(select(appeals).where(appeals.c.id == appeal_id)).first()
+def appeal(conn: Connection, appeal_id: int) -> Appeal | None:
+    return one(Appeal, conn.execute(select(appeals).where(appeals.c.id == appeal_id)).first())
 
 
-def appeals_of(conn: Connection, case_id: int) -> list[Any]:
-    return list(
-        conn.execute(select(appeals).where(appeals.c.case_id == case_id).order_by(appeals.c.id))
+def appeals_of(conn: Connection, case_id: int) -> list[Appeal]:
+    return every(
+        Appeal,
+        conn.execute(select(appeals).where(appeals.c.case_id == case_id).order_by(appeals.c.id)),
     )
 
 
@@ -148,13 +244,14 @@ def update_appeal(conn: Connection, appeal_id: int, expected_version: int, **val
     return res.rowcount == 1
 
 
-def pending_merchant_appeals(conn: Connection) -> list[Any]:
-    return list(
+def pending_merchant_appeals(conn: Connection) -> list[Appeal]:
+    return every(
+        Appeal,
         conn.execute(
             select(appeals)
             .where(and_(appeals.c.status == "pending", appeals.c.party == "merchant"))
             .order_by(appeals.c.decide_by, appeals.c.id)
-        )
+        ),
     )
 
 
@@ -188,7 +285,7 @@ def assign(
     )
 
 
-def assignees(conn: Connection, kind: str, item_ids: Sequence[int]) -> dict[int, Any]:
+def assignees(conn: Connection, kind: str, item_ids: Sequence[int]) -> dict[int, Assignment]:
     """The newest assignment row of each item (absent: never assigned)."""
     if not item_ids:
         return {}
@@ -203,4 +300,4 @@ def assignees(conn: Connection, kind: str, item_ids: Sequence[int]) -> dict[int,
         .group_by(queue_assignments.c.item_id)
     )
     rows = conn.execute(select(queue_assignments).where(queue_assignments.c.id.in_(newest)))
-    return {row.item_id: row for row in rows}
+    return {a.item_id: a for a in every(Assignment, rows)}

@@ -4,16 +4,33 @@ and orders over a period, and the case's latest intervention round."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 
+from aftersales.store.records import every, one
 from aftersales.store.schema import (
     evidence_assessments,
     order_parcels,
     orders,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """An agent's R10 assessment of one evidence item (a later one supersedes it)."""
+
+    id: int
+    evidence_id: int
+    case_id: int
+    relevant: bool
+    credible: bool
+    supports: str
+    claim: str | None
+    note: str
+    assessed_by: str
+    created_at: datetime
 
 
 def insert_assessment(
@@ -48,13 +65,16 @@ def insert_assessment(
     )
 
 
-def assessment(conn: Connection, assessment_id: int) -> Any:
-    return conn.execute(
-        select(evidence_assessments).where(evidence_assessments.c.id == assessment_id)
-    ).first()
+def assessment(conn: Connection, assessment_id: int) -> Assessment | None:
+    return one(
+        Assessment,
+        conn.execute(
+            select(evidence_assessments).where(evidence_assessments.c.id == assessment_id)
+        ).first(),
+    )
 
 
-def latest_assessments(conn: Connection, case_id: int) -> dict[int, Any]:
+def latest_assessments(conn: Connection, case_id: int) -> dict[int, Assessment]:
     """The newest assessment of each evidence item of the case, by evidence id (a later
     row supersedes an earlier one)."""
     rows = conn.execute(
@@ -62,7 +82,7 @@ def latest_assessments(conn: Connection, case_id: int) -> dict[int, Any]:
         .where(evidence_assessments.c.case_id == case_id)
         .order_by(evidence_assessments.c.id)
     )
-    return {int(row.evidence_id): row for row in rows}
+    return {a.evidence_id: a for a in every(Assessment, rows)}
 
 
 def first_shipped_at(conn: Connection, order_id: int) -> datetime | None:

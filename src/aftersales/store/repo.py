@@ -17,6 +17,7 @@ from aftersales.domain.case_types import ActorKind, CaseType, DeadlineKind, Stat
 from aftersales.domain.catalog import Buyer, Order, OrderLine, Product, Shop
 from aftersales.domain.money import Money
 from aftersales.domain.policy import ProductFlag
+from aftersales.store.records import every
 from aftersales.store.schema import (
     buyers,
     case_events,
@@ -642,11 +643,32 @@ def append_event(
     return int(seq)
 
 
-def events(conn: Connection, case_id: int) -> list[Any]:
-    return list(
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of a case's timeline (``case_events``, append-only)."""
+
+    id: int
+    case_id: int
+    seq: int
+    at: datetime
+    actor_kind: str
+    actor_id: str | None
+    action: str
+    rule: str | None
+    strategy: str | None
+    from_state: str | None
+    to_state: str
+    changes: dict[str, Any]  # field -> {"before", "after"}, and what the move recorded
+    note: str | None
+
+
+def events(conn: Connection, case_id: int) -> list[TimelineEntry]:
+    """The case's timeline, in order."""
+    return every(
+        TimelineEntry,
         conn.execute(
             select(case_events).where(case_events.c.case_id == case_id).order_by(case_events.c.seq)
-        )
+        ),
     )
 
 

@@ -4,11 +4,13 @@ one review each, and the reads the services and the judgment need)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, exists, insert, select, update
 
+from aftersales.store.records import every, one
 from aftersales.store.schema import (
     buyer_reports,
     cases,
@@ -16,6 +18,52 @@ from aftersales.store.schema import (
     force_majeure_reports,
     orders,
 )
+
+
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True, slots=True)
+class ForceMajeureReport:
+    """An R15.1 report and its one review."""
+
+    id: int
+    shop_id: int
+    kind: str
+    regions: list[str]
+    starts_on: date
+    ends_on: date
+    description: str
+    status: str  # pending | approved | rejected
+    filed_by: str
+    created_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    review_note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovedWindow:
+    """An approved force-majeure report's regions."""
+
+    id: int
+    regions: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class BuyerReport:
+    """An R15.2 malicious-buyer report and its one review."""
+
+    id: int
+    shop_id: int
+    buyer_id: int
+    status: str  # pending | confirmed | rejected
+    reason: str
+    created_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by: str | None
+    filed_by: str | None
+    evidence: dict[str, list[Any]] | None  # case_numbers, evidence_ids
+    review_note: str | None
+    rejected_cases: list[str] | None
 
 
 # --------------------------------------------------------------------------- R15.1
@@ -50,22 +98,25 @@ def insert_force_majeure(
     )
 
 
-def force_majeure(conn: Connection, report_id: int) -> Any:
-    return conn.execute(
-        select(force_majeure_reports).where(force_majeure_reports.c.id == report_id)
-    ).first()
+def force_majeure(conn: Connection, report_id: int) -> ForceMajeureReport | None:
+    return one(
+        ForceMajeureReport,
+        conn.execute(
+            select(force_majeure_reports).where(force_majeure_reports.c.id == report_id)
+        ).first(),
+    )
 
 
 def force_majeure_rows(
     conn: Connection, *, shop_id: int | None, status: str | None, limit: int
-) -> list[Any]:
+) -> list[ForceMajeureReport]:
     """Newest first; ``shop_id`` None: every shop's."""
     query = select(force_majeure_reports).order_by(force_majeure_reports.c.id.desc())
     if shop_id is not None:
         query = query.where(force_majeure_reports.c.shop_id == shop_id)
     if status is not None:
         query = query.where(force_majeure_reports.c.status == status)
-    return list(conn.execute(query.limit(limit)))
+    return every(ForceMajeureReport, conn.execute(query.limit(limit)))
 
 
 def review_force_majeure(
@@ -80,9 +131,10 @@ def review_force_majeure(
     return done.rowcount == 1
 
 
-def approved_windows(conn: Connection, shop_id: int, day: date) -> list[Any]:
+def approved_windows(conn: Connection, shop_id: int, day: date) -> list[ApprovedWindow]:
     """The shop's approved reports whose window contains ``day`` (both ends inclusive)."""
-    return list(
+    return every(
+        ApprovedWindow,
         conn.execute(
             select(force_majeure_reports.c.id, force_majeure_reports.c.regions).where(
                 force_majeure_reports.c.shop_id == shop_id,
@@ -90,7 +142,7 @@ def approved_windows(conn: Connection, shop_id: int, day: date) -> list[Any]:
                 force_majeure_reports.c.starts_on <= day,
                 force_majeure_reports.c.ends_on >= day,
             )
-        )
+        ),
     )
 
 
@@ -122,19 +174,20 @@ def insert_buyer_report(
     )
 
 
-def buyer_report(conn: Connection, report_id: int) -> Any:
-    return conn.execute(select(buyer_reports).where(buyer_reports.c.id == report_id)).first()
+def buyer_report(conn: Connection, report_id: int) -> BuyerReport | None:
+    row = conn.execute(select(buyer_reports).where(buyer_reports.c.id == report_id)).first()
+    return one(BuyerReport, row)
 
 
 def buyer_report_rows(
     conn: Connection, *, shop_id: int | None, status: str | None, limit: int
-) -> list[Any]:
+) -> list[BuyerReport]:
     query = select(buyer_reports).order_by(buyer_reports.c.id.desc())
     if shop_id is not None:
         query = query.where(buyer_reports.c.shop_id == shop_id)
     if status is not None:
         query = query.where(buyer_reports.c.status == status)
-    return list(conn.execute(query.limit(limit)))
+    return every(BuyerReport, conn.execute(query.limit(limit)))
 
 
 def review_buyer_report(

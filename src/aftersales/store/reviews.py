@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, exists, func, insert, select
+from sqlalchemy import Connection, Exists, Select, and_, case, exists, func, insert, select
 
+from aftersales.store.records import every, one
 from aftersales.store.schema import (
     case_messages,
     cases,
     evidence_items,
-    order_lines,
     order_parcels,
     orders,
     product_reviews,
@@ -23,6 +24,79 @@ from aftersales.store.schema import (
 )
 
 UPHELD = "upheld"
+
+
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A product review, with its order number, SKU and title, and the upheld appeal that
+    removed it (None: it counts)."""
+
+    id: int
+    order_line_id: int
+    order_id: int
+    product_id: int
+    shop_id: int
+    buyer_id: int
+    rating: int
+    topic: str
+    text: str
+    source: str
+    recorded_by: str
+    created_at: datetime
+    recorded_at: datetime
+    order_number: str
+    sku: str
+    title: str
+    removed_by_appeal: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewAppeal:
+    """An R12.3 appeal with its decision (``outcome`` … None while pending) and its
+    review's order number and SKU."""
+
+    id: int
+    review_id: int
+    shop_id: int
+    attempt: int
+    reason: str
+    evidence: list[dict[str, str]]
+    filed_by: str
+    filed_at: datetime
+    expected_from: datetime
+    decide_by: datetime
+    profile_id: str
+    profile_version: int
+    outcome: str | None
+    note: str | None
+    decided_by: str | None
+    decided_at: datetime | None
+    order_number: str
+    sku: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAppeal:
+    """An appeal without a decision (an item of the agent queue)."""
+
+    id: int
+    shop_id: int
+    review_id: int
+    decide_by: datetime
+    filed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewedProduct:
+    """A shop's product a review is about."""
+
+    id: int
+    shop_id: int
+    sku: str
+    title: str
+    flags: list[str]
+    declared_no_reason_days: int | None
 
 
 # --------------------------------------------------------------------------- reviews
@@ -64,7 +138,7 @@ def insert_review(
     )
 
 
-def _review_query() -> Any:
+def _review_query() -> Select[Any]:
     """A review with its order number, SKU and title, and the upheld appeal that removed
     it (None: it counts)."""
     upheld = (
@@ -89,17 +163,22 @@ def _review_query() -> Any:
     )
 
 
-def review(conn: Connection, review_id: int) -> Any:
-    return conn.execute(_review_query().where(product_reviews.c.id == review_id)).first()
+def review(conn: Connection, review_id: int) -> Review | None:
+    return one(
+        Review, conn.execute(_review_query().where(product_reviews.c.id == review_id)).first()
+    )
 
 
-def review_of_line(conn: Connection, order_line_id: int) -> Any:
-    return conn.execute(
-        _review_query().where(product_reviews.c.order_line_id == order_line_id)
-    ).first()
+def review_of_line(conn: Connection, order_line_id: int) -> Review | None:
+    return one(
+        Review,
+        conn.execute(
+            _review_query().where(product_reviews.c.order_line_id == order_line_id)
+        ).first(),
+    )
 
 
-def reviews_of_product(conn: Connection, product_id: int, *, limit: int) -> list[Any]:
+def reviews_of_product(conn: Connection, product_id: int, *, limit: int) -> list[Review]:
     """Newest first, removed ones included (marked)."""
     query = (
         _review_query()
@@ -107,10 +186,10 @@ def reviews_of_product(conn: Connection, product_id: int, *, limit: int) -> list
         .order_by(product_reviews.c.created_at.desc(), product_reviews.c.id.desc())
         .limit(limit)
     )
-    return list(conn.execute(query))
+    return every(Review, conn.execute(query))
 
 
-def _removed_by(now: datetime) -> Any:
+def _removed_by(now: datetime) -> Exists:
     """An upheld decision, made by ``now``, removed the review."""
     return exists().where(
         review_appeal_decisions.c.review_id == product_reviews.c.id,
@@ -140,18 +219,13 @@ def rating_counts(
     return int(row[0]), int(row[1])
 
 
-def product_of_shop(conn: Connection, shop_id: int, sku: str) -> Any:
-    return conn.execute(
-        select(products).where(products.c.shop_id == shop_id, products.c.sku == sku)
-    ).first()
-
-
-def order_line(conn: Connection, order_id: int, order_line_id: int) -> Any:
-    return conn.execute(
-        select(order_lines).where(
-            order_lines.c.id == order_line_id, order_lines.c.order_id == order_id
-        )
-    ).first()
+def product_of_shop(conn: Connection, shop_id: int, sku: str) -> ReviewedProduct | None:
+    return one(
+        ReviewedProduct,
+        conn.execute(
+            select(products).where(products.c.shop_id == shop_id, products.c.sku == sku)
+        ).first(),
+    )
 
 
 # --------------------------------------------------------------------------- evidence refs
@@ -236,7 +310,7 @@ def insert_appeal(
     )
 
 
-def _appeal_query() -> Any:
+def _appeal_query() -> Select[Any]:
     """An appeal with its decision (outer join: None while pending) and its review's
     order number and SKU."""
     return (
@@ -258,24 +332,26 @@ def _appeal_query() -> Any:
     )
 
 
-def appeal(conn: Connection, appeal_id: int) -> Any:
-    return conn.execute(_appeal_query().where(review_appeals.c.id == appeal_id)).first()
+def appeal(conn: Connection, appeal_id: int) -> ReviewAppeal | None:
+    row = conn.execute(_appeal_query().where(review_appeals.c.id == appeal_id)).first()
+    return one(ReviewAppeal, row)
 
 
-def appeals_of_review(conn: Connection, review_id: int) -> list[Any]:
+def appeals_of_review(conn: Connection, review_id: int) -> list[ReviewAppeal]:
     """Oldest first."""
-    return list(
+    return every(
+        ReviewAppeal,
         conn.execute(
             _appeal_query()
             .where(review_appeals.c.review_id == review_id)
             .order_by(review_appeals.c.attempt)
-        )
+        ),
     )
 
 
 def appeal_rows(
     conn: Connection, *, shop_id: int | None, status: str | None, limit: int
-) -> list[Any]:
+) -> list[ReviewAppeal]:
     """Newest first; ``shop_id`` None: every shop's; ``status`` pending | upheld |
     dismissed."""
     query = _appeal_query().order_by(review_appeals.c.id.desc())
@@ -285,12 +361,13 @@ def appeal_rows(
         query = query.where(review_appeal_decisions.c.id.is_(None))
     elif status is not None:
         query = query.where(review_appeal_decisions.c.outcome == status)
-    return list(conn.execute(query.limit(limit)))
+    return every(ReviewAppeal, conn.execute(query.limit(limit)))
 
 
-def pending_rows(conn: Connection) -> list[Any]:
+def pending_rows(conn: Connection) -> list[PendingAppeal]:
     """Every appeal without a decision, soonest ``decide_by`` first (then oldest)."""
-    return list(
+    return every(
+        PendingAppeal,
         conn.execute(
             select(
                 review_appeals.c.id,
@@ -301,7 +378,7 @@ def pending_rows(conn: Connection) -> list[Any]:
             )
             .where(~exists().where(review_appeal_decisions.c.appeal_id == review_appeals.c.id))
             .order_by(review_appeals.c.decide_by, review_appeals.c.filed_at, review_appeals.c.id)
-        )
+        ),
     )
 
 

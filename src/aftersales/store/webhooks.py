@@ -9,11 +9,13 @@ PostgreSQL; on SQLite the caller's ``BEGIN IMMEDIATE`` transaction is the lock.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Select, and_, func, insert, or_, select, update
 
+from aftersales.store.records import every, one
 from aftersales.store.schema import (
     outbox_events,
     shops,
@@ -25,10 +27,97 @@ from aftersales.store.schema import (
 PENDING = "pending"
 DELIVERED = "delivered"
 FAILED = "failed"
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
+
+# --------------------------------------------------------------------------- records
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """An endpoint with its shop's code (``shop_code`` None: a platform endpoint)."""
+
+    id: int
+    shop_id: int | None
+    url: str
+    secret: str
+    description: str
+    event_types: list[str] | None  # None: every event
+    created_at: datetime
+    disabled_at: datetime | None
+    shop_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UnfannedEvent:
+    """An outbox event not yet turned into deliveries."""
+
+    id: int
+    type: str
+    shop_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveEndpoint:
+    """What fan-out needs of an enabled endpoint."""
+
+    id: int
+    shop_id: int | None
+    event_types: list[str] | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DueDelivery:
+    """What sending a leased delivery needs: its endpoint and its event."""
+
+    id: int
+    attempts: int
+    endpoint_id: int
+    url: str
+    secret: str
+    disabled_at: datetime | None
+    event_id: str
+    type: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    event_id: int  # the outbox event's row id
+    endpoint_id: int
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedDelivery(Delivery):
+    """A delivery in an endpoint's log, with its event."""
+
+    event_key: str  # the event's id: the webhook-id header
+    event_type: str
+    event_created_at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    id: int
+    delivery_id: int
+    attempt: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
 
 
 # --------------------------------------------------------------------------- endpoints
-def _endpoint_query() -> Any:
+def _endpoint_query() -> Select[Any]:
     return select(webhook_endpoints, shops.c.code.label("shop_code")).select_from(
         webhook_endpoints.outerjoin(shops, shops.c.id == webhook_endpoints.c.shop_id)
     )
@@ -60,24 +149,24 @@ def insert_endpoint(
     )
 
 
-def endpoint_by_id(conn: Connection, endpoint_id: int, *, lock: bool = False) -> Any:
+def endpoint_by_id(conn: Connection, endpoint_id: int, *, lock: bool = False) -> Endpoint | None:
     """One endpoint with its shop's code (``shop_code`` None: a platform endpoint)."""
     q = _endpoint_query().where(webhook_endpoints.c.id == endpoint_id)
     if lock and conn.dialect.name == "postgresql":
         q = q.with_for_update(of=webhook_endpoints)
-    return conn.execute(q).first()
+    return one(Endpoint, conn.execute(q).first())
 
 
 def list_endpoints(
     conn: Connection, *, shop_id: int | None = None, platform_only: bool = False
-) -> list[Any]:
+) -> list[Endpoint]:
     """Every endpoint, a shop's, or the platform's (``platform_only``); oldest first."""
     q = _endpoint_query().order_by(webhook_endpoints.c.id)
     if platform_only:
         q = q.where(webhook_endpoints.c.shop_id.is_(None))
     elif shop_id is not None:
         q = q.where(webhook_endpoints.c.shop_id == shop_id)
-    return list(conn.execute(q))
+    return every(Endpoint, conn.execute(q))
 
 
 def update_endpoint(conn: Connection, endpoint_id: int, **values: Any) -> None:
@@ -99,7 +188,7 @@ def delivery_counts(conn: Connection, endpoint_id: int) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- fan-out
-def claim_unfanned(conn: Connection, limit: int) -> list[Any]:
+def claim_unfanned(conn: Connection, limit: int) -> list[UnfannedEvent]:
     """Lock up to ``limit`` events not yet fanned out, oldest first."""
     q = (
         select(
@@ -114,10 +203,10 @@ def claim_unfanned(conn: Connection, limit: int) -> list[Any]:
     )
     if conn.dialect.name == "postgresql":
         q = q.with_for_update(skip_locked=True)
-    return list(conn.execute(q))
+    return every(UnfannedEvent, conn.execute(q))
 
 
-def active_endpoints_for(conn: Connection, shop_ids: Iterable[int | None]) -> list[Any]:
+def active_endpoints_for(conn: Connection, shop_ids: Iterable[int | None]) -> list[ActiveEndpoint]:
     """Enabled endpoints of these shops, and every enabled platform endpoint."""
     ids = [s for s in set(shop_ids) if s is not None]
     cond: Any = webhook_endpoints.c.shop_id.is_(None)
@@ -133,7 +222,7 @@ def active_endpoints_for(conn: Connection, shop_ids: Iterable[int | None]) -> li
         .where(and_(cond, webhook_endpoints.c.disabled_at.is_(None)))
         .order_by(webhook_endpoints.c.id)
     )
-    return list(conn.execute(q))
+    return every(ActiveEndpoint, conn.execute(q))
 
 
 def insert_deliveries(conn: Connection, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
@@ -166,7 +255,9 @@ def mark_fanned_out(conn: Connection, event_ids: Sequence[int], now: datetime) -
 
 
 # --------------------------------------------------------------------------- deliveries
-def claim_due(conn: Connection, now: datetime, limit: int, lease_until: datetime) -> list[Any]:
+def claim_due(
+    conn: Connection, now: datetime, limit: int, lease_until: datetime
+) -> list[DueDelivery]:
     """Lease up to ``limit`` due pending deliveries: their ``next_attempt_at`` moves to
     ``lease_until``, so no other dispatcher takes them until the lease runs out (a
     dispatcher that dies mid-send leaves them due again then). Returns what sending needs;
@@ -192,7 +283,8 @@ def claim_due(conn: Connection, now: datetime, limit: int, lease_until: datetime
         .where(webhook_deliveries.c.id.in_(ids))
         .values(next_attempt_at=lease_until)
     )
-    return list(
+    return every(
+        DueDelivery,
         conn.execute(
             select(
                 webhook_deliveries.c.id,
@@ -212,15 +304,15 @@ def claim_due(conn: Connection, now: datetime, limit: int, lease_until: datetime
             )
             .where(webhook_deliveries.c.id.in_(ids))
             .order_by(webhook_deliveries.c.id)
-        )
+        ),
     )
 
 
-def delivery_by_id(conn: Connection, delivery_id: int, *, lock: bool = False) -> Any:
+def delivery_by_id(conn: Connection, delivery_id: int, *, lock: bool = False) -> Delivery | None:
     q = select(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id)
     if lock and conn.dialect.name == "postgresql":
         q = q.with_for_update()
-    return conn.execute(q).first()
+    return one(Delivery, conn.execute(q).first())
 
 
 def update_delivery(conn: Connection, delivery_id: int, **values: Any) -> None:
@@ -272,7 +364,7 @@ def deliveries_page(
     before_id: int | None,
     limit: int,
     status: str | None = None,
-) -> list[Any]:
+) -> list[LoggedDelivery]:
     """An endpoint's deliveries, newest first (keyset on id), with their event."""
     q = (
         select(
@@ -295,11 +387,11 @@ def deliveries_page(
         q = q.where(webhook_deliveries.c.id < before_id)
     if status is not None:
         q = q.where(webhook_deliveries.c.status == status)
-    return list(conn.execute(q))
+    return every(LoggedDelivery, conn.execute(q))
 
 
-def attempts_of(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, list[Any]]:
-    out: dict[int, list[Any]] = {d: [] for d in delivery_ids}
+def attempts_of(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, list[Attempt]]:
+    out: dict[int, list[Attempt]] = {d: [] for d in delivery_ids}
     if not delivery_ids:
         return out
     rows = conn.execute(
@@ -307,6 +399,6 @@ def attempts_of(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, list
         .where(webhook_attempts.c.delivery_id.in_(list(delivery_ids)))
         .order_by(webhook_attempts.c.delivery_id, webhook_attempts.c.id)
     )
-    for r in rows:
-        out[int(r.delivery_id)].append(r)
+    for r in every(Attempt, rows):
+        out[r.delivery_id].append(r)
     return out

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from aftersales.api.common import (
     Bool,
@@ -49,6 +49,8 @@ Version = Annotated[
 
 
 class MoneyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from a Money (api/views.py)
+
     amount: int
     currency: str
 

@@ -3,7 +3,6 @@ and the agent queue (docs/arbitration.md)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, Path, Query, Request
@@ -14,8 +13,10 @@ from aftersales.api.common import Bool, FreeText, Int, QueryBool, QueryInt, Text
 from aftersales.api.common import router as _router
 from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
 from aftersales.api.v1.cases import MoneyOut
+from aftersales.api.views import list_model, view_model
 from aftersales.domain.intervention import Grounds
-from aftersales.domain.policy import EvidenceKind, FreightPayer, Liability, Party, Remedy
+from aftersales.domain.money import Money
+from aftersales.domain.policy import FreightPayer, Liability, Remedy
 from aftersales.services import interventions as svc
 from aftersales.services import queue as queue_svc
 
@@ -138,101 +139,41 @@ class FlagOut(BaseModel):
     id: int
 
 
-class SlotOut(BaseModel):
-    kinds: list[EvidenceKind] = Field(description="Any one of these fills the slot")
-
-
-class TemplateOut(BaseModel):
-    party: Party
-    slots: list[SlotOut]
-    deadline: datetime
-
-
-class RulingOut(BaseModel):
-    id: int
-    agent: str = Field(description="Shown to the platform only (empty for the parties)")
-    ruled_at: datetime
-    liability: Liability
-    remedy: Remedy
-    freight_payer: FreightPayer
-    return_risk: Liability
-    amount: MoneyOut | None
-    reasons: str
-    overridden: bool
-    override_reason: str | None
-    force_majeure_exempt: bool
-    execution_due: datetime | None
-    merchant_appeal_due: datetime | None
-    recommendation: dict[str, Any] | None = Field(description="Platform callers only")
-
-
-class AppealOut(BaseModel):
-    id: int
-    case_number: str
-    ruling_id: int
-    party: str
-    channel: str
-    filed_by: str
-    filed_at: datetime
-    grounds: Grounds
-    statement: str
-    evidence: list[int]
-    decide_by: datetime
-    status: str
-    reviewed_by: str | None
-    decided_at: datetime | None
-    decision_note: str | None
-    refunded_entry: int | None = Field(description="The first of refunded_entries")
-    refunded_entries: list[int] = Field(
-        description="R12.1: ledger entries returning the pay-first deduction to the deposit "
-        "and the settlement balance it was taken from"
-    )
-    version: int
-
-
-class InterventionOut(BaseModel):
-    id: int
-    case_number: str
-    case_state: str
-    case_version: int
-    round: int
-    opened_by: str
-    opened_at: datetime
-    statement: str
-    urgent: bool
-    merchant_response_due: datetime
-    merchant_responded_at: datetime | None
-    merchant_response: str | None
-    merchant_responded_in_time: bool | None
-    evidence_due: datetime
-    ruling_due: datetime
-    status: str
-    closed_at: datetime | None
-    assigned_agent: str | None
-    appeal_of_ruling_id: int | None
-    excluded_agent: str | None
-    version: int
-    templates: list[TemplateOut]
-    rulings: list[RulingOut]
-    appeals: list[AppealOut]
-
-
-class QueueItemOut(BaseModel):
-    kind: queue_svc.ItemKind
-    id: int
-    shop: str
-    case_number: str | None
-    due_at: datetime
-    overdue: bool
-    assigned_agent: str | None
-    assigned_at: datetime | None
-    merchant_response_due: datetime | None
-    evidence_due: datetime | None
-    urgent: bool
-
-
-class QueueOut(BaseModel):
-    items: list[QueueItemOut]
+SlotOut = view_model(
+    svc.TemplateSlot, "SlotOut", describe={"kinds": "Any one of these fills the slot"}
+)
+TemplateOut = view_model(
+    svc.EvidenceTemplateView, "TemplateOut", models={svc.TemplateSlot: SlotOut}
+)
+RulingOut = view_model(
+    svc.RulingView,
+    "RulingOut",
+    describe={
+        "agent": "Shown to the platform only (empty for the parties)",
+        "recommendation": "Platform callers only",
+    },
+    models={Money: MoneyOut},
+)
+AppealOut = view_model(
+    svc.AppealView,
+    "AppealOut",
+    describe={
+        "refunded_entry": "The first of refunded_entries",
+        "refunded_entries": "R12.1: ledger entries returning the pay-first deduction to the "
+        "deposit and the settlement balance it was taken from",
+    },
+)
+InterventionOut = view_model(
+    svc.InterventionView,
+    "InterventionOut",
+    models={
+        svc.EvidenceTemplateView: TemplateOut,
+        svc.RulingView: RulingOut,
+        svc.AppealView: AppealOut,
+    },
+)
+QueueItemOut = view_model(queue_svc.QueueItem, "QueueItemOut")
+QueueOut = list_model("QueueOut", QueueItemOut)
 
 
 class AssignIn(BaseModel):
@@ -242,104 +183,6 @@ class AssignIn(BaseModel):
         None, description="Admins only: hand the item to this agent (default: yourself)"
     )
     release: Bool = Field(False, description="Give the item back to the queue")
-
-
-def _money(m: Any) -> MoneyOut | None:
-    return MoneyOut(amount=m.amount, currency=m.currency) if m is not None else None
-
-
-def _appeal(v: svc.AppealView) -> AppealOut:
-    return AppealOut(
-        id=v.id,
-        case_number=v.case_number,
-        ruling_id=v.ruling_id,
-        party=v.party,
-        channel=v.channel,
-        filed_by=v.filed_by,
-        filed_at=v.filed_at,
-        grounds=Grounds(v.grounds),
-        statement=v.statement,
-        evidence=list(v.evidence),
-        decide_by=v.decide_by,
-        status=v.status,
-        reviewed_by=v.reviewed_by,
-        decided_at=v.decided_at,
-        decision_note=v.decision_note,
-        refunded_entry=v.refunded_entry,
-        refunded_entries=list(v.refunded_entries),
-        version=v.version,
-    )
-
-
-def _out(v: svc.InterventionView) -> InterventionOut:
-    return InterventionOut(
-        id=v.id,
-        case_number=v.case_number,
-        case_state=v.case_state,
-        case_version=v.case_version,
-        round=v.round,
-        opened_by=v.opened_by,
-        opened_at=v.opened_at,
-        statement=v.statement,
-        urgent=v.urgent,
-        merchant_response_due=v.merchant_response_due,
-        merchant_responded_at=v.merchant_responded_at,
-        merchant_response=v.merchant_response,
-        merchant_responded_in_time=v.merchant_responded_in_time,
-        evidence_due=v.evidence_due,
-        ruling_due=v.ruling_due,
-        status=v.status,
-        closed_at=v.closed_at,
-        assigned_agent=v.assigned_agent,
-        appeal_of_ruling_id=v.appeal_of_ruling_id,
-        excluded_agent=v.excluded_agent,
-        version=v.version,
-        templates=[
-            TemplateOut(
-                party=t.party,
-                slots=[SlotOut(kinds=list(s.kinds)) for s in t.slots],
-                deadline=t.deadline,
-            )
-            for t in v.templates
-        ],
-        rulings=[
-            RulingOut(
-                id=r.id,
-                agent=r.agent,
-                ruled_at=r.ruled_at,
-                liability=Liability(r.liability),
-                remedy=Remedy(r.remedy),
-                freight_payer=FreightPayer(r.freight_payer),
-                return_risk=Liability(r.return_risk),
-                amount=_money(r.amount),
-                reasons=r.reasons,
-                overridden=r.overridden,
-                override_reason=r.override_reason,
-                force_majeure_exempt=r.force_majeure_exempt,
-                execution_due=r.execution_due,
-                merchant_appeal_due=r.merchant_appeal_due,
-                recommendation=r.recommendation,
-            )
-            for r in v.rulings
-        ],
-        appeals=[_appeal(a) for a in v.appeals],
-    )
-
-
-def _item(i: queue_svc.QueueItem) -> QueueItemOut:
-    return QueueItemOut(
-        kind=i.kind,
-        id=i.id,
-        shop=i.shop,
-        case_number=i.case_number,
-        due_at=i.due_at,
-        overdue=i.overdue,
-        assigned_agent=i.assigned_agent,
-        assigned_at=i.assigned_at,
-        merchant_response_due=i.merchant_response_due,
-        evidence_due=i.evidence_due,
-        urgent=i.urgent,
-    )
 
 
 # --------------------------------------------------------------------------- R9
@@ -360,7 +203,7 @@ def escalate(
         auth,
         idempotency_key,
         body,
-        lambda: _out(
+        lambda: InterventionOut.model_validate(
             svc.escalate(
                 ctx,
                 auth.actor,
@@ -374,10 +217,10 @@ def escalate(
 
 
 @router.get("/cases/{number}/intervention", response_model=InterventionOut)
-def get_intervention(ctx: Ctx, auth: Auth, number: CaseNumber) -> InterventionOut:
+def get_intervention(ctx: Ctx, auth: Auth, number: CaseNumber) -> BaseModel:
     """R9.3: the current round, its deadlines, the evidence template for your side (both
     for the platform), rulings and appeals."""
-    return _out(svc.get_intervention(ctx, auth.actor, number))
+    return InterventionOut.model_validate(svc.get_intervention(ctx, auth.actor, number))
 
 
 @router.post("/cases/{number}/intervention/response", response_model=InterventionOut)
@@ -396,7 +239,7 @@ def respond_to_intervention(
         auth,
         idempotency_key,
         body,
-        lambda: _out(
+        lambda: InterventionOut.model_validate(
             svc.respond(
                 ctx,
                 auth.actor,
@@ -423,7 +266,7 @@ def mark_urgent(
         auth,
         idempotency_key,
         body,
-        lambda: _out(svc.mark_urgent(ctx, auth.actor, number)),
+        lambda: InterventionOut.model_validate(svc.mark_urgent(ctx, auth.actor, number)),
     )
 
 
@@ -442,7 +285,7 @@ def withdraw(
         auth,
         idempotency_key,
         body,
-        lambda: _out(
+        lambda: InterventionOut.model_validate(
             svc.withdraw(
                 ctx,
                 auth.actor,
@@ -510,7 +353,7 @@ def rule(
         auth,
         idempotency_key,
         body,
-        lambda: _out(
+        lambda: InterventionOut.model_validate(
             svc.rule(ctx, auth.actor, number, ruling, expected_version=body.expected_version)
         ),
     )
@@ -533,7 +376,7 @@ def appeal(
         auth,
         idempotency_key,
         body,
-        lambda: _appeal(
+        lambda: AppealOut.model_validate(
             svc.appeal(
                 ctx,
                 auth.actor,
@@ -564,7 +407,7 @@ def decide_appeal(
         auth,
         idempotency_key,
         body,
-        lambda: _appeal(
+        lambda: AppealOut.model_validate(
             svc.decide_appeal(
                 ctx,
                 auth.actor,
@@ -586,12 +429,12 @@ def agent_queue(
     unassigned: Annotated[QueryBool, Query()] = False,
     kind: Annotated[queue_svc.ItemKind | None, Query()] = None,
     limit: Annotated[int, QueryInt(1, 1000), Query()] = 200,
-) -> QueueOut:
+) -> BaseModel:
     """What waits for an agent, soonest deadline first, with who has taken it."""
     items = queue_svc.agent_queue(
         ctx, auth.actor, mine=mine, unassigned=unassigned, kind=kind, limit=limit
     )
-    return QueueOut(items=[_item(i) for i in items])
+    return QueueOut(items=items)
 
 
 @router.post("/queue/{kind}/{item_id}/assignment", response_model=QueueItemOut)
@@ -610,7 +453,7 @@ def assign(
         auth,
         idempotency_key,
         body,
-        lambda: _item(
+        lambda: QueueItemOut.model_validate(
             queue_svc.assign(
                 ctx,
                 auth.actor,

@@ -3,7 +3,6 @@ filed by a shop and reviewed once by a platform agent (docs/arbitration.md)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query, Request
@@ -13,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aftersales.api.common import Day, FreeText, Int, QueryInt, Text
 from aftersales.api.common import router as _router
 from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
+from aftersales.api.views import list_model, view_model
 from aftersales.services import reports as svc
 
 router = _router("/reports", "reports")
@@ -49,24 +49,8 @@ class ForceMajeureIn(BaseModel):
     description: Statement
 
 
-class ForceMajeureOut(BaseModel):
-    id: int
-    shop: str
-    kind: svc.EventKind
-    regions: list[str]
-    starts_on: date
-    ends_on: date
-    description: str
-    status: svc.FmStatus
-    filed_by: str
-    created_at: datetime
-    reviewed_at: datetime | None
-    reviewed_by: str | None
-    review_note: str | None
-
-
-class ForceMajeureList(BaseModel):
-    items: list[ForceMajeureOut]
+ForceMajeureOut = view_model(svc.ForceMajeureView, "ForceMajeureOut", rename={"shop_code": "shop"})
+ForceMajeureList = list_model("ForceMajeureList", ForceMajeureOut)
 
 
 class ForceMajeureReviewIn(BaseModel):
@@ -97,24 +81,13 @@ class BuyerReportIn(BaseModel):
     reason: Statement
 
 
-class BuyerReportOut(BaseModel):
-    id: int
-    shop: str
-    buyer: str
-    reason: str
-    case_numbers: list[str]
-    evidence_ids: list[int]
-    status: svc.BuyerReportStatus
-    filed_by: str | None
-    created_at: datetime
-    reviewed_at: datetime | None
-    reviewed_by: str | None
-    review_note: str | None
-    rejected_cases: list[str] = Field(description="R15.2: the requests the confirmation rejected")
-
-
-class BuyerReportList(BaseModel):
-    items: list[BuyerReportOut]
+BuyerReportOut = view_model(
+    svc.BuyerReportView,
+    "BuyerReportOut",
+    rename={"shop_code": "shop", "buyer_ref": "buyer"},
+    describe={"rejected_cases": "R15.2: the requests the confirmation rejected"},
+)
+BuyerReportList = list_model("BuyerReportList", BuyerReportOut)
 
 
 class BuyerReportReviewIn(BaseModel):
@@ -122,42 +95,6 @@ class BuyerReportReviewIn(BaseModel):
 
     decision: Literal["confirm", "reject"]
     note: Note = ""
-
-
-def _fm(v: svc.ForceMajeureView) -> ForceMajeureOut:
-    return ForceMajeureOut(
-        id=v.id,
-        shop=v.shop_code,
-        kind=v.kind,
-        regions=v.regions,
-        starts_on=v.starts_on,
-        ends_on=v.ends_on,
-        description=v.description,
-        status=v.status,
-        filed_by=v.filed_by,
-        created_at=v.created_at,
-        reviewed_at=v.reviewed_at,
-        reviewed_by=v.reviewed_by,
-        review_note=v.review_note,
-    )
-
-
-def _br(v: svc.BuyerReportView) -> BuyerReportOut:
-    return BuyerReportOut(
-        id=v.id,
-        shop=v.shop_code,
-        buyer=v.buyer_ref,
-        reason=v.reason,
-        case_numbers=v.case_numbers,
-        evidence_ids=v.evidence_ids,
-        status=v.status,
-        filed_by=v.filed_by,
-        created_at=v.created_at,
-        reviewed_at=v.reviewed_at,
-        reviewed_by=v.reviewed_by,
-        review_note=v.review_note,
-        rejected_cases=v.rejected_cases,
-    )
 
 
 # --------------------------------------------------------------------------- R15.1
@@ -175,7 +112,7 @@ def file_force_majeure(
         auth,
         idempotency_key,
         body,
-        lambda: _fm(
+        lambda: ForceMajeureOut.model_validate(
             svc.file_force_majeure(
                 ctx,
                 auth.actor,
@@ -198,10 +135,10 @@ def list_force_majeure(
     shop: Annotated[Annotated[str, Text(40, min_length=1)] | None, Query()] = None,
     status: Annotated[svc.FmStatus | None, Query()] = None,
     limit: Limit = 50,
-) -> ForceMajeureList:
+) -> BaseModel:
     """A shop's own reports; platform agents and admins see every shop's (newest first)."""
     views = svc.list_force_majeure(ctx, auth.actor, shop_code=shop, status=status, limit=limit)
-    return ForceMajeureList(items=[_fm(v) for v in views])
+    return ForceMajeureList(items=views)
 
 
 @router.post("/force-majeure/{report_id}/review", response_model=ForceMajeureOut)
@@ -219,7 +156,7 @@ def review_force_majeure(
         auth,
         idempotency_key,
         body,
-        lambda: _fm(
+        lambda: ForceMajeureOut.model_validate(
             svc.review_force_majeure(
                 ctx, auth.actor, report_id, approve=body.decision == "approve", note=body.note
             )
@@ -242,7 +179,7 @@ def file_buyer_report(
         auth,
         idempotency_key,
         body,
-        lambda: _br(
+        lambda: BuyerReportOut.model_validate(
             svc.file_buyer_report(
                 ctx,
                 auth.actor,
@@ -264,10 +201,10 @@ def list_buyer_reports(
     shop: Annotated[Annotated[str, Text(40, min_length=1)] | None, Query()] = None,
     status: Annotated[svc.BuyerReportStatus | None, Query()] = None,
     limit: Limit = 50,
-) -> BuyerReportList:
+) -> BaseModel:
     """A shop's own reports; platform agents and admins see every shop's (newest first)."""
     views = svc.list_buyer_reports(ctx, auth.actor, shop_code=shop, status=status, limit=limit)
-    return BuyerReportList(items=[_br(v) for v in views])
+    return BuyerReportList(items=views)
 
 
 @router.post("/buyers/{report_id}/review", response_model=BuyerReportOut)
@@ -286,7 +223,7 @@ def review_buyer_report(
         auth,
         idempotency_key,
         body,
-        lambda: _br(
+        lambda: BuyerReportOut.model_validate(
             svc.review_buyer_report(
                 ctx, auth.actor, report_id, confirm=body.decision == "confirm", note=body.note
             )

@@ -4,7 +4,6 @@ appeals on negative reviews and the agent's decision (docs/reviews.md)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Path, Query, Request
@@ -14,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from aftersales.api.common import FreeText, Int, Moment, QueryInt, Text
 from aftersales.api.common import router as _router
 from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
+from aftersales.api.views import list_model, view_model
 from aftersales.domain.reviews import (
     RATING_MAX,
     RATING_MIN,
     AppealStatus,
     EvidenceKind,
     EvidenceRef,
-    ReviewSource,
     Topic,
 )
 from aftersales.services import reviews as svc
@@ -54,36 +53,28 @@ class ReviewIn(BaseModel):
     )
 
 
-class ReviewOut(BaseModel):
-    id: int
-    shop: str
-    sku: str
-    product_title: str
-    order_number: str
-    order_line_id: int
-    rating: int
-    topic: Topic
-    text: str
-    source: ReviewSource
-    created_at: datetime
-    recorded_at: datetime
-    negative: bool | None = Field(
-        description="R12.3: rated at most the profile's negative_max_rating; null where "
-        "the shop's profile offers no negative-review appeals"
-    )
-    removed: bool = Field(description="An upheld appeal removed it: it no longer counts")
-    removed_by_appeal: int | None
-
-
-class ProductReviewsOut(BaseModel):
-    shop: str
-    sku: str
-    title: str
-    positive_rate: float | None = Field(
-        description="Share of counted reviews rated 4 or 5 (R10.3); null without any"
-    )
-    counted: int = Field(description="Reviews that count (removed ones do not)")
-    items: list[ReviewOut] = Field(description="Newest first, removed ones included")
+ReviewOut = view_model(
+    svc.ReviewView,
+    "ReviewOut",
+    rename={"shop_code": "shop"},
+    computed={"removed": bool},
+    describe={
+        "negative": "R12.3: rated at most the profile's negative_max_rating; null where "
+        "the shop's profile offers no negative-review appeals",
+        "removed": "An upheld appeal removed it: it no longer counts",
+    },
+)
+ProductReviewsOut = view_model(
+    svc.ProductReviews,
+    "ProductReviewsOut",
+    rename={"shop_code": "shop", "reviews": "items"},
+    describe={
+        "positive_rate": "Share of counted reviews rated 4 or 5 (R10.3); null without any",
+        "counted": "Reviews that count (removed ones do not)",
+        "items": "Newest first, removed ones included",
+    },
+    models={svc.ReviewView: ReviewOut},
+)
 
 
 class EvidenceIn(BaseModel):
@@ -97,10 +88,7 @@ class EvidenceIn(BaseModel):
     description: Annotated[str, FreeText(svc.DESCRIPTION_MAX)] = ""
 
 
-class EvidenceOut(BaseModel):
-    kind: EvidenceKind
-    ref: str
-    description: str
+EvidenceOut = view_model(EvidenceRef, "EvidenceOut")
 
 
 class AppealIn(BaseModel):
@@ -114,28 +102,21 @@ class AppealIn(BaseModel):
     )
 
 
-class AppealOut(BaseModel):
-    id: int
-    review_id: int
-    shop: str
-    order_number: str
-    sku: str
-    attempt: int = Field(description="1 for the first appeal on the review, then 2, ...")
-    status: AppealStatus
-    reason: str
-    evidence: list[EvidenceOut]
-    filed_by: str
-    filed_at: datetime
-    expected_from: datetime = Field(description="decision_workdays_min working days on")
-    decide_by: datetime = Field(description="decision_workdays_max working days on")
-    decided_at: datetime | None
-    decided_by: str | None
-    decision_note: str | None
-    profile: str = Field(description="The policy profile and version applied: tiktok v5")
-
-
-class AppealList(BaseModel):
-    items: list[AppealOut]
+AppealOut = view_model(
+    svc.ReviewAppealView,
+    "AppealOut",
+    rename={"shop_code": "shop"},
+    omit=("profile_id", "profile_version"),
+    computed={"profile": str},
+    describe={
+        "attempt": "1 for the first appeal on the review, then 2, ...",
+        "expected_from": "decision_workdays_min working days on",
+        "decide_by": "decision_workdays_max working days on",
+        "profile": "The policy profile and version applied: tiktok v5",
+    },
+    models={EvidenceRef: EvidenceOut},
+)
+AppealList = list_model("AppealList", AppealOut)
 
 
 class DecisionIn(BaseModel):
@@ -143,50 +124,6 @@ class DecisionIn(BaseModel):
 
     decision: Literal["uphold", "dismiss"]
     note: Reason
-
-
-def _review(v: svc.ReviewView) -> ReviewOut:
-    return ReviewOut(
-        id=v.id,
-        shop=v.shop_code,
-        sku=v.sku,
-        product_title=v.product_title,
-        order_number=v.order_number,
-        order_line_id=v.order_line_id,
-        rating=v.rating,
-        topic=v.topic,
-        text=v.text,
-        source=v.source,
-        created_at=v.created_at,
-        recorded_at=v.recorded_at,
-        negative=v.negative,
-        removed=v.removed_by_appeal is not None,
-        removed_by_appeal=v.removed_by_appeal,
-    )
-
-
-def _appeal(v: svc.ReviewAppealView) -> AppealOut:
-    return AppealOut(
-        id=v.id,
-        review_id=v.review_id,
-        shop=v.shop_code,
-        order_number=v.order_number,
-        sku=v.sku,
-        attempt=v.attempt,
-        status=v.status,
-        reason=v.reason,
-        evidence=[
-            EvidenceOut(kind=e.kind, ref=e.ref, description=e.description) for e in v.evidence
-        ],
-        filed_by=v.filed_by,
-        filed_at=v.filed_at,
-        expected_from=v.expected_from,
-        decide_by=v.decide_by,
-        decided_at=v.decided_at,
-        decided_by=v.decided_by,
-        decision_note=v.decision_note,
-        profile=f"{v.profile_id} v{v.profile_version}",
-    )
 
 
 # --------------------------------------------------------------------------- reviews
@@ -206,7 +143,7 @@ def record_review(
         auth,
         idempotency_key,
         body,
-        lambda: _review(
+        lambda: ReviewOut.model_validate(
             svc.record_review(
                 ctx,
                 auth.actor,
@@ -223,21 +160,12 @@ def record_review(
 
 
 @router.get("/shops/{code}/products/{sku}/reviews", response_model=ProductReviewsOut)
-def product_reviews(
-    ctx: Ctx, auth: Auth, code: ShopCode, sku: Sku, limit: Limit = 50
-) -> ProductReviewsOut:
+def product_reviews(ctx: Ctx, auth: Auth, code: ShopCode, sku: Sku, limit: Limit = 50) -> BaseModel:
     """A product's reviews and its positive-review rate (reviews removed by an upheld
     R12.3 appeal are listed, marked, and do not count). The shop's accounts and the
     platform."""
     v = svc.product_reviews(ctx, auth.actor, code, sku, limit=limit)
-    return ProductReviewsOut(
-        shop=v.shop_code,
-        sku=v.sku,
-        title=v.title,
-        positive_rate=v.positive_rate,
-        counted=v.counted,
-        items=[_review(r) for r in v.reviews],
-    )
+    return ProductReviewsOut.model_validate(v)
 
 
 # --------------------------------------------------------------------------- R12.3
@@ -260,7 +188,7 @@ def file_appeal(
         auth,
         idempotency_key,
         body,
-        lambda: _appeal(
+        lambda: AppealOut.model_validate(
             svc.file_appeal(
                 ctx,
                 auth.actor,
@@ -280,11 +208,11 @@ def list_appeals(
     shop: Annotated[Annotated[str, Text(40, min_length=1)] | None, Query()] = None,
     status: Annotated[AppealStatus | None, Query()] = None,
     limit: Limit = 50,
-) -> AppealList:
+) -> BaseModel:
     """A shop's own review appeals; platform agents and admins see every shop's (newest
     first)."""
     views = svc.list_appeals(ctx, auth.actor, shop_code=shop, status=status, limit=limit)
-    return AppealList(items=[_appeal(v) for v in views])
+    return AppealList(items=views)
 
 
 @router.post("/review-appeals/{appeal_id}/decision", response_model=AppealOut)
@@ -303,7 +231,7 @@ def decide_appeal(
         auth,
         idempotency_key,
         body,
-        lambda: _appeal(
+        lambda: AppealOut.model_validate(
             svc.decide_appeal(
                 ctx, auth.actor, appeal_id, uphold=body.decision == "uphold", note=body.note
             )

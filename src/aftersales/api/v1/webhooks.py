@@ -7,8 +7,7 @@ the answer to create and rotate-secret only.
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import Path, Query, Request
 from fastapi.responses import Response
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from aftersales.api.common import FreeText, QueryBool, QueryInt, Text, decode_cursor, encode_cursor
 from aftersales.api.common import router as _router
 from aftersales.api.deps import Auth, Ctx, IdempotencyKey, respond
+from aftersales.api.views import list_model, view_model
 from aftersales.domain.errors import ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.services import webhooks as svc
@@ -59,97 +59,37 @@ class DeliveryCounts(BaseModel):
     failed: int
 
 
-class EndpointOut(BaseModel):
-    id: int
-    shop: str | None = Field(description="Shop code; null for a platform endpoint")
-    url: str
-    description: str
-    event_types: list[str] | None
-    created_at: datetime
-    disabled_at: datetime | None
-    deliveries: DeliveryCounts
-    secret: str | None = Field(
-        None,
-        description="`whsec_...`: only in the answer to create and rotate-secret; keep it.",
-    )
-
-
-class EndpointList(BaseModel):
-    items: list[EndpointOut]
-
-
-class AttemptOut(BaseModel):
-    attempt: int
-    at: datetime
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-
-
-class DeliveryOut(BaseModel):
-    id: int
-    event_id: str = Field(description="The `webhook-id` header: the same on every retry")
-    event_type: str
-    event_created_at: datetime
-    status: Literal["pending", "delivered", "failed"]
-    attempts: int
-    next_attempt_at: datetime | None
-    last_status_code: int | None
-    last_error: str | None
-    delivered_at: datetime | None
-    created_at: datetime
-    payload: dict[str, Any] = Field(description="The body that is sent")
-    attempt_log: list[AttemptOut]
-
-
-class DeliveryList(BaseModel):
-    items: list[DeliveryOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for older deliveries")
+EndpointOut = view_model(
+    svc.EndpointView,
+    "EndpointOut",
+    rename={"shop_code": "shop"},
+    shapes={"deliveries": DeliveryCounts},
+    defaults={"secret": None},
+    describe={
+        "shop": "Shop code; null for a platform endpoint",
+        "secret": "`whsec_...`: only in the answer to create and rotate-secret; keep it.",
+    },
+)
+EndpointList = list_model("EndpointList", EndpointOut)
+AttemptOut = view_model(svc.AttemptView, "AttemptOut")
+DeliveryOut = view_model(
+    svc.DeliveryView,
+    "DeliveryOut",
+    describe={
+        "event_id": "The `webhook-id` header: the same on every retry",
+        "payload": "The body that is sent",
+    },
+    models={svc.AttemptView: AttemptOut},
+)
+DeliveryList = list_model(
+    "DeliveryList",
+    DeliveryOut,
+    next_cursor=(str | None, Field(description="Pass as `cursor` for older deliveries")),
+)
 
 
 class EventTypes(BaseModel):
     items: list[str]
-
-
-def _endpoint(v: svc.EndpointView) -> EndpointOut:
-    return EndpointOut(
-        id=v.id,
-        shop=v.shop_code,
-        url=v.url,
-        description=v.description,
-        event_types=v.event_types,
-        created_at=v.created_at,
-        disabled_at=v.disabled_at,
-        deliveries=DeliveryCounts(**v.deliveries),
-        secret=v.secret,
-    )
-
-
-def _delivery(v: svc.DeliveryView) -> DeliveryOut:
-    return DeliveryOut(
-        id=v.id,
-        event_id=v.event_id,
-        event_type=v.event_type,
-        event_created_at=v.event_created_at,
-        status=v.status,
-        attempts=v.attempts,
-        next_attempt_at=v.next_attempt_at,
-        last_status_code=v.last_status_code,
-        last_error=v.last_error,
-        delivered_at=v.delivered_at,
-        created_at=v.created_at,
-        payload=v.payload,
-        attempt_log=[
-            AttemptOut(
-                attempt=a.attempt,
-                at=a.at,
-                status_code=a.status_code,
-                error=a.error,
-                duration_ms=a.duration_ms,
-            )
-            for a in v.attempt_log
-        ],
-    )
 
 
 # --------------------------------------------------------------------------- routes
@@ -174,7 +114,7 @@ def create_endpoint(
         auth,
         idempotency_key,
         body,
-        lambda: _endpoint(
+        lambda: EndpointOut.model_validate(
             svc.create_endpoint(
                 ctx, auth.actor, body.shop, body.url, body.description, body.event_types
             )
@@ -191,15 +131,15 @@ def list_endpoints(
         Annotated[str, Text(40)] | None, Query(description="One shop's endpoints")
     ] = None,
     platform: Annotated[QueryBool, Query(description="Only platform endpoints (admins)")] = False,
-) -> EndpointList:
+) -> BaseModel:
     """The endpoints the caller manages."""
     views = svc.list_endpoints(ctx, auth.actor, shop, platform=platform)
-    return EndpointList(items=[_endpoint(v) for v in views])
+    return EndpointList(items=views)
 
 
 @router.get("/endpoints/{endpoint_id}", response_model=EndpointOut)
-def get_endpoint(ctx: Ctx, auth: Auth, endpoint_id: EndpointId) -> EndpointOut:
-    return _endpoint(svc.get_endpoint(ctx, auth.actor, endpoint_id))
+def get_endpoint(ctx: Ctx, auth: Auth, endpoint_id: EndpointId) -> BaseModel:
+    return EndpointOut.model_validate(svc.get_endpoint(ctx, auth.actor, endpoint_id))
 
 
 @router.post("/endpoints/{endpoint_id}/disable", response_model=EndpointOut)
@@ -216,7 +156,7 @@ def disable_endpoint(
         auth,
         idempotency_key,
         None,
-        lambda: _endpoint(svc.disable_endpoint(ctx, auth.actor, endpoint_id)),
+        lambda: EndpointOut.model_validate(svc.disable_endpoint(ctx, auth.actor, endpoint_id)),
     )
 
 
@@ -234,7 +174,7 @@ def rotate_secret(
         auth,
         idempotency_key,
         None,
-        lambda: _endpoint(svc.rotate_secret(ctx, auth.actor, endpoint_id)),
+        lambda: EndpointOut.model_validate(svc.rotate_secret(ctx, auth.actor, endpoint_id)),
     )
 
 
@@ -246,7 +186,7 @@ def list_deliveries(
     cursor: Annotated[Annotated[str, Text(200)] | None, Query()] = None,
     limit: Annotated[int, QueryInt(1, svc.MAX_PAGE), Query()] = 50,
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query()] = None,
-) -> DeliveryList:
+) -> BaseModel:
     """The delivery log: newest first, each delivery with every attempt."""
     before = None
     if cursor is not None:
@@ -260,7 +200,7 @@ def list_deliveries(
         ctx, auth.actor, endpoint_id, before=before, limit=limit, status=status
     )
     return DeliveryList(
-        items=[_delivery(d) for d in page.items],
+        items=page.items,
         next_cursor=encode_cursor([page.next_before]) if page.next_before is not None else None,
     )
 
@@ -284,6 +224,8 @@ def redeliver(
         auth,
         idempotency_key,
         None,
-        lambda: _delivery(svc.redeliver(ctx, auth.actor, endpoint_id, delivery_id)),
+        lambda: DeliveryOut.model_validate(
+            svc.redeliver(ctx, auth.actor, endpoint_id, delivery_id)
+        ),
         status=202,
     )
