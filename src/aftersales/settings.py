@@ -16,10 +16,11 @@ class Settings(BaseSettings):
     profile_dir: Path | None = None  # extra/overriding policy profiles (*.toml)
     default_profile: str = "douyin"
     locale: str = "zh_CN"
-    # Deadline worker (operational, not policy). `worker_batch`: deadlines fired per
-    # transaction. 1 keeps transactions short, so a worker never holds a busy shop's ledger
-    # account (or SQLite's write lock) for long; raise it only for shops with little overlap.
-    worker_batch: int = 1
+    # Deadline worker (operational, not policy). `worker_batch`: deadlines claimed and fired
+    # per transaction (one commit per batch). A batch fires the deadlines that may refund
+    # last, grouped by shop, so it holds a shop's ledger account only for its refunds; lower
+    # it if people's refunds on a busy shop wait on the worker, raise it for fewer commits.
+    worker_batch: int = Field(default=20, ge=1)
     worker_poll_seconds: float = 1.0
     worker_retry_base_seconds: int = 30
     worker_retry_max_seconds: int = 3600
