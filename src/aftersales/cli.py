@@ -34,6 +34,8 @@ ledger_app = typer.Typer(no_args_is_help=True, help="The money ledger.")
 app.add_typer(ledger_app, name="ledger")
 account_app = typer.Typer(no_args_is_help=True, help="Accounts and API tokens.")
 app.add_typer(account_app, name="account")
+outbox_app = typer.Typer(no_args_is_help=True, help="The webhook outbox.")
+app.add_typer(outbox_app, name="outbox")
 console = Console()
 
 Lang = Annotated[str | None, typer.Option("--lang", help="zh_CN or en (default: settings)")]
@@ -113,18 +115,47 @@ def serve(
 def dispatcher(
     once: Annotated[bool, typer.Option(help="Deliver what is due now, then exit.")] = False,
 ) -> None:
-    """Deliver webhooks from the outbox (signed, retried with backoff)."""
-    from aftersales.jobs.outbox import Dispatcher
+    """Deliver webhooks from the outbox (signed, retried with backoff); prune delivered
+    events past AFTERSALES_OUTBOX_RETENTION_DAYS."""
+    from aftersales.jobs.outbox import Dispatcher, prune
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    d = Dispatcher(_ctx())
+    ctx = _ctx()
+    d = Dispatcher(ctx)
     if once:
         console.print(f"delivered or retried {d.run_once()}")
+        _print_pruned(ctx.settings, prune(ctx), None)
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     d.run_forever(stop)
+
+
+def _print_pruned(settings: Settings, count: int, lang: str | None) -> None:
+    loc = normalise_locale(lang or settings.locale)
+    days = settings.outbox_retention_days
+    if days == 0:
+        console.print(translate(N_("Outbox retention is 0: every event is kept."), loc))
+    else:
+        msg = N_("{count} finished outbox event(s) older than {days} days pruned.")
+        console.print(translate(msg, loc, count=count, days=days))
+
+
+@outbox_app.command("prune")
+def outbox_prune(
+    days: Annotated[
+        int | None,
+        typer.Option(min=0, help="Retention in days (default AFTERSALES_OUTBOX_RETENTION_DAYS)."),
+    ] = None,
+    lang: Lang = None,
+) -> None:
+    """Delete webhook events past the retention whose deliveries are all finished (with
+    their delivery log), in short batches. The case timeline is never pruned."""
+    from aftersales.jobs.outbox import prune
+
+    settings = Settings() if days is None else Settings(outbox_retention_days=days)
+    _print_pruned(settings, prune(Context.from_settings(settings)), lang)
 
 
 @account_app.command("create")

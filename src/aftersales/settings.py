@@ -51,6 +51,12 @@ class Settings(BaseSettings):
     webhook_retry_max_seconds: int = 6 * 3600
     webhook_lease_seconds: int = 60
     webhook_allow_private_networks: bool = False  # allow 127.0.0.1/10.x endpoints (dev, tests)
+    # Outbox retention: events older than this whose every delivery is finished (delivered,
+    # or failed after its last attempt) are deleted with their deliveries and attempt log,
+    # by the dispatcher and `aftersales outbox prune`, `outbox_prune_batch` events per
+    # transaction. 0 keeps them forever. The case timeline is never pruned.
+    outbox_retention_days: int = Field(default=30, ge=0)
+    outbox_prune_batch: int = Field(default=1000, ge=1)
     # Evidence uploads (issue 6; operational limits, not rulebook numbers).
     evidence_storage: Literal["local", "s3"] = "local"
     # None: `<database file>-evidence/` beside the SQLite file (`aftersales.db-evidence/`,
