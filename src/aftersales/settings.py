@@ -16,10 +16,11 @@ class Settings(BaseSettings):
     profile_dir: Path | None = None  # extra/overriding policy profiles (*.toml)
     default_profile: str = "douyin"
     locale: str = "zh_CN"
-    # Deadline worker (operational, not policy). `worker_batch`: deadlines fired per
-    # transaction. 1 keeps transactions short, so a worker never holds a busy shop's ledger
-    # account (or SQLite's write lock) for long; raise it only for shops with little overlap.
-    worker_batch: int = 1
+    # Deadline worker (operational, not policy). `worker_batch`: deadlines claimed and fired
+    # per transaction (one commit per batch). A batch fires the deadlines that may refund
+    # last, grouped by shop, so it holds a shop's ledger account only for its refunds; lower
+    # it if people's refunds on a busy shop wait on the worker, raise it for fewer commits.
+    worker_batch: int = Field(default=20, ge=1)
     worker_poll_seconds: float = 1.0
     worker_retry_base_seconds: int = 30
     worker_retry_max_seconds: int = 3600
@@ -50,6 +51,12 @@ class Settings(BaseSettings):
     webhook_retry_max_seconds: int = 6 * 3600
     webhook_lease_seconds: int = 60
     webhook_allow_private_networks: bool = False  # allow 127.0.0.1/10.x endpoints (dev, tests)
+    # Outbox retention: events older than this whose every delivery is finished (delivered,
+    # or failed after its last attempt) are deleted with their deliveries and attempt log,
+    # by the dispatcher and `aftersales outbox prune`, `outbox_prune_batch` events per
+    # transaction. 0 keeps them forever. The case timeline is never pruned.
+    outbox_retention_days: int = Field(default=30, ge=0)
+    outbox_prune_batch: int = Field(default=1000, ge=1)
     # Evidence uploads (operational limits, not rulebook numbers).
     evidence_storage: Literal["local", "s3"] = "local"
     # None: `<database file>-evidence/` beside the SQLite file (`aftersales.db-evidence/`,

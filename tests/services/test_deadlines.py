@@ -316,6 +316,41 @@ def test_R5_1_a_failing_deadline_is_retried_after_backoff_not_in_a_loop(ctx, clo
     assert len(calls) == 3
 
 
+def test_R5_1_a_failing_deadline_in_a_batch_is_postponed_alone_and_the_rest_fire(
+    ctx, clock, monkeypatch
+):
+    w = make_world(ctx)
+    numbers = [
+        w.open(type=CaseType.REFUND_ONLY, reason="not_received", signed_ago=None) for _ in range(3)
+    ]
+    clock.now = clock.now + timedelta(hours=handling(ctx).merchant_response_hours) + JUST
+    real_move = deadlines_mod.engine.move
+    calls: list[str] = []
+
+    def flaky_move(*args, **kwargs):
+        case = args[3]
+        calls.append(case.number)
+        if case.number == numbers[1]:
+            raise RuntimeError("injected fault")
+        return real_move(*args, **kwargs)
+
+    monkeypatch.setattr(deadlines_mod.engine, "move", flaky_move)
+    res = deadlines_mod.DeadlineWorker(ctx, name="test-worker", batch=10).run_once()
+    assert (res.fired, res.stale, res.failed) == (2, 0, 1)
+    assert calls.count(numbers[1]) == 1  # tried once, not again when the batch was isolated
+    assert [view(ctx, n).case.state for n in numbers] == [
+        State.REFUNDED,
+        State.AWAITING_MERCHANT,
+        State.REFUNDED,
+    ]
+    row = view(ctx, numbers[1]).deadlines[0]
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "injected fault" in row.last_error
+    monkeypatch.setattr(deadlines_mod.engine, "move", real_move)
+    for n in (numbers[0], numbers[2]):
+        _assert_fired_once(ctx, n, "merchant_timeout", "R5.1")
+
+
 # --------------------------------------------------------------------------- late actions
 def _late_reject(ctx, clock, w):
     number = w.open(type=CaseType.REFUND_ONLY, reason="not_received", signed_ago=None)

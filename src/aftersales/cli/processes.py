@@ -1,5 +1,5 @@
 """The long-running processes: ``serve`` (the API), ``worker`` (due deadlines) and
-``dispatcher`` (webhooks from the outbox)."""
+``dispatcher`` (webhooks from the outbox), and ``outbox prune`` (the outbox's retention)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from typing import Annotated
 
 import typer
 
-from aftersales.cli.base import app, console, settings_context
+from aftersales.cli.base import Lang, app, console, settings_context
+from aftersales.domain.i18n import N_
+from aftersales.i18n import normalise_locale, translate
+from aftersales.services.context import Context
+from aftersales.settings import Settings
 
 
 @app.command()
@@ -65,15 +69,48 @@ def serve(
 def dispatcher(
     once: Annotated[bool, typer.Option(help="Deliver what is due now, then exit.")] = False,
 ) -> None:
-    """Deliver webhooks from the outbox (signed, retried with backoff)."""
-    from aftersales.jobs.outbox import Dispatcher
+    """Deliver webhooks from the outbox (signed, retried with backoff); prune delivered
+    events past AFTERSALES_OUTBOX_RETENTION_DAYS."""
+    from aftersales.jobs.outbox import Dispatcher, prune
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    d = Dispatcher(settings_context())
+    ctx = settings_context()
+    d = Dispatcher(ctx)
     if once:
         console.print(f"delivered or retried {d.run_once()}")
+        print_pruned(ctx.settings, prune(ctx), None)
         return
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     d.run_forever(stop)
+
+
+outbox_app = typer.Typer(no_args_is_help=True, help="The webhook outbox.")
+app.add_typer(outbox_app, name="outbox")
+
+
+def print_pruned(settings: Settings, count: int, lang: str | None) -> None:
+    loc = normalise_locale(lang or settings.locale)
+    days = settings.outbox_retention_days
+    if days == 0:
+        console.print(translate(N_("Outbox retention is 0: every event is kept."), loc))
+    else:
+        msg = N_("{count} finished outbox event(s) older than {days} days pruned.")
+        console.print(translate(msg, loc, count=count, days=days))
+
+
+@outbox_app.command("prune")
+def outbox_prune(
+    days: Annotated[
+        int | None,
+        typer.Option(min=0, help="Retention in days (default AFTERSALES_OUTBOX_RETENTION_DAYS)."),
+    ] = None,
+    lang: Lang = None,
+) -> None:
+    """Delete webhook events past the retention whose deliveries are all finished (with
+    their delivery log), in short batches. The case timeline is never pruned."""
+    from aftersales.jobs.outbox import prune
+
+    settings = Settings() if days is None else Settings(outbox_retention_days=days)
+    print_pruned(settings, prune(Context.from_settings(settings)), lang)

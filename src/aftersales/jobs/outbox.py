@@ -16,6 +16,13 @@ transactions and never holds one open across an HTTP call:
    failed after ``webhook_max_attempts``. The lease is checked: a dispatcher that lost its
    lease (it was too slow) logs its attempt but leaves the schedule to the new holder.
 
+5. **prune**: every ``PRUNE_EVERY`` (and after ``aftersales dispatcher --once``), events older than
+   ``outbox_retention_days`` whose every delivery is finished are deleted with their
+   deliveries and attempts, ``outbox_prune_batch`` events per short transaction, one batch
+   per round while there is more (delivery is never held up for long). An event still
+   pending or retrying anywhere is kept; the case timeline (``case_events``) is never
+   pruned.
+
 A dispatcher killed anywhere loses nothing: an un-fanned event is fanned out later, a
 leased delivery whose result was never recorded becomes due again when the lease ends and
 is sent again with the same ``webhook-id`` (receivers deduplicate on it).
@@ -39,12 +46,36 @@ import httpx
 from aftersales import __version__
 from aftersales.services import webhooks as svc
 from aftersales.services.context import Context
+from aftersales.store import outbox as outbox_store
 from aftersales.store import webhooks as store
 
 log = logging.getLogger(__name__)
 
 MAX_PARALLEL_SENDS = 8
 MAX_ERROR_LENGTH = 500
+PRUNE_EVERY = timedelta(minutes=10)
+
+
+def prune_batch(ctx: Context, limit: int | None = None) -> int:
+    """Delete one bounded batch of finished events past the retention, in one short
+    transaction; returns how many (0 when the retention is 0: keep forever)."""
+    s = ctx.settings
+    if s.outbox_retention_days == 0:
+        return 0
+    cutoff = ctx.now() - timedelta(days=s.outbox_retention_days)
+    with ctx.db.write() as conn:
+        return outbox_store.prune_finished(conn, cutoff, limit or s.outbox_prune_batch)
+
+
+def prune(ctx: Context, limit: int | None = None) -> int:
+    """Everything past the retention, batch by batch; returns the events deleted."""
+    batch = limit or ctx.settings.outbox_prune_batch
+    total = 0
+    while True:
+        done = prune_batch(ctx, batch)
+        total += done
+        if done < batch:
+            return total
 
 
 def default_dispatcher_name() -> str:
@@ -97,6 +128,8 @@ class Dispatcher:
         self.ctx = ctx
         self.name = name or default_dispatcher_name()
         self.batch = batch
+        self.pruned = 0  # outbox events deleted past the retention by this dispatcher
+        self._next_prune: datetime | None = None  # None: a prune batch is due now
         s = ctx.settings
         self.client = client or httpx.Client(
             timeout=httpx.Timeout(s.webhook_timeout_seconds),
@@ -269,7 +302,7 @@ class Dispatcher:
         return self.fan_out() + self.deliver_due()
 
     def run_until_idle(self, max_rounds: int = 100) -> int:
-        """Everything due now (tests, ``--once``): stops when a round finds nothing."""
+        """Everything due now (tests): stops when a round finds nothing."""
         total = 0
         for _ in range(max_rounds):
             done = self.run_once()
@@ -278,6 +311,18 @@ class Dispatcher:
                 break
         return total
 
+    def prune_if_due(self) -> int:
+        """One bounded prune batch when one is due: every ``PRUNE_EVERY``, and straight
+        again while the last batch was full."""
+        now = self.ctx.now()
+        if self._next_prune is not None and now < self._next_prune:
+            return 0
+        done = prune_batch(self.ctx)
+        self.pruned += done
+        full = done >= self.ctx.settings.outbox_prune_batch
+        self._next_prune = None if full else now + PRUNE_EVERY
+        return done
+
     def run_forever(self, stop: threading.Event) -> None:
         poll = self.ctx.settings.webhook_poll_seconds
         log.info("webhook dispatcher %s started", self.name)
@@ -285,11 +330,12 @@ class Dispatcher:
             while not stop.is_set():
                 try:
                     done = self.run_once()
+                    pruned = self.prune_if_due()
                 except Exception:  # keep the loop alive (e.g. the database restarts)
                     log.exception("webhook dispatch round failed")
                     stop.wait(poll * 5)
                     continue
-                if done == 0:
+                if done == 0 and pruned == 0:
                     stop.wait(poll)
         finally:
             self.close()

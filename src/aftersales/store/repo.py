@@ -752,50 +752,6 @@ def lock_order(conn: Connection, order_id: int) -> None:
         conn.execute(select(orders.c.id).where(orders.c.id == order_id).with_for_update())
 
 
-def claim_due(conn: Connection, now: datetime, limit: int) -> list[Any]:
-    """Lock up to ``limit`` due pending deadlines. PostgreSQL: FOR UPDATE SKIP LOCKED, so
-    workers never wait on each other. SQLite: the IMMEDIATE transaction is the lock."""
-    q = (
-        select(deadlines)
-        .where(and_(deadlines.c.status == "pending", deadlines.c.run_at <= now))
-        .order_by(deadlines.c.run_at, deadlines.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    return list(conn.execute(q))
-
-
-def mark_deadline(
-    conn: Connection,
-    deadline_id: int,
-    status: str,
-    *,
-    now: datetime,
-    worker: str,
-    error: str | None = None,
-) -> bool:
-    """Compare-and-set from pending: True only for the one caller that changed it."""
-    res = conn.execute(
-        update(deadlines)
-        .where(and_(deadlines.c.id == deadline_id, deadlines.c.status == "pending"))
-        .values(status=status, fired_at=now, fired_by=worker, last_error=error)
-    )
-    return res.rowcount == 1
-
-
-def set_deadline_status(conn: Connection, deadline_id: int, status: str) -> None:
-    conn.execute(update(deadlines).where(deadlines.c.id == deadline_id).values(status=status))
-
-
-def postpone_deadline(conn: Connection, deadline_id: int, *, run_at: datetime, error: str) -> None:
-    conn.execute(
-        update(deadlines)
-        .where(and_(deadlines.c.id == deadline_id, deadlines.c.status == "pending"))
-        .values(run_at=run_at, attempts=deadlines.c.attempts + 1, last_error=error[:2000])
-    )
-
-
 def deadline_rows(conn: Connection, case_id: int) -> list[Any]:
     return list(
         conn.execute(
