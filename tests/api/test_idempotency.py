@@ -3,12 +3,13 @@
 In-process (TestClient on SQLite and PostgreSQL, a FakeClock): the first result is stored
 and replayed with ``Idempotent-Replayed: true``; the same key with other parameters is
 refused (422) and changes nothing; a refusal is replayed like a success; keys belong to
-one principal; after ``idempotency_hours`` a key runs anew; a request that fails before its
-effect releases its key, one that fails after it does not.
+one principal; after ``idempotency_hours`` a key runs anew; the claim, the effect and the
+answer commit in one transaction, so a request that fails leaves its key free and a
+concurrent one with the key never makes a second effect.
 
 Over real HTTP (``aftersales serve`` as its own process): 1,000 concurrent POSTs with one
-key make one case; a server SIGKILLed between a request's claim and its effect leaves the
-key to be claimed again once its lease has passed, and the retry makes the one effect.
+key make one case; a server SIGKILLed inside a request's transaction leaves nothing of it,
+its key included, and the retry makes the one effect.
 """
 
 from __future__ import annotations
@@ -408,25 +409,56 @@ def _first_request_held(
         first.join(30)
 
 
-def test_a_second_request_while_the_first_is_in_flight_gets_409_in_progress(
+def _send_from_thread(world: World, key: str) -> tuple[threading.Thread, list[httpx.Response]]:
+    """The buyer's ``POST /cases`` with ``key``, sent from a thread; its answer in the list."""
+    got: list[httpx.Response] = []
+    body, headers = world.open_body(), world.buyer.headers(key)
+    thread = threading.Thread(
+        target=lambda: got.append(world.client.post("/api/v1/cases", json=body, headers=headers))
+    )
+    thread.start()
+    return thread, got
+
+
+def _in_progress_or_replayed(again: httpx.Response, done: httpx.Response) -> None:
+    """PostgreSQL answers a concurrent request with the key 409 ``idempotency.in_progress``
+    at once; SQLite's writers queue, so there it waits for the first and replays its answer."""
+    if again.status_code == 409:
+        assert again.json()["code"] == "idempotency.in_progress", again.json()
+    else:
+        assert again.headers.get(REPLAYED) == "true" and again.content == done.content
+
+
+def test_a_second_request_while_the_first_is_in_flight_gets_409_in_progress_or_its_answer(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The claim, the effect and the answer commit in one transaction: a second request with
+    the key never runs the effect again (PostgreSQL: 409 while the first runs; SQLite: it
+    waits for the first and replays its answer)."""
     c, buyer = world.client, world.buyer
     with _first_request_held(world, monkeypatch, cases_svc, "open_case", "busy") as results:
-        busy = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("busy"))
-    assert busy.status_code == 409, busy.text
-    assert busy.json()["code"] == "idempotency.in_progress"
+        second, busy = _send_from_thread(world, "busy")
+        second.join(0.5 if world.ctx.db.is_sqlite else 30)  # PostgreSQL answers at once
+        if not world.ctx.db.is_sqlite:
+            (answer,) = busy
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["code"] == "idempotency.in_progress"
+    second.join(30)
     (done,) = results
     assert done.status_code == 201, done.text
+    _in_progress_or_replayed(busy[0], done)
     assert len(world.cases_of(buyer)) == 1
+    assert c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("busy")).headers[
+        REPLAYED
+    ] == ("true")
 
 
 def test_a_retry_while_the_first_request_renders_its_answer_never_makes_a_second_effect(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first request is past its effect, rendering its answer in the same transaction.
-    A retry then gets 409 ``idempotency.in_progress`` (PostgreSQL: the claim is committed,
-    the effect not yet) or, where writers queue (SQLite's one write lock), waits for the
+    A retry then gets 409 ``idempotency.in_progress`` (PostgreSQL: the key's advisory lock
+    is held by the first) or, where writers queue (SQLite's one write lock), waits for the
     first to commit and gets its answer replayed; never a second effect."""
     c, buyer = world.client, world.buyer
     original: Callable[..., Any] = cases_svc.card_after_move
@@ -456,36 +488,37 @@ def test_a_retry_while_the_first_request_renders_its_answer_never_makes_a_second
     retry.join(30)
     done, again = results["first"], results["retry"]
     assert done.status_code == 201, done.text
-    if again.status_code == 409:
-        assert again.json()["code"] == "idempotency.in_progress", again.json()
-    else:
-        assert again.headers.get(REPLAYED) == "true" and again.content == done.content
+    _in_progress_or_replayed(again, done)
     assert [item["number"] for item in world.cases_of(buyer)] == [done.json()["number"]]
 
 
-def test_hardening_a_request_slower_than_its_lease_loses_its_key_to_the_retry_and_changes_nothing(
+def test_hardening_a_request_slower_than_its_lease_keeps_its_key_and_makes_the_one_effect(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A key still ``started`` after its lease is claimed again by the retry; the first
-    request, when it finally reaches its commit, is rolled back: one effect per key."""
+    """Its claim is part of its own transaction, so no retry can take the key over while it
+    runs, however long it takes (an earlier version committed the claim first and let a
+    retry claim it again after the lease, rolling the slow request back): a retry during it
+    and after its lease gets 409 or waits (see above), never a second effect."""
     c, buyer = world.client, world.buyer
     with _first_request_held(world, monkeypatch, cases_svc, "open_case", "lease") as results:
-        soon = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("lease"))
-        assert soon.status_code == 409 and soon.json()["code"] == "idempotency.in_progress"
-        world.clock.advance(seconds=world.ctx.settings.idempotency_lease_seconds)
-        other = c.post(
-            "/api/v1/cases", json=world.open_body(amount=9_000), headers=buyer.headers("lease")
-        )
-        assert other.status_code == 422 and other.json()["code"] == "idempotency.key_reused"
-        retry = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("lease"))
-        assert retry.status_code == 201, retry.text
-        assert REPLAYED not in retry.headers
-    (late,) = results
-    assert late.status_code == 409, late.text
-    assert late.json()["code"] == "idempotency.superseded"
-    assert [item["number"] for item in world.cases_of(buyer)] == [retry.json()["number"]]
+        world.clock.advance(seconds=world.ctx.settings.idempotency_lease_seconds + 1)
+        retry, got = _send_from_thread(world, "lease")
+        retry.join(0.5 if world.ctx.db.is_sqlite else 30)
+        if not world.ctx.db.is_sqlite:
+            (late,) = got
+            assert late.status_code == 409 and late.json()["code"] == "idempotency.in_progress"
+    retry.join(30)
+    (done,) = results
+    assert done.status_code == 201, done.text
+    assert REPLAYED not in done.headers
+    _in_progress_or_replayed(got[0], done)
+    assert [item["number"] for item in world.cases_of(buyer)] == [done.json()["number"]]
+    other = c.post(
+        "/api/v1/cases", json=world.open_body(amount=9_000), headers=buyer.headers("lease")
+    )
+    assert other.status_code == 422 and other.json()["code"] == "idempotency.key_reused"
     again = c.post("/api/v1/cases", json=world.open_body(), headers=buyer.headers("lease"))
-    assert again.headers[REPLAYED] == "true" and again.content == retry.content
+    assert again.headers[REPLAYED] == "true" and again.content == done.content
 
 
 # --------------------------------------------------------------------------- real HTTP
@@ -667,7 +700,7 @@ def _wait_for(check: Callable[[], bool], what: str, log: Callable[[], str]) -> N
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
-def test_hardening_a_sigkilled_request_frees_its_idempotency_key_after_the_lease(
+def test_hardening_a_sigkilled_request_leaves_its_idempotency_key_free_for_the_retry(
     dialect: str, tmp_path: Path
 ) -> None:
     lease = {"AFTERSALES_IDEMPOTENCY_LEASE_SECONDS": str(LEASE_SECONDS)}
@@ -702,7 +735,6 @@ def test_hardening_a_sigkilled_request_frees_its_idempotency_key_after_the_lease
 
             request = threading.Thread(target=post)
             request.start()
-            _wait_for(lambda: blocker.key_status(key) == ["started"], "the claim", srv.log_tail)
             _wait_for(blocker.effect_waiting, "the effect", srv.log_tail)
             assert srv.proc is not None
             os.kill(srv.proc.pid, signal.SIGKILL)
@@ -712,8 +744,8 @@ def test_hardening_a_sigkilled_request_frees_its_idempotency_key_after_the_lease
         finally:
             blocker.unblock()
         try:
-            # The killed request claimed its key and never reached its effect.
-            assert blocker.key_status(key) == ["started"]
+            # The killed request's claim was in its transaction: nothing of it committed.
+            assert blocker.key_status(key) == []
         finally:
             blocker.close()
 
@@ -732,7 +764,6 @@ def test_hardening_a_sigkilled_request_frees_its_idempotency_key_after_the_lease
                 return [c["number"] for c in res.json()["items"]]
 
             assert cases() == []
-            time.sleep(LEASE_SECONDS + 0.5)  # past the killed request's lease
             retry = http.post("/api/v1/cases", json=body, headers=headers)
             assert retry.status_code == 201, retry.text
             assert REPLAYED not in retry.headers

@@ -164,7 +164,7 @@ IdempotencyKey = Annotated[
         description=(
             "Makes a retry safe: the first result is stored and replayed for 24 hours; "
             "the same key with other parameters is refused (422); while the first request "
-            "runs, another with the key gets 409."
+            "runs, another with the key gets 409 (or, on SQLite, waits for its answer)."
         ),
     ),
 ]
@@ -212,7 +212,7 @@ def respond(
     body = payload.model_dump_json() if payload is not None else ""
 
     def principal() -> str:
-        # A pending caller is authenticated here, in the claim's transaction.
+        # A pending caller is authenticated here, in the request's one transaction.
         return f"account:{auth.account.id}" if auth is not None else "anonymous"
 
     code, text, replayed = idempotency.run(

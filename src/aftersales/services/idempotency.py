@@ -3,24 +3,27 @@
 * The first request with a key runs; its result (success or a refusal) is stored and
   replayed for ``settings.idempotency_hours`` to every retry with the same key.
 * The same key with other parameters (method, path or body) is refused (422).
-* While the first request runs, another with the same key gets 409 and changes nothing.
+* While the first request runs, another with the same key gets 409 (PostgreSQL) or waits
+  for it and gets its answer replayed (SQLite, whose writers queue); it changes nothing.
 
-The claim commits on its own, so a concurrent request with the key sees it (409
-``idempotency.in_progress`` while the first runs). The effect and the stored answer then
-commit in one transaction (the request's: every ``ctx.db.write()`` of the use case joins
-it), so a crash between the effect and the storing of the response cannot happen: either
-both committed (a retry replays the answer) or neither did (the key is released, or left
-*started* by a killed server, and a retry runs again). A key marked *committed* without an
-answer (left by an earlier version, which stored the answer in a transaction of its own)
-gets 409 ``idempotency.response_lost`` once its lease has passed.
+One transaction per request: authentication, the key's claim, the effect and the stored
+answer commit together (every ``ctx.db.write()``/``read()`` of the use case joins it), so
+a crash between the effect and the storing of the answer cannot happen, and a request that
+fails or whose server dies commits nothing, its key included: a retry runs it again. A
+concurrent request with the key cannot see an uncommitted claim, so on PostgreSQL the claim
+also takes a transaction-scoped advisory lock on the key (``pg_try_advisory_xact_lock``, in
+the claim's statement): a second request that cannot take it is running at the same time
+as the first and gets 409 ``idempotency.in_progress``; on SQLite ``BEGIN IMMEDIATE`` already
+makes the second wait for the first to commit, then it finds the stored answer. A refusal
+(a domain error) is stored too: its transaction is rolled back (it may hold half of an
+effect) and the refusal is stored under the key in a short transaction of its own.
 
-A request that could not release its key (its server was killed) leaves it *started*: a
-retry within the lease gets 409 ``idempotency.in_progress``, a retry after it claims the key
-again and runs. Each claim is dated (``created_at``, and a key is claimed again only
-after its lease or retention, so never at the same instant), and marking, completing or
-releasing a key goes by its row *and* that date: a request slower than its lease whose key
-was claimed again cannot commit its effect any more (its transaction is rolled back, 409
-``idempotency.superseded``), nor store its answer, so there is still one effect per key.
+Keys claimed by an earlier version, which committed the claim on its own, may still be
+*started* (their server was killed) or *committed* without an answer: a retry within the
+lease gets 409 ``idempotency.in_progress`` (or ``idempotency.response_lost`` for a
+committed one), a retry after it claims a started key again. Marking or completing a key
+goes by its row *and* its claim's date (``created_at``), so an answer is only ever stored
+for the claim that made the effect (409 ``idempotency.superseded`` otherwise).
 """
 
 from __future__ import annotations
@@ -56,6 +59,19 @@ class Claim:
     committed: bool = False
 
 
+def lock_key(principal: str, key: str) -> int:
+    """The key's advisory lock: 64 bits of a hash of the principal and the key."""
+    digest = hashlib.sha256(f"{principal}\n{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def in_progress() -> Conflict:
+    return Conflict(
+        "idempotency.in_progress",
+        N_("A request with this Idempotency-Key is still being processed; retry later."),
+    )
+
+
 def _validate_key(key: str) -> None:
     if not key or len(key) > 255 or not key.isprintable():
         raise ValidationFailed(
@@ -79,7 +95,12 @@ def claim(
         "status": "started",
     }
     with ctx.db.write() as conn:
-        row_id = store.idem_insert(conn, principal=principal, key=key, created_at=now, **request)
+        # PostgreSQL: the key's advisory lock in the same statement (see the module doc).
+        locked, row_id = store.idem_claim(
+            conn, lock_key(principal, key), principal=principal, key=key, created_at=now, **request
+        )
+        if not locked:
+            raise in_progress()
         if row_id is not None:  # a new key: one statement
             return Claim(row_id, now)
         row = store.idem_row(conn, principal, key, lock=True)
@@ -123,33 +144,7 @@ def claim(
                     "not stored; read the resource instead of retrying."
                 ),
             )
-        raise Conflict(
-            "idempotency.in_progress",
-            N_("A request with this Idempotency-Key is still being processed; retry later."),
-        )
-
-
-def complete(ctx: Context, c: Claim, status: int, body: str) -> None:
-    """Store the answer (nothing when the key was claimed again since)."""
-    with ctx.db.write() as conn:
-        store.idem_update(
-            conn,
-            c.row_id,
-            claimed_at=c.claimed_at,
-            status="completed",
-            response_status=status,
-            response_body=body,
-            completed_at=ctx.now(),
-        )
-
-
-def release(ctx: Context, c: Claim) -> None:
-    """The request failed before its effect: a retry may run it again. A key whose effect
-    committed (marked in the effect's own transaction) is left as it is."""
-    with ctx.db.write() as conn:
-        store.idem_update(
-            conn, c.row_id, only_status="started", claimed_at=c.claimed_at, status="released"
-        )
+        raise in_progress()
 
 
 def complete_in(conn: Connection, c: Claim, status: int, body: str, now: datetime) -> None:
@@ -176,6 +171,20 @@ def complete_in(conn: Connection, c: Claim, status: int, body: str, now: datetim
     c.committed = True
 
 
+def _store_refusal(
+    ctx: Context, principal: str, key: str, method: str, path: str, fp: str, answer: tuple[int, str]
+) -> None:
+    """Store a refusal under the key, in a transaction of its own (the request's was rolled
+    back). A key another request has claimed or answered meanwhile keeps that answer."""
+    try:
+        with ctx.db.transaction() as connection:
+            got = claim(ctx, principal, key, method, path, fp)
+            if isinstance(got, Claim):
+                complete_in(connection(), got, *answer, ctx.now())
+    except (Conflict, ValidationFailed):
+        return
+
+
 def run(
     ctx: Context,
     principal: str | Callable[[], str],
@@ -189,27 +198,25 @@ def run(
 ) -> tuple[int, str, bool]:
     """Run ``call`` once per key. Returns (status, body, replayed).
 
-    The claim commits first (so a concurrent request with the key sees it: 409 while it
-    runs); ``principal`` may be a function, called inside the claim's transaction (the API
-    authenticates the caller there). Then the effect and the stored answer commit in one
-    transaction, which every ``ctx.db.write()``/``read()`` of ``call`` joins."""
+    One transaction: ``principal`` (which may be a function: the API authenticates the
+    caller there), the claim, ``call`` (every ``ctx.db.write()``/``read()`` of it joins the
+    transaction) and the stored answer commit together."""
     fp = fingerprint(method, path, body)
-    with ctx.db.transaction():
-        who = principal() if callable(principal) else principal
-        got = claim(ctx, who, key, method, path, fp)
-    if isinstance(got, Replay):
-        return got.status, got.body, True
+    who: str | None = None
+    got: Claim | Replay | None = None
     try:
         with ctx.db.transaction() as connection:
+            who = principal() if callable(principal) else principal
+            got = claim(ctx, who, key, method, path, fp)
+            if isinstance(got, Replay):
+                return got.status, got.body, True
             status, text = call()
             complete_in(connection(), got, status, text, ctx.now())
     except BaseException as exc:
-        final = is_final_error(exc)
-        if final is None:
-            # Nothing committed (the effect and the answer commit together): a retry
-            # may run the request again.
-            release(ctx, got)
-            raise
-        complete(ctx, got, *final)
+        final = is_final_error(exc) if isinstance(got, Claim) else None
+        if final is not None and who is not None:
+            # The request was refused after its claim: nothing of it committed; the
+            # refusal is what the key replays from now on.
+            _store_refusal(ctx, who, key, method, path, fp, final)
         raise
     return status, text, False

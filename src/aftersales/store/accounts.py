@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -204,18 +204,59 @@ def idem_row(conn: Connection, principal: str, key: str, *, lock: bool = False) 
     return conn.execute(q).first()
 
 
+_IDEM_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _idem_statement(shape: tuple[Any, ...], build: Any) -> Any:
+    """The idempotency statements of one shape, built once (their values bound per call)."""
+    stmt = _IDEM_STATEMENTS.get(shape)
+    if stmt is None:
+        stmt = _IDEM_STATEMENTS[shape] = build()
+    return stmt
+
+
+def _idem_bound(names: Any) -> dict[str, Any]:
+    return {n: bindparam(n, type_=idempotency_keys.c[n].type) for n in names}
+
+
 def idem_insert(conn: Connection, **values: Any) -> int | None:
     """Insert a key's row; None when the (principal, key) row exists already (no error,
     so no savepoint is needed around it)."""
-    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    q = (
-        ins(idempotency_keys)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["principal", "key"])
-        .returning(idempotency_keys.c.id)
-    )
-    row_id = conn.execute(q).scalar()
+    dialect = conn.dialect.name
+    names = tuple(sorted(values))
+
+    def build() -> Any:
+        ins = pg_insert if dialect == "postgresql" else sqlite_insert
+        return (
+            ins(idempotency_keys)
+            .values(_idem_bound(names))
+            .on_conflict_do_nothing(index_elements=["principal", "key"])
+            .returning(idempotency_keys.c.id)
+        )
+
+    row_id = conn.execute(_idem_statement(("insert", dialect, names), build), values).scalar()
     return int(row_id) if row_id is not None else None
+
+
+_PG_CLAIM = text(
+    "WITH l AS (SELECT pg_try_advisory_xact_lock(CAST(:lock_key AS BIGINT)) AS got), "
+    "i AS (INSERT INTO idempotency_keys "
+    "(principal, key, method, path, fingerprint, status, created_at) "
+    "SELECT :principal, :key, :method, :path, :fingerprint, :status, :created_at "
+    "FROM l WHERE l.got ON CONFLICT (principal, key) DO NOTHING RETURNING id) "
+    "SELECT (SELECT got FROM l) AS got, (SELECT id FROM i) AS id"
+).bindparams(bindparam("created_at", type_=idempotency_keys.c.created_at.type))
+
+
+def idem_claim(conn: Connection, lock_key: int, **values: Any) -> tuple[bool, int | None]:
+    """Claim a key: (locked, row id). PostgreSQL: the transaction-scoped advisory lock
+    ``lock_key`` and, only if it was taken, the INSERT of the key's row, in one statement
+    (``locked`` False: another transaction holds the key now). SQLite: the INSERT (its
+    writers are serialised already). The row id is None when the row exists already."""
+    if conn.dialect.name != "postgresql":
+        return True, idem_insert(conn, **values)
+    row = conn.execute(_PG_CLAIM, {"lock_key": lock_key, **values}).one()
+    return bool(row.got), int(row.id) if row.id is not None else None
 
 
 def idem_update(
@@ -228,9 +269,17 @@ def idem_update(
 ) -> bool:
     """Update a key's row; ``claimed_at``: only while it is still the claim made then (a
     key claimed again has a new ``created_at``)."""
-    q = update(idempotency_keys).where(idempotency_keys.c.id == row_id)
-    if only_status is not None:
-        q = q.where(idempotency_keys.c.status == only_status)
-    if claimed_at is not None:
-        q = q.where(idempotency_keys.c.created_at == claimed_at)
-    return bool(conn.execute(q.values(**values)).rowcount)
+    names = tuple(sorted(values))
+    shape = ("update", names, only_status is not None, claimed_at is not None)
+
+    def build() -> Any:
+        c = idempotency_keys.c
+        q = update(idempotency_keys).where(c.id == bindparam("w_id", type_=c.id.type))
+        if only_status is not None:
+            q = q.where(c.status == bindparam("w_status", type_=c.status.type))
+        if claimed_at is not None:
+            q = q.where(c.created_at == bindparam("w_claimed_at", type_=c.created_at.type))
+        return q.values(_idem_bound(names))
+
+    params = {**values, "w_id": row_id, "w_status": only_status, "w_claimed_at": claimed_at}
+    return bool(conn.execute(_idem_statement(shape, build), params).rowcount)

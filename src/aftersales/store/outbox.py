@@ -6,9 +6,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select
 
 from aftersales.store.schema import outbox_events, webhook_attempts, webhook_deliveries
+
+_INSERT_EVENT = (
+    insert(outbox_events)
+    .values(
+        {
+            name: bindparam(name, type_=outbox_events.c[name].type)
+            for name in ("event_id", "type", "shop_id", "case_id", "payload", "created_at")
+        }
+    )
+    .returning(outbox_events.c.id)
+)
 
 
 def insert_event(
@@ -21,20 +32,15 @@ def insert_event(
     payload: dict[str, Any],
     now: datetime,
 ) -> int:
-    return int(
-        conn.execute(
-            insert(outbox_events)
-            .values(
-                event_id=event_id,
-                type=type,
-                shop_id=shop_id,
-                case_id=case_id,
-                payload=payload,
-                created_at=now,
-            )
-            .returning(outbox_events.c.id)
-        ).scalar_one()
-    )
+    values = {
+        "event_id": event_id,
+        "type": type,
+        "shop_id": shop_id,
+        "case_id": case_id,
+        "payload": payload,
+        "created_at": now,
+    }
+    return int(conn.execute(_INSERT_EVENT, values).scalar_one())
 
 
 # --------------------------------------------------------------------------- retention

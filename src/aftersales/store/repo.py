@@ -403,16 +403,28 @@ def insert_case(conn: Connection, case: Case) -> int:
     return case_id
 
 
+def _case_update() -> Any:
+    """The compare-and-set UPDATE of a case (every column of :func:`_case_row`), built
+    once: the values are bound per call."""
+    columns = [c for c in cases.c if c.name != "id"]
+    return (
+        update(cases)
+        .where(and_(cases.c.id == bindparam("w_id"), cases.c.version == bindparam("w_version")))
+        .values({c.name: bindparam(c.name, type_=c.type) for c in columns})
+    )
+
+
+_CASE_UPDATE = _case_update()
+
+
 def update_case(conn: Connection, case: Case, expected_version: int) -> bool:
     """Compare-and-set on ``version``: False when someone else wrote first."""
     assert case.id is not None
     values = _case_row(case)
     values["version"] = expected_version + 1
-    res = conn.execute(
-        update(cases)
-        .where(and_(cases.c.id == case.id, cases.c.version == expected_version))
-        .values(**values)
-    )
+    values["w_id"] = case.id
+    values["w_version"] = expected_version
+    res = conn.execute(_CASE_UPDATE, values)
     if res.rowcount == 1:
         case.version = expected_version + 1
         return True
@@ -601,6 +613,37 @@ def insert_shipment(conn: Connection, case_id: int, direction: str, shipment: Sh
 
 
 # --------------------------------------------------------------------------- timeline
+def _bound(table: Any, *names: str) -> dict[str, Any]:
+    """``{column: bindparam(column)}`` for an INSERT or UPDATE built once, typed as the
+    column is (so values are processed exactly as ``.values(column=value)`` would)."""
+    return {name: bindparam(name, type_=table.c[name].type) for name in names}
+
+
+_APPEND_EVENT = (
+    insert(case_events)
+    .values(
+        seq=select(func.coalesce(func.max(case_events.c.seq), 0) + 1)
+        .where(case_events.c.case_id == bindparam("case_id", type_=case_events.c.case_id.type))
+        .scalar_subquery(),
+        **_bound(
+            case_events,
+            "case_id",
+            "at",
+            "actor_kind",
+            "actor_id",
+            "action",
+            "rule",
+            "strategy",
+            "from_state",
+            "to_state",
+            "changes",
+            "note",
+        ),
+    )
+    .returning(case_events.c.seq)
+)
+
+
 def append_event(
     conn: Connection,
     case_id: int,
@@ -617,28 +660,21 @@ def append_event(
     note: str | None,
 ) -> int:
     """Append one timeline entry; its ``seq`` is computed in the INSERT (one statement)."""
-    next_seq = (
-        select(func.coalesce(func.max(case_events.c.seq), 0) + 1)
-        .where(case_events.c.case_id == case_id)
-        .scalar_subquery()
-    )
     seq = conn.execute(
-        insert(case_events)
-        .values(
-            case_id=case_id,
-            seq=next_seq,
-            at=at,
-            actor_kind=actor_kind.value,
-            actor_id=actor_id,
-            action=action,
-            rule=rule,
-            strategy=strategy,
-            from_state=from_state.value if from_state else None,
-            to_state=to_state.value,
-            changes=changes,
-            note=note,
-        )
-        .returning(case_events.c.seq)
+        _APPEND_EVENT,
+        {
+            "case_id": case_id,
+            "at": at,
+            "actor_kind": actor_kind.value,
+            "actor_id": actor_id,
+            "action": action,
+            "rule": rule,
+            "strategy": strategy,
+            "from_state": from_state.value if from_state else None,
+            "to_state": to_state.value,
+            "changes": changes,
+            "note": note,
+        },
     ).scalar_one()
     return int(seq)
 
@@ -672,6 +708,27 @@ def events(conn: Connection, case_id: int) -> list[TimelineEntry]:
     )
 
 
+_INSERT_REFUND_DECISION = (
+    insert(refund_decisions)
+    .values(
+        _bound(
+            refund_decisions,
+            "case_id",
+            "order_id",
+            "currency",
+            "amount",
+            "reason",
+            "rule",
+            "lines",
+            "decided_by_kind",
+            "decided_by_id",
+            "decided_at",
+        )
+    )
+    .returning(refund_decisions.c.id)
+)
+
+
 def insert_refund_decision(
     conn: Connection,
     case_id: int,
@@ -682,23 +739,22 @@ def insert_refund_decision(
 ) -> int:
     return int(
         conn.execute(
-            insert(refund_decisions)
-            .values(
-                case_id=case_id,
-                order_id=order_id,
-                currency=decision.amount.currency,
-                amount=decision.amount.amount,
-                reason=decision.reason,
-                rule=decision.rule,
-                lines=[
+            _INSERT_REFUND_DECISION,
+            {
+                "case_id": case_id,
+                "order_id": order_id,
+                "currency": decision.amount.currency,
+                "amount": decision.amount.amount,
+                "reason": decision.reason,
+                "rule": decision.rule,
+                "lines": [
                     {"order_line_id": cl.order_line_id, "quantity": cl.quantity}
                     for cl in decision.lines
                 ],
-                decided_by_kind=actor_kind.value,
-                decided_by_id=actor_id,
-                decided_at=decision.decided_at,
-            )
-            .returning(refund_decisions.c.id)
+                "decided_by_kind": actor_kind.value,
+                "decided_by_id": actor_id,
+                "decided_at": decision.decided_at,
+            },
         ).scalar_one()
     )
 
@@ -714,20 +770,44 @@ def refund_decisions_of(conn: Connection, case_id: int) -> list[Any]:
 
 
 # --------------------------------------------------------------------------- deadlines
+_SCHEDULE_DEADLINE = insert(deadlines).values(
+    status="pending",
+    attempts=0,
+    **_bound(deadlines, "case_id", "kind", "due_at", "run_at", "created_at"),
+)
+
+
 def schedule_deadline(
     conn: Connection, case_id: int, kind: DeadlineKind, due_at: datetime, now: datetime
 ) -> None:
     conn.execute(
-        insert(deadlines).values(
-            case_id=case_id,
-            kind=kind.value,
-            due_at=due_at,
-            run_at=due_at,
-            status="pending",
-            attempts=0,
-            created_at=now,
-        )
+        _SCHEDULE_DEADLINE,
+        {
+            "case_id": case_id,
+            "kind": kind.value,
+            "due_at": due_at,
+            "run_at": due_at,
+            "created_at": now,
+        },
     )
+
+
+def _cancel_deadlines(keep: bool, skip_locked: bool) -> Any:
+    cond = and_(
+        deadlines.c.case_id == bindparam("w_case_id", type_=deadlines.c.case_id.type),
+        deadlines.c.status == "pending",
+    )
+    if keep:
+        cond = and_(cond, deadlines.c.kind != bindparam("w_keep_kind", type_=deadlines.c.kind.type))
+    if skip_locked:
+        ids = select(deadlines.c.id).where(cond).with_for_update(skip_locked=True)
+        cond = deadlines.c.id.in_(ids.scalar_subquery())
+    return update(deadlines).where(cond).values(status="cancelled")
+
+
+_CANCEL_DEADLINES = {
+    (keep, pg): _cancel_deadlines(keep, pg) for keep in (False, True) for pg in (False, True)
+}
 
 
 def cancel_deadlines(
@@ -736,13 +816,11 @@ def cancel_deadlines(
     """Cancel the case's pending deadlines. On PostgreSQL rows a worker holds right now are
     skipped (never waited for, so a person and a worker cannot deadlock): that worker's case
     write then conflicts, and the row is found stale on its next attempt."""
-    cond = and_(deadlines.c.case_id == case_id, deadlines.c.status == "pending")
+    stmt = _CANCEL_DEADLINES[keep_kind is not None, conn.dialect.name == "postgresql"]
+    params: dict[str, Any] = {"w_case_id": case_id}
     if keep_kind is not None:
-        cond = and_(cond, deadlines.c.kind != keep_kind.value)
-    if conn.dialect.name == "postgresql":
-        ids = select(deadlines.c.id).where(cond).with_for_update(skip_locked=True)
-        cond = deadlines.c.id.in_(ids.scalar_subquery())
-    conn.execute(update(deadlines).where(cond).values(status="cancelled"))
+        params["w_keep_kind"] = keep_kind.value
+    conn.execute(stmt, params)
 
 
 def lock_order(conn: Connection, order_id: int) -> None:
