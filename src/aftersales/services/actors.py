@@ -67,6 +67,12 @@ class Actor:
     def is_admin(self) -> bool:
         return self.account_kind is AccountKind.ADMIN
 
+    @property
+    def is_internal(self) -> bool:
+        """The system itself (``Actor.system``: the demo, the bench, a job), acting where no
+        person does; no login or API token ever yields it."""
+        return self.kind is ActorKind.SYSTEM and self.account_kind is None
+
     def has(self, permission: Permission) -> bool:
         if self.kind is not ActorKind.MERCHANT:
             return False
