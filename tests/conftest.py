@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -22,6 +23,9 @@ from aftersales.settings import Settings
 from aftersales.store.db import Database, normalise_url
 from aftersales.store.migrate import upgrade
 from aftersales.store.schema import metadata
+
+if TYPE_CHECKING:
+    from tests.api.support import ApiWorld
 
 PG_URL = os.environ.get("AFTERSALES_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -101,7 +105,19 @@ def make_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
     return Database(url, pool_size=10)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+DATABASES = ("sqlite", "postgresql")
+
+
+def storage_free(fixture: str = "db") -> pytest.MarkDecorator:
+    """Runs a test once, on SQLite, instead of once per database: for a test whose outcome
+    no storage decides (a request refused while its body or headers are parsed, a check of
+    the served schema) but that needs a world, or a context, to make its request in.
+    ``fixture`` is the parametrised fixture it reaches the database through (``db``, or a
+    module's ``world``)."""
+    return pytest.mark.parametrize(fixture, ["sqlite"], indirect=True)
+
+
+@pytest.fixture(params=DATABASES)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     database = make_database(request.param, request, tmp_path)
     yield database
@@ -133,3 +149,15 @@ def make_context(database: Database, clock: FakeClock) -> Context:
 @pytest.fixture
 def ctx(db: Database, clock: FakeClock) -> Context:
     return make_context(db, clock)
+
+
+@pytest.fixture
+def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
+    """The marketplace behind the JSON API (``tests/api/support.py``: shops X and Y, their
+    accounts, buyers A and B, an agent, an admin, the order system, a case each), fresh for
+    each test on each database. A module whose requests may accumulate in one world takes
+    ``shared_world`` (``tests/api/conftest.py``) instead."""
+    from tests.api.support import build_world, cheap_argon2
+
+    cheap_argon2(monkeypatch)
+    yield from build_world(db, clock)

@@ -270,14 +270,16 @@ def test_hardening_served_root_shows_demo_logins_only_where_the_demo_is(served: 
 
 def test_hardening_served_root_escapes_what_it_shows(demo_server: Served) -> None:
     from aftersales.domain.accounts import AccountKind
-    from aftersales.services import accounts, catalog
+    from aftersales.services import accounts, shops
+    from aftersales.services.actors import Actor
     from aftersales.services.context import Context
     from aftersales.settings import Settings
 
     ctx = Context.from_settings(Settings(database_url=demo_server.env["AFTERSALES_DATABASE_URL"]))
     evil = '<script>alert("x")</script>'
-    catalog.create_shop(
+    shops.create_shop(
         ctx,
+        Actor.system("test"),
         code="DEMO9-0000000000",
         name=evil,
         timezone="Asia/Shanghai",

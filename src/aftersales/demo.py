@@ -35,7 +35,7 @@ from aftersales.domain.policy import (
 )
 from aftersales.i18n import translate
 from aftersales.jobs.deadlines import DeadlineWorker
-from aftersales.services import accounts, catalog, money, orders
+from aftersales.services import accounts, money, orders, shops
 from aftersales.services import cases as svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
@@ -489,36 +489,42 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         ("tiktok", "Asia/Singapore", "USD", "Gadget Hub SG"),
     ]
     platform = Actor.platform("平台小二 agent-7")
+    # The marketplace's order system (R1): the same authorized services an integration calls
+    # over the API, as the system itself, so demo orders are pushed orders (events and all).
+    order_system = Actor.system("demo-order-system")
     shop_ids: list[tuple[int, str]] = []
-    products: dict[int, dict[str, int]] = {}
+    shop_codes: dict[int, str] = {}
+    products: dict[str, orders.ProductIn] = {
+        "plain": orders.ProductIn("TEE-01", "纯棉T恤 Cotton tee"),
+        **{
+            flag.value: orders.ProductIn(
+                f"{flag.value.upper()}-01",
+                f"{flag.value.replace('_', ' ')} item",
+                (flag,),
+                3 if flag is ProductFlag.SECOND_HAND else None,
+            )
+            for flag in ProductFlag
+        },
+    }
     for i, (profile, tz, cur, name) in enumerate(shop_specs, 1):
-        sid = catalog.create_shop(
+        code = _codes(stamp, shop_specs)[i - 1]
+        sid = shops.create_shop(
             dctx,
-            code=_codes(stamp, shop_specs)[i - 1],
+            order_system,
+            code=code,
             name=name,
             timezone=tz,
             profile_id=profile,
             return_address=f"退货仓 {i} 号, 杭州市余杭区 Returns Dock {i}",
-        )
+        ).id
         shop_ids.append((sid, cur))
+        shop_codes[sid] = code
         # Each shop keeps a deposit 保证金 (R14.1 deductions come from it).
         money.top_up_deposit(dctx, platform, sid, 200_000, cur, f"demo:{stamp}:deposit:{sid}")
-        products[sid] = {
-            "plain": catalog.create_product(
-                dctx, shop_id=sid, sku="TEE-01", title="纯棉T恤 Cotton tee"
-            )
-        }
-        for flag in ProductFlag:
-            products[sid][flag.value] = catalog.create_product(
-                dctx,
-                shop_id=sid,
-                sku=f"{flag.value.upper()}-01",
-                title=f"{flag.value.replace('_', ' ')} item",
-                flags=[flag],
-                declared_no_reason_days=3 if flag is ProductFlag.SECOND_HAND else None,
-            )
+        for spec in products.values():
+            orders.record_product(dctx, order_system, code, spec)
         summary.shops += 1
-        summary.products += len(products[sid])
+        summary.products += len(products)
     buyer_names = [
         ("张伟", "13800000001"),
         ("李娜", "13800000002"),
@@ -527,16 +533,16 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
         ("刘洋", "13800000005"),
         ("陈静", "13800000006"),
     ]
-    buyer_ids = [
-        catalog.create_buyer(
-            dctx,
-            name=n,
-            phone=p,
-            created_at=real_now - timedelta(days=300 + 10 * k),
-            ref=f"demo-{stamp}-buyer{k + 1}",
+    buyers: dict[int, orders.BuyerIn] = {}
+    for k, (n, p) in enumerate(buyer_names):
+        buyer_in = orders.BuyerIn(
+            f"{_DEMO_BUYER_REF}{stamp}-buyer{k + 1}",
+            n,
+            p,
+            registered_at=real_now - timedelta(days=300 + 10 * k),
         )
-        for k, (n, p) in enumerate(buyer_names)
-    ]
+        buyers[orders.record_buyer(dctx, order_system, buyer_in)] = buyer_in
+    buyer_ids = list(buyers)
     summary.buyers = len(buyer_ids)
     order_seq = itertools.count(1)
     worker = DeadlineWorker(dctx, "deadline-worker")
@@ -553,11 +559,13 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
     ) -> str:
         number = f"DO{stamp}{next(order_seq):04d}"
         paid = start - timedelta(days=3)
-        catalog.create_order(
+        item = products[product]
+        orders.push_order(
             dctx,
+            order_system,
             number=number,
-            shop_id=shop[0],
-            buyer_id=buyer,
+            shop_code=shop_codes[shop[0]],
+            buyer=buyers[buyer],
             currency=shop[1],
             freight=1_000,
             paid_at=paid,
@@ -566,7 +574,17 @@ def load_demo(ctx: Context, *, if_empty: bool = False) -> DemoSummary:
             signed_at=paid + timedelta(days=2, hours=3) if stage == "signed" else None,
             shipping_insurance=insured,
             region=region,
-            lines=[catalog.NewOrderLine(products[shop[0]][product], 2, unit_price, 2 * unit_price)],
+            lines=[
+                orders.LineIn(
+                    item.sku,
+                    item.title,
+                    2,
+                    unit_price,
+                    2 * unit_price,
+                    item.flags,
+                    item.declared_no_reason_days,
+                )
+            ],
         )
         summary.orders += 1
         return number

@@ -10,10 +10,10 @@ from tests.api.support import ApiWorld, module_world
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(
+def shared_world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ApiWorld]:
-    """One world per database for a whole test module (its requests accumulate); a module
-    with a world of its own defines its own `world` fixture."""
+    """The API world (see ``world`` in ``tests/conftest.py``), one per database for a
+    whole test module: for modules whose requests may accumulate in it."""
     with module_world(request, tmp_path_factory) as world:
         yield world

@@ -8,15 +8,12 @@ job that fires ``execution_timeout`` once ``execution_hours`` have passed (R11.2
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from aftersales.jobs.deadlines import DeadlineWorker
-from aftersales.store.db import Database
 from tests.api.support import (
     ADMIN,
     AGENT,
@@ -25,23 +22,14 @@ from tests.api.support import (
     X_MAIN,
     X_SUB_HANDLE,
     ApiWorld,
-    build_world,
-    cheap_argon2,
 )
 from tests.arbitration.support import case_entries
-from tests.conftest import FakeClock
 from tests.evidence import files
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}
 GHOST_INT = 2**31 - 2
-
-
-@pytest.fixture
-def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
-    cheap_argon2(monkeypatch)
-    yield from build_world(db, clock)
 
 
 def _upload(

@@ -29,21 +29,19 @@ The tables are checked against ``app.routes``: a new route with no row here fail
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import fastapi.routing
 import httpx
-import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from aftersales.domain.accounts import KIND_SCOPES, AccountKind, Scope
 from aftersales.services import accounts
 from aftersales.services.actors import Actor
-from aftersales.store.db import Database
 from tests.api.support import (
     ADMIN,
     AGENT,
@@ -62,24 +60,15 @@ from tests.api.support import (
     X_SUB_PLAIN,
     Y_MAIN,
     ApiWorld,
-    build_world,
-    cheap_argon2,
     serial,
     tracking_number,
 )
-from tests.conftest import FakeClock
 
 GHOST_INT = 2**31 - 2  # a valid id no row has
 GHOST_CASE = "AS20261120999999"
 GHOST_ORDER = "ORDNOSUCH"
 GHOST_SHOP = "NOSUCHSHOP"
 GHOST_BUYER = "no-such-buyer"
-
-
-@pytest.fixture
-def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
-    cheap_argon2(monkeypatch)
-    yield from build_world(db, clock)
 
 
 # --------------------------------------------------------------------------- the tables

@@ -7,11 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator
 
-import pytest
-
-from aftersales.store.db import Database
 from tests.api.support import (
     ADMIN,
     ANONYMOUS,
@@ -20,16 +16,7 @@ from tests.api.support import (
     X_MAIN,
     X_SUB_HANDLE,
     ApiWorld,
-    build_world,
-    cheap_argon2,
 )
-from tests.conftest import FakeClock
-
-
-@pytest.fixture
-def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
-    cheap_argon2(monkeypatch)
-    yield from build_world(db, clock)
 
 
 def _strategy(w: ApiWorld, kind: str, **body: object) -> dict[str, object]:

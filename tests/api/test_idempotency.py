@@ -35,7 +35,7 @@ from sqlalchemy import create_engine, text
 
 from aftersales.api.app import create_app
 from aftersales.domain.accounts import AccountKind
-from aftersales.services import accounts, catalog, orders
+from aftersales.services import accounts, orders, shops
 from aftersales.services import cases as cases_svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
@@ -127,7 +127,9 @@ def _buyer(ctx: Context, shop: str, ref: str, quantity: int = 2) -> Party:
 @pytest.fixture
 def world(db: Database, clock: FakeClock) -> Iterator[World]:
     ctx = make_context(db, clock)
-    catalog.create_shop(ctx, code="S1", name="Shop 1", return_address="1 Return Rd")
+    shops.create_shop(
+        ctx, Actor.system("operator"), code="S1", name="Shop 1", return_address="1 Return Rd"
+    )
     merchant = accounts.create_account(
         ctx,
         None,

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from aftersales.store.schema import automation_strategies as strategies
 from tests.api.schema_walk import Slot, error_fields, send, slots
 from tests.api.support import ADMIN, BUYER_A, SHOP_X, X_MAIN, ApiWorld
+from tests.conftest import storage_free
 
 # Refused in a JSON body (the published schema refuses them too).
 LOOSE_BODY: dict[str, list[Any]] = {
@@ -48,10 +49,10 @@ VALID = {
 }
 
 
-def _typed(world: ApiWorld) -> list[Slot]:
+def _typed(shared_world: ApiWorld) -> list[Slot]:
     return [
         s
-        for s in slots(world.app.openapi())
+        for s in slots(shared_world.app.openapi())
         if s.kind in ("integer", "boolean", "date-time", "date")
     ]
 
@@ -65,10 +66,11 @@ def _valid(slot: Slot) -> Any:
 PYDANTIC_ONLY = {"ge", "gt", "le", "lt", "min_length", "max_length", "multiple_of", "strict"}
 
 
-def test_hardening_every_integer_in_the_schema_is_bounded(world: ApiWorld) -> None:
+@storage_free("shared_world")  # the served schema only
+def test_hardening_every_integer_in_the_schema_is_bounded(shared_world: ApiWorld) -> None:
     """The schema states each integer's range as JSON Schema says it (`minimum`,
     `maximum`), not as Pydantic's keywords, which every client would ignore."""
-    found = slots(world.app.openapi())
+    found = slots(shared_world.app.openapi())
     stray = [
         f"{s}: {sorted(PYDANTIC_ONLY & set(s.schema))}"
         for s in found
@@ -82,42 +84,44 @@ def test_hardening_every_integer_in_the_schema_is_bounded(world: ApiWorld) -> No
 
 
 def test_hardening_loose_numbers_booleans_and_times_are_422_naming_the_field(
-    world: ApiWorld,
+    shared_world: ApiWorld,
 ) -> None:
     wrong = []
     count = 0
-    for slot in _typed(world):
+    for slot in _typed(shared_world):
         text = slot.where in ("path", "query")
         for value in (LOOSE_TEXT if text else LOOSE_BODY).get(slot.kind, []):
             count += 1
             if not text and slot.accepts(value):
                 wrong.append(f"{slot} {value!r}: the schema accepts it")
-            resp = send(world, slot, value)
+            resp = send(shared_world, slot, value)
             if resp.status_code != 422 or slot.field not in error_fields(resp):
                 wrong.append(f"{slot} {value!r}: {resp.status_code} {resp.text[:300]}")
         good = _valid(slot)
         sent = str(good).lower() if text else good
-        if slot.field in error_fields(send(world, slot, sent, inert=True)):
+        if slot.field in error_fields(send(shared_world, slot, sent, inert=True)):
             wrong.append(f"{slot} {good!r}: refused")
     assert not wrong, "\n".join(wrong)
     assert count > 400, count
 
 
-def test_hardening_expected_version_as_text_is_422_and_refunds_nothing(world: ApiWorld) -> None:
-    case = world.open_case(type="refund_only", reason="defect")
-    before = world.ok(ADMIN, "GET", f"/api/v1/cases/{case}")
+def test_hardening_expected_version_as_text_is_422_and_refunds_nothing(
+    shared_world: ApiWorld,
+) -> None:
+    case = shared_world.open_case(type="refund_only", reason="defect")
+    before = shared_world.ok(ADMIN, "GET", f"/api/v1/cases/{case}")
     for version in (str(before["version"]), True):
-        resp = world.call(
+        resp = shared_world.call(
             X_MAIN, "POST", f"/api/v1/cases/{case}/approve-refund", {"expected_version": version}
         )
         assert resp.status_code == 422, resp.text
         assert error_fields(resp) == ["body.expected_version"], resp.text
-    after = world.ok(ADMIN, "GET", f"/api/v1/cases/{case}")
+    after = shared_world.ok(ADMIN, "GET", f"/api/v1/cases/{case}")
     assert (after["state"], after["version"]) == (before["state"], before["version"])
 
 
-def test_hardening_quantity_and_amount_as_text_or_true_are_422(world: ApiWorld) -> None:
-    number, line = world.push_order(SHOP_X)
+def test_hardening_quantity_and_amount_as_text_or_true_are_422(shared_world: ApiWorld) -> None:
+    number, line = shared_world.push_order(SHOP_X)
     body = {
         "order_number": number,
         "type": "return_refund",
@@ -125,18 +129,20 @@ def test_hardening_quantity_and_amount_as_text_or_true_are_422(world: ApiWorld) 
         "reason": "changed_mind",
         "amount": "100",
     }
-    resp = world.call(BUYER_A, "POST", "/api/v1/cases", body)
+    resp = shared_world.call(BUYER_A, "POST", "/api/v1/cases", body)
     assert resp.status_code == 422, resp.text
     assert set(error_fields(resp)) == {"body.lines.0.quantity", "body.amount"}
     body = {**body, "lines": [{"order_line_id": line, "quantity": True}], "amount": 100}
-    resp = world.call(BUYER_A, "POST", "/api/v1/cases", body)
+    resp = shared_world.call(BUYER_A, "POST", "/api/v1/cases", body)
     assert error_fields(resp) == ["body.lines.0.quantity"], resp.text
 
 
-def test_hardening_strategy_max_days_false_is_refused_not_stored_as_0(world: ApiWorld) -> None:
-    with world.ctx.db.read() as conn:
+def test_hardening_strategy_max_days_false_is_refused_not_stored_as_0(
+    shared_world: ApiWorld,
+) -> None:
+    with shared_world.ctx.db.read() as conn:
         before = conn.execute(select(func.count()).select_from(strategies)).scalar_one()
-    resp = world.call(
+    resp = shared_world.call(
         X_MAIN,
         "POST",
         f"/api/v1/shops/{SHOP_X}/strategies",
@@ -148,5 +154,5 @@ def test_hardening_strategy_max_days_false_is_refused_not_stored_as_0(world: Api
     )
     assert resp.status_code == 422, resp.text
     assert error_fields(resp) == ["body.conditions.max_days_since_signing"]
-    with world.ctx.db.read() as conn:
+    with shared_world.ctx.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(strategies)).scalar_one() == before

@@ -3,29 +3,16 @@ the request-intercept action and the intercept_missed mark (R16.2)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from aftersales.store.db import Database
 from tests.api.support import (
     ADMIN,
     BUYER_A,
     SERVICE,
     X_MAIN,
     ApiWorld,
-    build_world,
-    cheap_argon2,
     tracking_number,
 )
-from tests.conftest import FakeClock
-
-
-@pytest.fixture
-def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
-    cheap_argon2(monkeypatch)
-    yield from build_world(db, clock)
 
 
 def _fulfil(w: ApiWorld, order: str, tracking: str, carrier: str = "SF") -> Any:

@@ -22,14 +22,14 @@ BUDGET = {  # (statements, transactions)
 
 @pytest.mark.parametrize("variant", sorted(BUDGET))
 def test_R5_1_one_approve_return_over_http_stays_within_its_statement_and_transaction_budget(
-    world: ApiWorld, variant: str
+    shared_world: ApiWorld, variant: str
 ) -> None:
-    case = world.open_case()
-    headers = world.headers(X_MAIN)
+    case = shared_world.open_case()
+    headers = shared_world.headers(X_MAIN)
     if variant == "with-key":
         headers["Idempotency-Key"] = f"budget-{case}"
-    with count_roundtrips(world.ctx.db.engine) as seen:
-        resp = world.client.post(
+    with count_roundtrips(shared_world.ctx.db.engine) as seen:
+        resp = shared_world.client.post(
             f"/api/v1/cases/{case}/approve-return", json={"expected_version": 1}, headers=headers
         )
     assert resp.status_code == 200, resp.text

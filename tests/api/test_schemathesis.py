@@ -23,7 +23,6 @@ and every request is forwarded (``CurrentApp``) to the app of the world under te
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,9 +40,8 @@ from tests.api.support import (
     BUYER_A,
     ApiWorld,
     fresh_headers,
-    module_world,
 )
-from tests.conftest import FakeClock, make_context
+from tests.conftest import FakeClock, make_context, storage_free
 
 MAX_EXAMPLES = 20
 
@@ -120,29 +118,23 @@ schema = schemathesis.openapi.from_asgi(
 _keys = itertools.count(1)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def world(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[ApiWorld]:
-    """One world per database for the whole module: the fuzzer's writes accumulate."""
-    with module_world(request, tmp_path_factory) as w:
-        APP.app = w.app
-        yield w
+@pytest.fixture(scope="module")
+def world(shared_world: ApiWorld) -> ApiWorld:
+    """The module's world on each database (the fuzzer's writes accumulate), the app the
+    schema's cases are sent to."""
+    APP.app = shared_world.app
+    return shared_world
 
 
-@schema.parametrize()
-@pytest.mark.parametrize("principal", [ADMIN, BUYER_A])
-@settings(
+FUZZ = settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_conforms_to_its_schema(
-    case: schemathesis.Case, world: ApiWorld, principal: str
-) -> None:
-    if principal == BUYER_A and world.ctx.db.dialect == "postgresql":
-        pytest.skip("runtime budget: buyer A is fuzzed on SQLite only")
+
+
+def _fuzz(case: schemathesis.Case, world: ApiWorld, principal: str) -> None:
     # A key the fuzzer reuses with other parameters is refused (422) by design: keep the
     # header, make each key unique.
     if case.headers and "Idempotency-Key" in case.headers:
@@ -150,7 +142,21 @@ def test_api_conforms_to_its_schema(
     case.call_and_validate(headers=world.headers(principal))
 
 
+@schema.parametrize()
+@FUZZ
+def test_api_conforms_to_its_schema(case: schemathesis.Case, world: ApiWorld) -> None:
+    _fuzz(case, world, ADMIN)
+
+
+@schema.parametrize()
+@storage_free("shared_world")  # runtime budget: buyer A (refused most things) on SQLite only
+@FUZZ
+def test_api_conforms_to_its_schema_as_a_buyer(case: schemathesis.Case, world: ApiWorld) -> None:
+    _fuzz(case, world, BUYER_A)
+
+
 # --------------------------------------------------------------------------- app bugs
+@storage_free("shared_world")  # routing, parsing and the served schema
 def test_405_allow_header_lists_every_method_of_the_path(world: ApiWorld) -> None:
     """RFC 9110 §15.5.6: a 405 lists the target resource's methods in `Allow`."""
     paths = APP.app.openapi()["paths"]
@@ -172,6 +178,7 @@ def test_405_allow_header_lists_every_method_of_the_path(world: ApiWorld) -> Non
     assert not wrong, wrong
 
 
+@storage_free("shared_world")  # routing, parsing and the served schema
 def test_logout_declares_its_credentials_optional(world: ApiWorld) -> None:
     """Logout answers anyone (200, logged_out false without a session), so its schema must
     not claim credentials are required (schemathesis's ignored_auth check)."""
@@ -180,6 +187,7 @@ def test_logout_declares_its_credentials_optional(world: ApiWorld) -> None:
     assert {} in security, security
 
 
+@storage_free("shared_world")  # routing, parsing and the served schema
 def test_date_time_inputs_reject_numbers(world: ApiWorld) -> None:
     """The schema says `format: date-time`; "0.5" and 0.5 are not date-times (Pydantic's
     lax mode would read them as Unix timestamps)."""
@@ -204,6 +212,7 @@ def test_date_time_inputs_reject_numbers(world: ApiWorld) -> None:
     assert ok.status_code == 200, ok.text
 
 
+@storage_free("shared_world")  # routing, parsing and the served schema
 def test_schema_states_the_deployments_password_minimum(world: ApiWorld) -> None:
     """A new password shorter than `password_min_length` is refused, and the served schema
     says so, for every field that sets a password (and not for the login form)."""

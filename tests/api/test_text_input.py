@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from aftersales.store.schema import orders, shops
 from tests.api.schema_walk import Slot, error_fields, send, slots
 from tests.api.support import ADMIN, ANONYMOUS, PASSWORD, SERVICE, SHOP_X, ApiWorld
+from tests.conftest import storage_free
 
 BAD = {
     "NUL": "a\x00b",
@@ -27,8 +28,8 @@ BAD = {
 TEXT_KINDS = ("string", "enum", "date-time", "date")
 
 
-def _text_slots(world: ApiWorld) -> list[Slot]:
-    return [s for s in slots(world.app.openapi()) if s.kind in TEXT_KINDS]
+def _text_slots(shared_world: ApiWorld) -> list[Slot]:
+    return [s for s in slots(shared_world.app.openapi()) if s.kind in TEXT_KINDS]
 
 
 def _sent(slot: Slot) -> bool:
@@ -36,12 +37,13 @@ def _sent(slot: Slot) -> bool:
     return slot.where != "header"
 
 
+@storage_free("shared_world")  # the served schema only
 def test_hardening_every_string_is_bounded_and_its_schema_refuses_control_characters(
-    world: ApiWorld,
+    shared_world: ApiWorld,
 ) -> None:
     """The schema states the rule, so clients and fuzzers see it: a `maxLength` on every
     free string, and a `pattern` (or enum, or format) that refuses NUL and controls."""
-    found = _text_slots(world)
+    found = _text_slots(shared_world)
     assert len(found) > 250, len(found)
     unbounded = [str(s) for s in found if s.kind == "string" and "maxLength" not in s.schema]
     assert not unbounded, unbounded
@@ -55,17 +57,17 @@ def test_hardening_every_string_is_bounded_and_its_schema_refuses_control_charac
 
 
 def test_hardening_control_characters_in_every_string_are_422_naming_the_field(
-    world: ApiWorld,
+    shared_world: ApiWorld,
 ) -> None:
     """NUL gave 500 on PostgreSQL (psycopg.DataError) and was stored on SQLite."""
     wrong = []
     count = 0
-    for slot in filter(_sent, _text_slots(world)):
+    for slot in filter(_sent, _text_slots(shared_world)):
         for name, value in BAD.items():
             if name == "lone surrogate" and slot.where not in ("body",):
                 continue
             count += 1
-            resp = send(world, slot, value)
+            resp = send(shared_world, slot, value)
             if resp.status_code != 422 or slot.field not in error_fields(resp):
                 wrong.append(f"{slot} {name}: {resp.status_code} {resp.text[:300]}")
     assert not wrong, "\n".join(wrong)
@@ -73,14 +75,14 @@ def test_hardening_control_characters_in_every_string_are_422_naming_the_field(
 
 
 def test_hardening_free_text_keeps_line_breaks_and_single_lines_refuse_them(
-    world: ApiWorld,
+    shared_world: ApiWorld,
 ) -> None:
     """Tab and line breaks: allowed where the schema allows them (descriptions, messages,
     notes, reasons, addresses), refused naming the field everywhere else."""
     wrong = []
-    for slot in filter(_sent, _text_slots(world)):
+    for slot in filter(_sent, _text_slots(shared_world)):
         value = "a\tb\r\nc"
-        named = slot.field in error_fields(send(world, slot, value, inert=True))
+        named = slot.field in error_fields(send(shared_world, slot, value, inert=True))
         if named == slot.accepts(value):
             wrong.append(f"{slot}: schema accepts {slot.accepts(value)}, API refuses {named}")
     assert not wrong, "\n".join(wrong)
@@ -119,13 +121,15 @@ ISSUE_CASES = [
 
 
 def test_hardening_nul_byte_in_login_shop_order_and_names_is_422_and_stores_nothing(
-    world: ApiWorld,
+    shared_world: ApiWorld,
 ) -> None:
-    with world.ctx.db.read() as conn:
+    with shared_world.ctx.db.read() as conn:
         before = conn.execute(select(func.count()).select_from(shops)).scalar_one()
     for principal, method, path, body, field in ISSUE_CASES:
         for lang, han in (("en", False), ("zh-CN", True)):
-            resp = world.call(principal, method, path, body, headers={"Accept-Language": lang})
+            resp = shared_world.call(
+                principal, method, path, body, headers={"Accept-Language": lang}
+            )
             assert resp.status_code == 422, (path, resp.text)
             assert resp.headers["content-type"].startswith("application/problem+json")
             [error] = [e for e in resp.json()["errors"] if e["field"] == field]
@@ -140,32 +144,34 @@ def test_hardening_nul_byte_in_login_shop_order_and_names_is_422_and_stores_noth
         "lines": [{"sku": "T\x00EE", "title": "T", "quantity": 1, "unit_price": 1, "paid": 1}],
         "paid_at": "2026-11-19T00:00:00Z",
     }
-    resp = world.call(SERVICE, "POST", "/api/v1/orders", order)
+    resp = shared_world.call(SERVICE, "POST", "/api/v1/orders", order)
     assert resp.status_code == 422, resp.text
     assert {"body.buyer.name", "body.lines.0.sku"} <= set(error_fields(resp))
-    with world.ctx.db.read() as conn:
+    with shared_world.ctx.db.read() as conn:
         assert conn.execute(select(func.count()).select_from(shops)).scalar_one() == before
         numbers = conn.execute(select(orders.c.number)).scalars().all()
     assert "NUL-1" not in numbers
 
 
 def test_hardening_latin1_bytes_in_credential_headers_are_refused_not_500(
-    world: ApiWorld,
+    shared_world: ApiWorld,
 ) -> None:
     """A header carries any Latin-1 byte: an X-CSRF-Token of `é` reached compare_digest as
     a non-ASCII str (TypeError, 500); a token or session cookie of such bytes is a 401."""
-    login = world.client.post("/api/v1/auth/login", json={"login": "admin", "password": PASSWORD})
+    login = shared_world.client.post(
+        "/api/v1/auth/login", json={"login": "admin", "password": PASSWORD}
+    )
     assert login.status_code == 200, login.text
-    csrf = world.client.post(
+    csrf = shared_world.client.post(
         "/api/v1/tokens",
         json={"name": "t", "scopes": ["cases:read"]},
         headers=[(b"X-CSRF-Token", "é".encode("latin-1"))],
     )
-    world.client.cookies.clear()
+    shared_world.client.cookies.clear()
     assert (csrf.status_code, csrf.json()["code"]) == (403, "auth.csrf_failed"), csrf.text
     for name, value in (
         (b"Authorization", "Bearer ast_é_\x01".encode("latin-1")),
         (b"Cookie", "aftersales_session=é\x7f".encode("latin-1")),
     ):
-        resp = world.client.get("/api/v1/me", headers=[(name, value)])
+        resp = shared_world.client.get("/api/v1/me", headers=[(name, value)])
         assert resp.status_code == 401, resp.text

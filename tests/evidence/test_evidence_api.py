@@ -17,7 +17,6 @@ import httpx
 import pytest
 from PIL import Image
 
-from aftersales.store.db import Database
 from tests.api.support import (
     ADMIN,
     AGENT,
@@ -29,17 +28,9 @@ from tests.api.support import (
     X_SUB_PLAIN,
     Y_MAIN,
     ApiWorld,
-    build_world,
-    cheap_argon2,
 )
-from tests.conftest import FakeClock
+from tests.conftest import storage_free
 from tests.evidence import files
-
-
-@pytest.fixture
-def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
-    cheap_argon2(monkeypatch)
-    yield from build_world(db, clock)
 
 
 def _dir(world: ApiWorld) -> Path:
@@ -171,6 +162,7 @@ def test_a_file_one_byte_over_the_limit_is_refused_and_one_at_it_is_accepted(
     assert at.json()["original_size"] == 4096  # served without its 4 KB text chunk
 
 
+@storage_free()  # cut off while the body is received, before any use case
 def test_a_body_over_the_largest_limit_is_cut_off_before_it_is_parsed(world: ApiWorld) -> None:
     limit(world, evidence_max_image_bytes=1000, evidence_max_video_bytes=1000)
     limit(world, evidence_max_pdf_bytes=1000)

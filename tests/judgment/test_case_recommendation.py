@@ -27,9 +27,9 @@ from aftersales.domain.policy import (
     Side,
 )
 from aftersales.domain.reasons import REASONS
-from aftersales.services import catalog, orders, reports
 from aftersales.services import evidence as evidence_svc
 from aftersales.services import judgment as svc
+from aftersales.services import orders, reports
 from aftersales.services import risk as risk_svc
 from aftersales.services.actors import Actor
 from aftersales.services.cases import get_case
@@ -104,18 +104,13 @@ def order(
     region: str | None = None,
 ) -> str:
     number = f"JO{next(_seq):08d}"
-    catalog.create_order(
-        w.ctx,
+    w.push(
         number=number,
-        shop_id=w.shop_id,
-        buyer_id=w.buyer_id,
-        currency="CNY",
         paid_at=w.ctx.now() - timedelta(days=6),
         ship_by=ship_by,
         shipped_at=shipped_at,
         signed_at=signed_at,
         region=region,
-        lines=[catalog.NewOrderLine(w.products["plain"], 1, 10_000, 10_000)],
     )
     return number
 
@@ -595,17 +590,11 @@ def test_R16_3_shipping_insurance_and_the_requested_amount_come_from_the_records
 ) -> None:
     w = make_world(ctx)
     number = f"JI{next(_seq):08d}"
-    catalog.create_order(
-        ctx,
+    w.push(
         number=number,
-        shop_id=w.shop_id,
-        buyer_id=w.buyer_id,
-        currency="CNY",
-        paid_at=ctx.now() - timedelta(days=5),
         shipped_at=ctx.now() - timedelta(days=3),
         signed_at=ctx.now() - timedelta(days=1),
         shipping_insurance=True,
-        lines=[catalog.NewOrderLine(w.products["plain"], 1, 10_000, 10_000)],
     )
     case = w.open(order=number, reason="changed_mind", amount=8_000)
     got = recommend(ctx, case)

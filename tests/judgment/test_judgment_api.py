@@ -5,7 +5,6 @@ PostgreSQL."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from aftersales.cli import arbitration
 from aftersales.domain.judgment import LIABILITY_LABELS
 from aftersales.domain.policy import Liability
 from aftersales.i18n import gettext
-from aftersales.store.db import Database
 from tests.api.support import (
     ADMIN,
     AGENT,
@@ -24,19 +22,10 @@ from tests.api.support import (
     BUYER_B,
     X_MAIN,
     ApiWorld,
-    build_world,
-    cheap_argon2,
 )
-from tests.conftest import FakeClock
 from tests.evidence import files
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@pytest.fixture
-def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
-    cheap_argon2(monkeypatch)
-    yield from build_world(db, clock)
 
 
 def upload(world: ApiWorld, principal: str, case: str, kind: str = "photo") -> int:

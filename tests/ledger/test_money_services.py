@@ -14,7 +14,7 @@ from aftersales.domain.errors import Forbidden, IllegalTransition, NotFound, Val
 from aftersales.domain.money import Money
 from aftersales.domain.policy import DeductionSource
 from aftersales.services import cases as svc
-from aftersales.services import catalog, money, statements
+from aftersales.services import money, statements
 from aftersales.services.actors import Actor
 from aftersales.store import ledger as store
 from aftersales.store.schema import shop_freezes
@@ -515,18 +515,13 @@ def test_R14_2_a_retried_compensation_never_pays_the_buyer_twice(ctx):
 # --------------------------------------------------------------------------- R16.3
 def _insured_order(ctx, w, number: str) -> str:
     now = ctx.now()
-    catalog.create_order(
-        ctx,
+    w.push(
         number=number,
-        shop_id=w.shop_id,
-        buyer_id=w.buyer_id,
         currency=CNY,
-        freight=0,
-        paid_at=now - timedelta(days=5),
+        unit_price=PAID,
         shipped_at=now - timedelta(days=3),
         signed_at=now - timedelta(days=1),
         shipping_insurance=True,
-        lines=[catalog.NewOrderLine(w.products["plain"], 1, PAID, PAID)],
     )
     return number
 

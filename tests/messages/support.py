@@ -74,14 +74,11 @@ def agent(ctx: Context) -> Actor:
     return actor_of(ctx, account(ctx, AccountKind.AGENT)[0])
 
 
-def buyer_with_ref(ctx: Context) -> tuple[int, str]:
-    """A buyer the marketplace knows by ``ref`` (buyer accounts need one)."""
-    ref = f"mkt-buyer-{next(_seq)}"
-    with ctx.db.write() as conn:
-        buyer_id = repo.insert_buyer(
-            conn, name="Wang Fang", phone=f"137{next(_seq):08d}", now=ctx.now(), ref=ref
-        )
-    return buyer_id, ref
+def buyer_with_ref(w: World) -> tuple[int, str]:
+    """A further buyer of the world, whom the marketplace knows by ``ref`` (buyer accounts
+    need one)."""
+    buyer_id = w.add_buyer()
+    return buyer_id, w.buyers[buyer_id].ref
 
 
 def open_for(w: World, buyer_id: int) -> str:

@@ -35,7 +35,7 @@ class Api:
 @pytest.fixture
 def api(ctx) -> Iterator[Api]:
     w = make_world(ctx)
-    buyer_id, ref = buyer_with_ref(ctx)
+    buyer_id, ref = buyer_with_ref(w)
     number = open_for(w, buyer_id)
     buyer_acc, _ = account(ctx, AccountKind.BUYER, buyer_ref=ref)
     main_acc, _ = account(ctx, AccountKind.MERCHANT, shop_id=w.shop_id, main=True)

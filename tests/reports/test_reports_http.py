@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from aftersales.store.db import Database
 from tests.api.support import (
     AGENT,
     REF_A,
@@ -15,16 +10,7 @@ from tests.api.support import (
     X_MAIN,
     Y_MAIN,
     ApiWorld,
-    build_world,
-    cheap_argon2,
 )
-from tests.conftest import FakeClock
-
-
-@pytest.fixture
-def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
-    cheap_argon2(monkeypatch)
-    yield from build_world(db, clock)
 
 
 def test_R15_1_force_majeure_is_filed_by_the_shop_and_reviewed_once_by_an_agent(

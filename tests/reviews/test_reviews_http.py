@@ -4,14 +4,10 @@ product's positive-review rate, filing (Idempotency-Key), the agent's one decisi
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from aftersales.domain.policy import NegativeReviewAppealRules
 from aftersales.domain.reviews import Topic
-from aftersales.store.db import Database
 from tests.api.support import (
     ADMIN,
     AGENT,
@@ -26,18 +22,9 @@ from tests.api.support import (
     X_SUB_HANDLE,
     Y_MAIN,
     ApiWorld,
-    build_world,
-    cheap_argon2,
 )
-from tests.conftest import FakeClock
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
-    cheap_argon2(monkeypatch)
-    yield from build_world(db, clock)
 
 
 def _rules(w: ApiWorld) -> NegativeReviewAppealRules:

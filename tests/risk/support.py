@@ -11,14 +11,17 @@ from typing import Any
 from aftersales.domain.case_types import CaseType
 from aftersales.domain.policy import EvidenceKind, Profile, RiskRules
 from aftersales.services import cases as svc
-from aftersales.services import catalog
+from aftersales.services import orders
 from aftersales.services import risk as risk_svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
 from aftersales.store import repo
 from aftersales.store import risk as risk_store
+from tests.factories import SYSTEM, make_shop
 
 AGENT = Actor.platform("agent-7")
+MUG = orders.ProductIn("MUG", "Mug")
+CUP = orders.ProductIn("CUP", "Cup")
 _seq = itertools.count(1)
 
 
@@ -46,6 +49,8 @@ class Shopper:
     other_product_id: int
     buyer_id: int
     ref: str
+    shop_code: str
+    buyer_in: orders.BuyerIn
 
     @property
     def buyer(self) -> Actor:
@@ -59,18 +64,17 @@ class Shopper:
         now = self.ctx.now()
         paid_at = now - (paid_ago or timedelta(days=5))
         number = f"RO{next(_seq):08d}"
-        lines = [catalog.NewOrderLine(self.product_id, quantity, 1_000, 1_000 * quantity)]
+        lines = [orders.LineIn(MUG.sku, MUG.title, quantity, 1_000, 1_000 * quantity)]
         if other_quantity:
             lines.append(
-                catalog.NewOrderLine(
-                    self.other_product_id, other_quantity, 1_000, 1_000 * other_quantity
-                )
+                orders.LineIn(CUP.sku, CUP.title, other_quantity, 1_000, 1_000 * other_quantity)
             )
-        catalog.create_order(
+        orders.push_order(
             self.ctx,
+            SYSTEM,
             number=number,
-            shop_id=self.shop_id,
-            buyer_id=self.buyer_id,
+            shop_code=self.shop_code,
+            buyer=self.buyer_in,
             currency="CNY",
             paid_at=paid_at,
             shipped_at=max(paid_at, now - timedelta(days=3)),
@@ -141,18 +145,20 @@ def make_shopper(
 ) -> Shopper:
     n = next(_seq)
     now = ctx.now()
-    shop = catalog.create_shop(
-        ctx, code=f"RISK{n}", name=f"Risk shop {n}", return_address="1 Rd", profile_id=profile_id
-    )
-    product = catalog.create_product(ctx, shop_id=shop, sku="MUG", title="Mug")
-    other = catalog.create_product(ctx, shop_id=shop, sku="CUP", title="Cup")
+    code = f"RISK{n}"
+    shop = make_shop(ctx, code, f"Risk shop {n}", return_address="1 Rd", profile_id=profile_id)
+    product = orders.record_product(ctx, SYSTEM, code, MUG)
+    other = orders.record_product(ctx, SYSTEM, code, CUP)
     ref = f"risk-buyer-{n}"
-    buyer = catalog.create_buyer(
-        ctx,
-        name="Zhang San",
-        phone=f"137{n:08d}",
-        ref=ref,
-        created_at=now - created_ago,
+    buyer_in = orders.BuyerIn(
+        ref,
+        "Zhang San",
+        f"137{n:08d}",
         registered_at=(now - registered_ago) if registered_ago is not None else None,
     )
-    return Shopper(ctx, shop, product, other, buyer, ref)
+    # The order system first announced the buyer ``created_ago`` (our own record's date,
+    # what R15.2 reads when the marketplace gave no registration date), or on registering.
+    first_seen = now - min(created_ago, registered_ago or created_ago)
+    then = Context(ctx.db, ctx.profiles, ctx.settings, lambda: first_seen)
+    buyer = orders.record_buyer(then, SYSTEM, buyer_in)
+    return Shopper(ctx, shop, product, other, buyer, ref, code, buyer_in)

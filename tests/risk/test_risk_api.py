@@ -4,7 +4,6 @@ the score and every signal with its explanation, for platform agents and admins 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ from aftersales.domain.risk import LEVEL_LABELS, SIGNAL_LABELS
 from aftersales.i18n import gettext
 from aftersales.store import repo
 from aftersales.store import risk as risk_store
-from aftersales.store.db import Database
 from tests.api.support import (
     ADMIN,
     AGENT,
@@ -25,19 +23,10 @@ from tests.api.support import (
     SHOP_X,
     X_MAIN,
     ApiWorld,
-    build_world,
-    cheap_argon2,
     serial,
 )
-from tests.conftest import FakeClock
 
 REF = "risky-buyer"
-
-
-@pytest.fixture
-def world(db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiWorld]:
-    cheap_argon2(monkeypatch)
-    yield from build_world(db, clock)
 
 
 def push_bulk_order(world: ApiWorld, units: int) -> str:

@@ -228,6 +228,7 @@ def test_R15_2_agents_view_uses_the_latest_orders_shop_profile(ctx: Context) -> 
     tiktok_buyer = make_shopper(ctx, profile_id="tiktok")
     # The same buyer's latest order is in a tiktok shop.
     buyer.shop_id, buyer.product_id = tiktok_buyer.shop_id, tiktok_buyer.product_id
+    buyer.shop_code = tiktok_buyer.shop_code
     latest = buyer.order()
     ctx.profiles.current["tiktok"] = with_rules(
         ctx.profiles.current["tiktok"], min_purchase_history=3

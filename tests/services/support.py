@@ -9,9 +9,10 @@ from aftersales.jobs.deadlines import BatchResult, DeadlineWorker
 from aftersales.services import cases as svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
+from tests.factories import RETURN_ADDRESS
 
 AUDITOR = Actor.platform("auditor")  # sees every case; used to read without side effects
-SHOP_RETURN_ADDRESS = "1 Return Rd, Hangzhou"  # what tests.factories.make_world configures
+SHOP_RETURN_ADDRESS = RETURN_ADDRESS  # what tests.factories.make_world configures
 CARRIER = Actor.carrier("sf-api")
 
 

@@ -44,20 +44,22 @@ def test_hardening_demo_logins_are_only_the_accounts_the_demo_made(ctx):
     login; the demo's shops, their accounts and its agent are."""
     from aftersales.demo import DEMO_PASSWORD, _demo_accounts, demo_logins
     from aftersales.domain.accounts import AccountKind
-    from aftersales.services import accounts, catalog
+    from aftersales.services import accounts, orders, shops
+    from tests.factories import SYSTEM
 
     assert demo_logins(ctx).shops == ()
     accounts.create_account(ctx, None, kind=AccountKind.ADMIN, login="admin", password="x" * 12)
     for code in ("DEMO1-0101000000", "DEMO2-0101000000", "DEMOX-1"):
-        catalog.create_shop(
+        shops.create_shop(
             ctx,
+            SYSTEM,
             code=code,
             name=f"{code} shop",
             timezone="Asia/Shanghai",
             profile_id="douyin",
             return_address="1 Dock",
         )
-    catalog.create_buyer(ctx, name="Li", phone="13800000001", ref="demo-0101000000-buyer1")
+    orders.record_buyer(ctx, SYSTEM, orders.BuyerIn("demo-0101000000-buyer1", "Li", "13800000001"))
     _demo_accounts(ctx, ["DEMO1-0101000000", "DEMO2-0101000000"], "0101000000", 1)
     found = demo_logins(ctx)
     assert found.platform == ("agent",)

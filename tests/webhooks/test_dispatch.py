@@ -28,6 +28,10 @@ from tests.webhooks.conftest import ADMIN, Receiver, shop_code, webhook_context
 def _endpoint(
     ctx: Context, receiver: Receiver, path: str, shop: str | None, **kw: object
 ) -> svc.EndpointView:
+    """An endpoint for the case events these tests follow: a factory order is a pushed
+    order, whose ``order.recorded`` event an endpoint subscribed to everything also gets
+    (checked by the event-type tests, which pass their own ``event_types``)."""
+    kw.setdefault("event_types", ["case.*"])
     return svc.create_endpoint(ctx, ADMIN, shop, receiver.url(path), f"test {path}", **kw)  # type: ignore[arg-type]
 
 
@@ -247,7 +251,12 @@ def test_unreachable_endpoint_is_logged_as_a_failed_attempt(
 ) -> None:
     world = make_world(wctx)
     ep = svc.create_endpoint(
-        wctx, ADMIN, shop_code(wctx, world.shop_id), "http://127.0.0.1:9/closed", "closed port"
+        wctx,
+        ADMIN,
+        shop_code(wctx, world.shop_id),
+        "http://127.0.0.1:9/closed",
+        "closed port",
+        event_types=["case.*"],  # the case's event, not its factory order's
     )
     world.open()
     Dispatcher(wctx).run_until_idle()

@@ -16,7 +16,7 @@ from aftersales.services.context import Context
 from aftersales.store import accounts as audit_store
 from aftersales.store import webhooks as webhook_store
 from tests.conftest import FakeClock
-from tests.factories import make_world
+from tests.factories import World, make_world
 from tests.webhooks.conftest import ADMIN, Receiver, shop_code
 
 
@@ -283,13 +283,19 @@ def test_event_types_and_description_are_validated(wctx: Context, receiver: Rece
 
 
 # --------------------------------------------------------------------------- the log
+def _case_endpoint(wctx: Context, world: World, url: str) -> svc.EndpointView:
+    """The shop's endpoint for its case events (a factory order is recorded too, as
+    ``order.recorded``, which these tests do not follow)."""
+    return svc.create_endpoint(
+        wctx, world.merchant, shop_code(wctx, world.shop_id), url, "", event_types=["case.*"]
+    )
+
+
 def test_delivery_log_pages_newest_first_with_attempts(
     wctx: Context, clock: FakeClock, receiver: Receiver
 ) -> None:
     world = make_world(wctx)
-    ep = svc.create_endpoint(
-        wctx, world.merchant, shop_code(wctx, world.shop_id), receiver.url("/log"), ""
-    )
+    ep = _case_endpoint(wctx, world, receiver.url("/log"))
     numbers = [world.open() for _ in range(5)]
     Dispatcher(wctx).run_until_idle()
     seen: list[str] = []
@@ -313,9 +319,7 @@ def test_redeliver_sends_again_with_the_same_webhook_id(
     wctx: Context, clock: FakeClock, receiver: Receiver
 ) -> None:
     world = make_world(wctx)
-    ep = svc.create_endpoint(
-        wctx, world.merchant, shop_code(wctx, world.shop_id), receiver.url("/again"), ""
-    )
+    ep = _case_endpoint(wctx, world, receiver.url("/again"))
     world.open()
     d = Dispatcher(wctx)
     d.run_until_idle()

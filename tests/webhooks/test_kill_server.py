@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from aftersales.domain.accounts import AccountKind
 from aftersales.profiles import load_profiles
-from aftersales.services import accounts, catalog, orders
+from aftersales.services import accounts, orders, shops
 from aftersales.services import webhooks as svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context, ProfileStore, system_clock
@@ -102,7 +102,9 @@ def _setup(
     db = Database(url)
     ctx = Context(db, ProfileStore(load_profiles()), settings, system_clock)
     try:
-        catalog.create_shop(ctx, code="KILL", name="Kill shop", return_address="1 Road")
+        shops.create_shop(
+            ctx, Actor.system(), code="KILL", name="Kill shop", return_address="1 Road"
+        )
         secrets = {
             "/shop": svc.create_endpoint(ctx, ADMIN, "KILL", receiver.url("/shop")).secret,
             "/platform": svc.create_endpoint(ctx, ADMIN, None, receiver.url("/platform")).secret,

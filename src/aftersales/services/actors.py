@@ -71,6 +71,12 @@ class Actor:
     def is_admin(self) -> bool:
         return self.account_kind is AccountKind.ADMIN
 
+    @property
+    def is_internal(self) -> bool:
+        """The system itself (``Actor.system``: the demo, the bench, a job), acting where no
+        person does; no login or API token ever yields it."""
+        return self.kind is ActorKind.SYSTEM and self.account_kind is None
+
     def has(self, permission: Permission) -> bool:
         if self.kind is not ActorKind.MERCHANT:
             return False
@@ -159,8 +165,7 @@ def is_staff(actor: Actor) -> bool:
 def is_marketplace_system(actor: Actor) -> bool:
     """The marketplace's own systems, which push orders, reviews and payments: a service
     account, a platform admin, or an internal caller (no account)."""
-    internal = actor.account_kind is None and actor.kind is ActorKind.SYSTEM
-    return internal or actor.account_kind in (AccountKind.SERVICE, AccountKind.ADMIN)
+    return actor.is_internal or actor.account_kind in (AccountKind.SERVICE, AccountKind.ADMIN)
 
 
 def owns_shop(actor: Actor, shop_id: int | None) -> bool:

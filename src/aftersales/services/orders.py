@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aftersales.domain.accounts import AccountKind, Scope
 from aftersales.domain.case_types import ActorKind
-from aftersales.domain.catalog import Order
+from aftersales.domain.catalog import Order, Shop
 from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.domain.logistics import validate_tracking
@@ -36,6 +36,14 @@ class BuyerIn:
     name: str
     phone: str
     registered_at: datetime | None = None  # R15.2: when the marketplace account was made
+
+
+@dataclass(frozen=True, slots=True)
+class ProductIn:
+    sku: str
+    title: str
+    flags: tuple[ProductFlag, ...] = ()
+    declared_no_reason_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +114,63 @@ def _check_lines(currency: str, paid_at: datetime, lines: Sequence[LineIn]) -> N
             )
 
 
+def _shop(conn: Connection, code: str) -> Shop:
+    shop = repo.get_shop_by_code(conn, code)
+    if shop is None:
+        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=code)
+    return shop
+
+
+def _buyer_id(conn: Connection, buyer: BuyerIn, now: datetime) -> int:
+    """The buyer the marketplace's ref names, created on first sight."""
+    buyer_id = repo.buyer_id_by_ref(conn, buyer.ref)
+    if buyer_id is None:
+        buyer_id = repo.insert_buyer(
+            conn,
+            name=buyer.name,
+            phone=buyer.phone,
+            ref=buyer.ref,
+            now=now,
+            registered_at=buyer.registered_at,
+        )
+    return buyer_id
+
+
+def _product_id(conn: Connection, shop_id: int, product: LineIn | ProductIn) -> int:
+    """The shop's product with this SKU, created on first sight (later sightings change
+    nothing: a product's flags are what the order system first said)."""
+    pid = repo.product_id_by_sku(conn, shop_id, product.sku)
+    if pid is None:
+        pid = repo.insert_product(
+            conn,
+            shop_id=shop_id,
+            sku=product.sku,
+            title=product.title,
+            flags=product.flags,
+            declared_no_reason_days=product.declared_no_reason_days,
+        )
+    return pid
+
+
+def record_buyer(ctx: Context, actor: Actor, buyer: BuyerIn) -> int:
+    """The order system announces a marketplace buyer before their first order (so that an
+    account can be made for them); the same buyer :func:`push_order` creates on first
+    sight of the ref, and the same one after it. Returns the buyer's id."""
+    _require_pusher(actor)
+    ctx.check_not_future(**{"buyer.registered_at": buyer.registered_at})
+    with ctx.db.write() as conn:
+        return _buyer_id(conn, buyer, ctx.now())
+
+
+def record_product(ctx: Context, actor: Actor, shop_code: str, product: ProductIn) -> int:
+    """The order system announces one of a shop's products (with its R4.3 category flags)
+    before it is first sold; the same product :func:`push_order` creates on first sight
+    of the SKU. Returns the product's id."""
+    _require_pusher(actor)
+    with ctx.db.write() as conn:
+        return _product_id(conn, _shop(conn, shop_code).id, product)
+
+
 def push_order(
     ctx: Context,
     actor: Actor,
@@ -144,32 +209,14 @@ def push_order(
     _check_lines(currency, paid_at, lines)
     now = ctx.now()
     with ctx.db.write() as conn:
-        shop = repo.get_shop_by_code(conn, shop_code)
-        if shop is None:
-            raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
-        buyer_id = repo.buyer_id_by_ref(conn, buyer.ref)
-        if buyer_id is None:
-            buyer_id = repo.insert_buyer(
-                conn,
-                name=buyer.name,
-                phone=buyer.phone,
-                ref=buyer.ref,
-                now=now,
-                registered_at=buyer.registered_at,
+        shop = _shop(conn, shop_code)
+        buyer_id = _buyer_id(conn, buyer, now)
+        new_lines = [
+            NewOrderLine(
+                _product_id(conn, shop.id, ln), ln.quantity, ln.unit_price, ln.paid, ln.downloaded
             )
-        new_lines = []
-        for ln in lines:
-            pid = repo.product_id_by_sku(conn, shop.id, ln.sku)
-            if pid is None:
-                pid = repo.insert_product(
-                    conn,
-                    shop_id=shop.id,
-                    sku=ln.sku,
-                    title=ln.title,
-                    flags=ln.flags,
-                    declared_no_reason_days=ln.declared_no_reason_days,
-                )
-            new_lines.append(NewOrderLine(pid, ln.quantity, ln.unit_price, ln.paid, ln.downloaded))
+            for ln in lines
+        ]
         try:
             with conn.begin_nested():
                 order_id = repo.insert_order(

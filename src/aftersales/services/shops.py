@@ -15,7 +15,6 @@ from aftersales.domain.case_types import ActorKind
 from aftersales.domain.errors import Conflict, Forbidden, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.services.actors import Actor, require_scope, visible_shop
-from aftersales.services.catalog import check_profile, check_return_address
 from aftersales.services.context import Context
 from aftersales.store import accounts as account_store
 from aftersales.store import repo
@@ -47,8 +46,34 @@ def _check_timezone(tz: str) -> None:
         ) from None
 
 
+def check_profile(ctx: Context, profile_id: str) -> str:
+    """A policy profile the deployment knows, or a field error."""
+    if profile_id not in ctx.profiles.current:
+        raise ValidationFailed(
+            "profile.unknown",
+            N_("Unknown policy profile {profile}."),
+            field="profile",
+            profile=profile_id,
+        )
+    return profile_id
+
+
+def check_return_address(address: str) -> str:
+    """R5.1: an approved return sends this address to the buyer: it cannot be blank."""
+    if not address.strip():
+        raise ValidationFailed(
+            "return.address_missing",
+            N_("The shop has no return address."),
+            rule="R5.1",
+            field="return_address",
+        )
+    return address.strip()
+
+
 def _require_admin(actor: Actor) -> None:
-    if not actor.is_admin:
+    """Shops are the platform's to create: an admin, or the system itself (the demo, the
+    bench) where no person acts."""
+    if not (actor.is_admin or actor.is_internal):
         raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
 
 

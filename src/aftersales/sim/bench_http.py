@@ -33,7 +33,7 @@ from sqlalchemy import Engine, event
 
 from aftersales.domain.accounts import AccountKind
 from aftersales.domain.case_types import CaseType
-from aftersales.services import accounts, catalog
+from aftersales.services import accounts, orders, shops
 from aftersales.services import cases as svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
@@ -108,10 +108,10 @@ def provision(ctx: Context) -> World:
     account; a token for each (created as the operator's CLI does)."""
     tag = uuid.uuid4().hex[:6]
     code = f"bench{tag}"
-    catalog.create_shop(ctx, code=code, name="Bench shop", return_address="Bench dock 1")
-    ref = f"bench-buyer-{tag}"
-    catalog.create_buyer(ctx, name="Bench buyer", phone="13800000000", ref=ref)
     operator = Actor.system("operator")
+    shops.create_shop(ctx, operator, code=code, name="Bench shop", return_address="Bench dock 1")
+    ref = f"bench-buyer-{tag}"
+    orders.record_buyer(ctx, operator, orders.BuyerIn(ref, "Bench buyer", "13800000000"))
     svc_acc = accounts.create_account(
         ctx, None, kind=AccountKind.SERVICE, login=f"orders-{tag}", password=None
     )

@@ -24,7 +24,8 @@ from sqlalchemy import Connection, func, select, text
 
 from aftersales.domain.case_types import CaseType
 from aftersales.services import cases as svc
-from aftersales.services import catalog
+from aftersales.services import orders as orders_svc
+from aftersales.services import shops
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
 from aftersales.store.case_queries import CaseFilter
@@ -59,30 +60,34 @@ class Loaded:
 
 
 def _templates(ctx: Context, now: datetime) -> tuple[list[int], int, list[int]]:
-    """Shops, one buyer and three cases taken through the services; returns the shop ids,
+    """Shops, one buyer and three cases taken through the services (as the system, the
+    order system's own path: the same calls the API makes); returns the shop ids,
     the product of the measured shop and the three template case ids."""
+    system = Actor.system("bench")
+    codes = [f"L{i}" for i in range(SHOPS)]
     shop_ids = [
-        catalog.create_shop(ctx, code=f"L{i}", name=f"Shop {i}", return_address="Dock 1")
-        for i in range(SHOPS)
+        shops.create_shop(ctx, system, code=c, name=f"Shop {c}", return_address="Dock 1").id
+        for c in codes
     ]
-    product_ids = [
-        catalog.create_product(ctx, shop_id=s, sku="SKU-1", title="Tee") for s in shop_ids
-    ]
-    buyer = catalog.create_buyer(ctx, name="Template", phone="13000000000")
+    tee = orders_svc.ProductIn("SKU-1", "Tee")
+    product_ids = [orders_svc.record_product(ctx, system, c, tee) for c in codes]
+    template_buyer = orders_svc.BuyerIn("bench-template", "Template", "13000000000")
+    buyer = orders_svc.record_buyer(ctx, system, template_buyer)
     merchant = Actor.merchant(shop_ids[0])
     ids = []
     for k in range(3):
         number = f"TPL{k}"
-        catalog.create_order(
+        orders_svc.push_order(
             ctx,
+            system,
             number=number,
-            shop_id=shop_ids[0],
-            buyer_id=buyer,
+            shop_code=codes[0],
+            buyer=template_buyer,
             currency="CNY",
             paid_at=now - timedelta(days=4),
             shipped_at=now - timedelta(days=3),
             signed_at=now - timedelta(days=1),
-            lines=[catalog.NewOrderLine(product_ids[0], 1, 10_000, 10_000)],
+            lines=[orders_svc.LineIn(tee.sku, tee.title, 1, 10_000, 10_000)],
         )
         with ctx.db.read() as conn:
             line = conn.execute(
