@@ -29,7 +29,6 @@ from aftersales.services.interventions.rounds import (
     open_round_row,
     profile_of,
     round_changes,
-    stale,
 )
 from aftersales.services.interventions.views import InterventionView, party_of, view
 from aftersales.store import interventions as store
@@ -157,11 +156,11 @@ def respond(
                 rule="R9.3",
             )
         if expected_version is not None and expected_version != row.version:
-            raise stale(number)
+            raise engine.conflict(case)
         if not store.update_intervention(
             conn, row.id, row.version, merchant_responded_at=now, merchant_response=text
         ):
-            raise stale(number)
+            raise engine.conflict(case)
         on_time = I.merchant_responded(now, row.merchant_response_due, now)
         engine.note(
             conn,
@@ -192,7 +191,7 @@ def mark_urgent(ctx: Context, actor: Actor, number: str) -> InterventionView:
         if not store.update_intervention(
             conn, row.id, row.version, urgent=True, merchant_response_due=due
         ):
-            raise stale(number)
+            raise engine.conflict(case)
         engine.note(conn, case, actor, Action.INTERVENTION_URGENT, "R9.3", {"due": due}, now)
         return view(ctx, conn, actor, case, store.intervention(conn, row.id))
 
@@ -231,5 +230,5 @@ def withdraw(
         if not store.update_intervention(
             conn, row.id, row.version, status=WITHDRAWN, closed_at=now
         ):
-            raise stale(number)
+            raise engine.conflict(case)
         return view(ctx, conn, actor, after, store.intervention(conn, row.id))

@@ -16,7 +16,6 @@ from aftersales.services.interventions.rounds import (
     OPEN,
     checked_text,
     current_round,
-    stale,
 )
 from aftersales.store import interventions as store
 from aftersales.store import repo
@@ -89,7 +88,7 @@ def flag(
                 if not store.update_intervention(
                     conn, row.id, row.version, status=LEGAL_CLOSED, closed_at=now
                 ):
-                    raise stale(case_number)
+                    raise engine.conflict(case)
             return flag_id
         assert order_number is not None
         order_id = repo.order_id_by_number(conn, order_number)

@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from aftersales.domain import intervention as I
 from aftersales.domain import machine
 from aftersales.domain.case import Case
-from aftersales.domain.errors import Conflict, IllegalTransition, NotFound, ValidationFailed
+from aftersales.domain.errors import IllegalTransition, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
 from aftersales.domain.policy import Party, Profile
+from aftersales.services import engine
 from aftersales.services.actors import Actor, require_case_access
 from aftersales.services.context import Context
 from aftersales.store import interventions as store
@@ -70,14 +71,6 @@ def open_round(conn: Connection, case: Case, number: str) -> store.Intervention:
     return row
 
 
-def stale(number: str) -> Conflict:
-    return Conflict(
-        "case.conflict",
-        N_("Case {number} changed since you read it; reload and try again."),
-        number=number,
-    )
-
-
 def open_round_row(
     conn: Connection,
     case: Case,
@@ -98,7 +91,7 @@ def open_round_row(
     except IntegrityError:
         # the other party opened this round at the same moment (PostgreSQL: the unique
         # round number); the same 409 as any concurrent change of the case
-        raise stale(case.number) from None
+        raise engine.conflict(case) from None
 
 
 def _insert_round(
