@@ -9,6 +9,7 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from aftersales.store.prebuilt import bound
 from aftersales.store.schema import (
     accounts,
     api_tokens,
@@ -215,10 +216,6 @@ def _idem_statement(shape: tuple[Any, ...], build: Any) -> Any:
     return stmt
 
 
-def _idem_bound(names: Any) -> dict[str, Any]:
-    return {n: bindparam(n, type_=idempotency_keys.c[n].type) for n in names}
-
-
 def idem_insert(conn: Connection, **values: Any) -> int | None:
     """Insert a key's row; None when the (principal, key) row exists already (no error,
     so no savepoint is needed around it)."""
@@ -229,7 +226,7 @@ def idem_insert(conn: Connection, **values: Any) -> int | None:
         ins = pg_insert if dialect == "postgresql" else sqlite_insert
         return (
             ins(idempotency_keys)
-            .values(_idem_bound(names))
+            .values(bound(idempotency_keys, *names))
             .on_conflict_do_nothing(index_elements=["principal", "key"])
             .returning(idempotency_keys.c.id)
         )
@@ -279,7 +276,7 @@ def idem_update(
             q = q.where(c.status == bindparam("w_status", type_=c.status.type))
         if claimed_at is not None:
             q = q.where(c.created_at == bindparam("w_claimed_at", type_=c.created_at.type))
-        return q.values(_idem_bound(names))
+        return q.values(bound(idempotency_keys, *names))
 
     params = {**values, "w_id": row_id, "w_status": only_status, "w_claimed_at": claimed_at}
     return bool(conn.execute(_idem_statement(shape, build), params).rowcount)

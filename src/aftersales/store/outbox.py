@@ -6,18 +6,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
+from aftersales.store.prebuilt import bound
 from aftersales.store.schema import outbox_events, webhook_attempts, webhook_deliveries
 
 _INSERT_EVENT = (
     insert(outbox_events)
-    .values(
-        {
-            name: bindparam(name, type_=outbox_events.c[name].type)
-            for name in ("event_id", "type", "shop_id", "case_id", "payload", "created_at")
-        }
-    )
+    .values(bound(outbox_events, "event_id", "type", "shop_id", "case_id", "payload", "created_at"))
     .returning(outbox_events.c.id)
 )
 

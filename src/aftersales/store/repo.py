@@ -17,6 +17,7 @@ from aftersales.domain.case_types import ActorKind, CaseType, DeadlineKind, Stat
 from aftersales.domain.catalog import Buyer, Order, OrderLine, Product, Shop
 from aftersales.domain.money import Money
 from aftersales.domain.policy import ProductFlag
+from aftersales.store.prebuilt import bound
 from aftersales.store.records import every
 from aftersales.store.schema import (
     buyers,
@@ -410,7 +411,7 @@ def _case_update() -> Any:
     return (
         update(cases)
         .where(and_(cases.c.id == bindparam("w_id"), cases.c.version == bindparam("w_version")))
-        .values({c.name: bindparam(c.name, type_=c.type) for c in columns})
+        .values(bound(cases, *(c.name for c in columns)))
     )
 
 
@@ -613,19 +614,13 @@ def insert_shipment(conn: Connection, case_id: int, direction: str, shipment: Sh
 
 
 # --------------------------------------------------------------------------- timeline
-def _bound(table: Any, *names: str) -> dict[str, Any]:
-    """``{column: bindparam(column)}`` for an INSERT or UPDATE built once, typed as the
-    column is (so values are processed exactly as ``.values(column=value)`` would)."""
-    return {name: bindparam(name, type_=table.c[name].type) for name in names}
-
-
 _APPEND_EVENT = (
     insert(case_events)
     .values(
         seq=select(func.coalesce(func.max(case_events.c.seq), 0) + 1)
         .where(case_events.c.case_id == bindparam("case_id", type_=case_events.c.case_id.type))
         .scalar_subquery(),
-        **_bound(
+        **bound(
             case_events,
             "case_id",
             "at",
@@ -711,7 +706,7 @@ def events(conn: Connection, case_id: int) -> list[TimelineEntry]:
 _INSERT_REFUND_DECISION = (
     insert(refund_decisions)
     .values(
-        _bound(
+        bound(
             refund_decisions,
             "case_id",
             "order_id",
@@ -773,7 +768,7 @@ def refund_decisions_of(conn: Connection, case_id: int) -> list[Any]:
 _SCHEDULE_DEADLINE = insert(deadlines).values(
     status="pending",
     attempts=0,
-    **_bound(deadlines, "case_id", "kind", "due_at", "run_at", "created_at"),
+    **bound(deadlines, "case_id", "kind", "due_at", "run_at", "created_at"),
 )
 
 
