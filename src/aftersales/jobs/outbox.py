@@ -128,7 +128,6 @@ class Dispatcher:
         self.ctx = ctx
         self.name = name or default_dispatcher_name()
         self.batch = batch
-        self.pruned = 0  # outbox events deleted past the retention by this dispatcher
         self._next_prune: datetime | None = None  # None: a prune batch is due now
         s = ctx.settings
         self.client = client or httpx.Client(
@@ -318,7 +317,6 @@ class Dispatcher:
         if self._next_prune is not None and now < self._next_prune:
             return 0
         done = prune_batch(self.ctx)
-        self.pruned += done
         full = done >= self.ctx.settings.outbox_prune_batch
         self._next_prune = None if full else now + PRUNE_EVERY
         return done

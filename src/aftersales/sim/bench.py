@@ -433,7 +433,7 @@ def _finished_at(proc: subprocess.Popen[bytes], done: dict[int, tuple[datetime, 
             done[proc.pid] = (datetime.now(UTC), int(line.split()[1].rstrip(",")))
 
 
-def bench_sweep(db: Database, cfg: Config, env: dict[str, str] | None = None) -> Sweep:
+def bench_sweep(db: Database, cfg: Config) -> Sweep:
     """R5.1 on ``cfg.sweep`` requests the merchant left unanswered (half refunds, which
     decide the refund and post its ledger entry; half returns, approved), fired by four
     `aftersales worker --once` processes sharing the work with SKIP LOCKED. The span runs
@@ -443,7 +443,7 @@ def bench_sweep(db: Database, cfg: Config, env: dict[str, str] | None = None) ->
     ctx = context(db, clock)
     w = web.provision(ctx)
     web.ready_cases(ctx, w, cfg.sweep, kinds=(CaseType.REFUND_ONLY, CaseType.RETURN_REFUND))
-    env = {**os.environ, **(env or {}), "AFTERSALES_DATABASE_URL": db.url}
+    env = {**os.environ, "AFTERSALES_DATABASE_URL": db.url}
     argv = [sys.executable, "-m", "aftersales.cli", "worker", "--once"]
     start = time.perf_counter()
     procs = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from aftersales.store.prebuilt import bound
 from aftersales.store.schema import outbox_events, webhook_attempts, webhook_deliveries
@@ -91,11 +91,3 @@ def prune_finished(conn: Connection, created_before: datetime, limit: int) -> in
     if events:
         conn.execute(delete(outbox_events).where(outbox_events.c.id.in_(sorted(events))))
     return len(events)
-
-
-def sizes(conn: Connection) -> dict[str, int]:
-    """Rows in the outbox's tables (the bench reports them)."""
-    return {
-        t.name: int(conn.execute(select(func.count()).select_from(t)).scalar_one())
-        for t in (outbox_events, webhook_deliveries, webhook_attempts)
-    }
