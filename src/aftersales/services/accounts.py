@@ -31,7 +31,7 @@ from aftersales.domain.errors import (
 )
 from aftersales.domain.i18n import N_
 from aftersales.i18n import LOCALES
-from aftersales.services.actors import Actor, require_kind, require_scope
+from aftersales.services.actors import Actor, require_kind, require_scope, shop_not_found
 from aftersales.services.context import Context
 from aftersales.store import accounts as store
 from aftersales.store import repo
@@ -157,7 +157,7 @@ def create_account(
     if by is not None and not (by.is_admin or by.account_kind is AccountKind.SERVICE):
         if by.kind is ActorKind.BUYER and kind is AccountKind.MERCHANT:
             # A shop's accounts are not a buyer's to see (404, as for any hidden object).
-            raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code or "")
+            raise shop_not_found(shop_code or "")
         if by.kind is not ActorKind.MERCHANT:
             raise Forbidden("auth.not_allowed", N_("Your account may not do this."), rule="R1")
         _require_main(by)
@@ -190,10 +190,10 @@ def create_account(
         if kind is AccountKind.MERCHANT:
             shop = repo.get_shop_by_code(conn, shop_code or "")
             if shop is None:
-                raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code or "")
+                raise shop_not_found(shop_code or "")
             shop_id = shop.id
             if by is not None and not (by.kind is ActorKind.PLATFORM or by.shop_id == shop.id):
-                raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
+                raise shop_not_found(shop_code or "")
         if kind is AccountKind.BUYER:
             buyer_id = repo.buyer_id_by_ref(conn, buyer_ref or "")
             if buyer_id is None:
@@ -302,7 +302,7 @@ def _shop_for_admin(conn: Connection, actor: Actor, shop_code: str) -> Any:
     """A shop the actor administers: its main account or a platform admin."""
     shop = repo.get_shop_by_code(conn, shop_code)
     if shop is None or not (actor.is_admin or actor.shop_id == shop.id):
-        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
+        raise shop_not_found(shop_code)
     if not actor.is_admin:
         _require_main(actor)
     require_scope(actor, Scope.SHOP_ADMIN)

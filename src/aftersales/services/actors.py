@@ -178,12 +178,17 @@ def sees_shop(actor: Actor, shop_id: int) -> bool:
     return actor.kind is ActorKind.PLATFORM or owns_shop(actor, shop_id)
 
 
+def shop_not_found(code: str) -> NotFound:
+    """404 for a shop: one that does not exist and one hidden from the caller alike."""
+    return NotFound("shop.not_found", N_("Shop {code} not found."), code=code)
+
+
 def visible_shop(conn: Connection, actor: Actor, code: str) -> Any:
     """The shop row when the actor may see it (:func:`sees_shop`); else 404, as for a
     shop that does not exist."""
     row = repo.shop_row_by_code(conn, code)
     if row is None or not sees_shop(actor, row.id):
-        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=code)
+        raise shop_not_found(code)
     return row
 
 

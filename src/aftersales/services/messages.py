@@ -47,6 +47,7 @@ from aftersales.services.actors import (
     require_case_reading,
     require_permission,
     require_scope,
+    shop_not_found,
 )
 from aftersales.services.context import Context
 from aftersales.store import messages as store
@@ -348,7 +349,7 @@ def _shop_for_templates(conn: Connection, actor: Actor, shop_code: str, *, write
     shop = repo.get_shop_by_code(conn, shop_code)
     own = shop is not None and owns_shop(actor, shop.id)
     if shop is None or not (own or is_staff(actor)):
-        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
+        raise shop_not_found(shop_code)
     if write:
         if not own:
             raise Forbidden(
@@ -516,7 +517,7 @@ def _stats_shop(conn: Connection, actor: Actor, shop_code: str) -> Shop:
     shop = repo.get_shop_by_code(conn, shop_code)
     own = shop is not None and owns_shop(actor, shop.id)
     if shop is None or not (own or is_staff(actor)):
-        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
+        raise shop_not_found(shop_code)
     require_case_reading(actor)
     if own and not (
         actor.has(Permission.VIEW_ANALYTICS) or actor.has(Permission.HANDLE_AFTERSALES)

@@ -39,6 +39,7 @@ from aftersales.services.actors import (
     require_permission,
     require_scope,
     require_visible,
+    shop_not_found,
 )
 from aftersales.services.context import Context
 from aftersales.store import ledger as store
@@ -905,7 +906,7 @@ def _require_payments(actor: Actor) -> None:
 def _shop_by_code(conn: Connection, actor: Actor, code: str) -> Shop:
     row = repo.get_shop_by_code(conn, code)
     if row is None or not (actor.kind in PLATFORM_SIDE or owns_shop(actor, row.id)):
-        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=code)
+        raise shop_not_found(code)
     return row
 
 

@@ -23,6 +23,7 @@ from aftersales.services.actors import (
     is_marketplace_system,
     require_case_reading,
     require_scope,
+    shop_not_found,
 )
 from aftersales.services.context import Context
 from aftersales.services.parcels import ParcelView
@@ -117,7 +118,7 @@ def _check_lines(currency: str, paid_at: datetime, lines: Sequence[LineIn]) -> N
 def _shop(conn: Connection, code: str) -> Shop:
     shop = repo.get_shop_by_code(conn, code)
     if shop is None:
-        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=code)
+        raise shop_not_found(code)
     return shop
 
 

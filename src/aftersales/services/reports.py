@@ -42,6 +42,7 @@ from aftersales.services.actors import (
     reader_shop,
     require_permission,
     require_scope,
+    shop_not_found,
     visible_shop,
 )
 from aftersales.services.context import Context
@@ -128,7 +129,7 @@ def _require_filer(conn: Connection, actor: Actor, shop_code: str) -> Any:
     """A shop's own account that handles after-sales (404 for other shops; 403 for the
     platform and for sub-accounts without the permission)."""
     if actor.kind not in (ActorKind.MERCHANT, ActorKind.PLATFORM):
-        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
+        raise shop_not_found(shop_code)
     shop = visible_shop(conn, actor, shop_code)
     if actor.kind is not ActorKind.MERCHANT:
         raise Forbidden("report.shop_only", N_("Only the shop files its reports."), rule="R15")

@@ -5,10 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from aftersales.domain.errors import NotFound
-from aftersales.domain.i18n import N_
 from aftersales.domain.ledger import Purpose
-from aftersales.services.actors import Actor
+from aftersales.services.actors import Actor, shop_not_found
 from aftersales.services.context import Context
 from aftersales.store import ledger as store
 from aftersales.store import repo
@@ -42,7 +40,7 @@ def shop_statement(
     with ctx.db.read() as conn:
         shop = repo.get_shop_by_code(conn, shop_code)
         if shop is None or (actor.shop_id is not None and actor.shop_id != shop.id):
-            raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
+            raise shop_not_found(shop_code)
         accounts = []
         for acc in store.shop_accounts(conn, shop.id):
             opening = store.balance_before(conn, acc.id, start)

@@ -39,7 +39,7 @@ from aftersales.domain.accounts import Scope
 from aftersales.domain.case_types import Action, ActorKind
 from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from aftersales.domain.i18n import N_
-from aftersales.services.actors import Actor, owns_shop, require_scope
+from aftersales.services.actors import Actor, owns_shop, require_scope, shop_not_found
 from aftersales.services.context import Context
 from aftersales.store import accounts as audit_store
 from aftersales.store import repo
@@ -392,7 +392,7 @@ def _require_manager(actor: Actor) -> None:
 def _shop_id_for(conn: Connection, actor: Actor, shop_code: str) -> int:
     shop = repo.get_shop_by_code(conn, shop_code)
     if shop is None or not (actor.is_admin or owns_shop(actor, shop.id)):
-        raise NotFound("shop.not_found", N_("Shop {code} not found."), code=shop_code)
+        raise shop_not_found(shop_code)
     _require_manager(actor)
     return shop.id
 
