@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 
+from aftersales.domain import machine
 from aftersales.domain.accounts import AccountKind, Scope
 from aftersales.domain.case_types import ActorKind
 from aftersales.domain.errors import Conflict, Forbidden, ValidationFailed
@@ -58,18 +59,6 @@ def check_profile(ctx: Context, profile_id: str) -> str:
     return profile_id
 
 
-def check_return_address(address: str) -> str:
-    """R5.1: an approved return sends this address to the buyer: it cannot be blank."""
-    if not address.strip():
-        raise ValidationFailed(
-            "return.address_missing",
-            N_("The shop has no return address."),
-            rule="R5.1",
-            field="return_address",
-        )
-    return address.strip()
-
-
 def _require_admin(actor: Actor) -> None:
     """Shops are the platform's to create: an admin, or the system itself (the demo, the
     bench) where no person acts."""
@@ -91,7 +80,7 @@ def create_shop(
     require_scope(actor, Scope.ACCOUNTS_WRITE)
     _check_timezone(timezone)
     profile_id = check_profile(ctx, profile_id or ctx.settings.default_profile)
-    check_return_address(return_address)
+    machine.check_return_address(return_address)
     now = ctx.now()
     with ctx.db.write() as conn:
         try:
@@ -172,7 +161,7 @@ def update_shop(
             _check_timezone(timezone)
             changes["timezone"] = timezone
         if return_address is not None:
-            changes["return_address"] = check_return_address(return_address)
+            changes["return_address"] = machine.check_return_address(return_address)
         if profile_id is not None:
             changes["profile_id"] = check_profile(ctx, profile_id)
         changes = {k: v for k, v in changes.items() if getattr(row, k) != v}

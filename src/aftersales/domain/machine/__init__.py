@@ -32,7 +32,12 @@ from aftersales.domain.machine.deadlines import (
     deadline_delay,
     guard_deadline,
 )
-from aftersales.domain.machine.guards import PROOF_FIELD, proof_rule, regional_auto_refund
+from aftersales.domain.machine.guards import (
+    PROOF_FIELD,
+    check_return_address,
+    proof_rule,
+    regional_auto_refund,
+)
 from aftersales.domain.machine.moves import OFFER_GUARDS, apply, available_actions
 from aftersales.domain.machine.opening import OpenRequest, open_case
 from aftersales.domain.machine.profile_rules import (
@@ -79,6 +84,7 @@ __all__ = [
     "apply",
     "available_actions",
     "buyer_may_appeal",
+    "check_return_address",
     "deadline_delay",
     "exceeds_paid",
     "guard_deadline",

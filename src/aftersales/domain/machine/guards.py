@@ -357,10 +357,17 @@ def guard_return_address(
     case: Case, cmd: Command, facts: Facts, profile: Profile, now: datetime
 ) -> None:
     """R5.1: approving a return sends a return address to the buyer."""
-    if not (cmd.return_address or facts.shop_return_address):
+    check_return_address(cmd.return_address or facts.shop_return_address or "")
+
+
+def check_return_address(address: str) -> str:
+    """R5.1: an approved return sends this address to the buyer, so it cannot be blank
+    (a shop's address when it is set, the one an approval names). Returns it trimmed."""
+    if not address.strip():
         raise ValidationFailed(
             "return.address_missing",
             N_("The shop has no return address."),
             rule="R5.1",
             field="return_address",
         )
+    return address.strip()
