@@ -39,3 +39,14 @@ def test_R5_1_one_approve_return_over_http_stays_within_its_statement_and_transa
     print(seen.report())
     assert seen.count <= statements, seen.report()
     assert seen.transactions <= transactions, seen.report()
+
+
+def test_a_pushed_order_is_authenticated_and_recorded_in_one_transaction(
+    shared_world: ApiWorld,
+) -> None:
+    """Every write request, not only case actions, checks its caller inside the one
+    transaction that makes its effect (no separate read transaction for the token)."""
+    with count_roundtrips(shared_world.ctx.db.engine) as seen:
+        shared_world.push_order()
+    print(seen.report())
+    assert seen.transactions == 1, seen.report()

@@ -83,11 +83,12 @@ def optional_auth(
     return _authenticate(request, bearer, cookie)
 
 
-def require_auth(
+def authenticate(
     request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
-    cookie: Annotated[str | None, Security(cookie_scheme)] = None,
+    bearer: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
 ) -> Authenticated:
+    """The caller, checked now (401 without credentials)."""
     auth = _authenticate(request, bearer, cookie)
     if auth is None:
         raise Unauthenticated(
@@ -134,16 +135,18 @@ class PendingAuth:
         return self.resolve().csrf_token
 
 
-def require_auth_then_claim(
+def require_auth(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
     cookie: Annotated[str | None, Security(cookie_scheme)] = None,
 ) -> Authenticated | PendingAuth:
-    """:func:`require_auth` for a route answered through :func:`respond`: a POST is
-    authenticated by ``respond`` in its first transaction (with an Idempotency-Key, the one
-    that claims the key; without, the one that makes the effect)."""
+    """The caller. A read (GET, HEAD) is authenticated here; a request that changes
+    something is authenticated by :func:`respond` in the request's one transaction (with an
+    Idempotency-Key, the one that claims the key; without, the one that makes the effect),
+    or on first use of ``.actor`` by a route that answers without ``respond``. A request
+    with no credentials at all is refused here (401)."""
     if request.method in SAFE_METHODS:
-        return require_auth(request, bearer, cookie)
+        return authenticate(request, bearer, cookie)
     if not request.headers.get("authorization") and not cookie:
         raise Unauthenticated(
             "auth.required", N_("Log in or send an API token to use this endpoint.")
@@ -152,8 +155,7 @@ def require_auth_then_claim(
 
 
 Auth = Annotated[Authenticated, Depends(require_auth)]
-ClaimingAuth = Annotated[Authenticated, Depends(require_auth_then_claim)]
-"""Who is calling, for a route answered through :func:`respond` (see PendingAuth)."""
+"""Who is calling (see :func:`require_auth`: a write is authenticated in its transaction)."""
 MaybeAuth = Annotated[Authenticated | None, Depends(optional_auth)]
 Ctx = Annotated[Context, Depends(ctx_of)]
 

@@ -21,7 +21,7 @@ from aftersales.api.common import (
     encode_cursor,
 )
 from aftersales.api.common import router as make_router
-from aftersales.api.deps import Auth, ClaimingAuth, IdempotencyKey, ctx_of, respond
+from aftersales.api.deps import Auth, IdempotencyKey, ctx_of, respond
 from aftersales.api.problems import locale_of
 from aftersales.domain.case import Case, Shipment
 from aftersales.domain.case_types import CaseType, State
@@ -210,7 +210,7 @@ class OpenIn(BaseModel):
 
 @router.post("", response_model=CaseOut, status_code=201)
 def open_case(
-    body: OpenIn, request: Request, auth: ClaimingAuth, idempotency_key: IdempotencyKey = None
+    body: OpenIn, request: Request, auth: Auth, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """R2: the buyer opens an after-sales request on one of their orders."""
 
@@ -477,7 +477,7 @@ def _add_action_route(action: str, model: type[BaseModel], service: Callable[...
         number: CaseNumber,
         body: BaseModel,
         request: Request,
-        auth: ClaimingAuth,
+        auth: Auth,
         idempotency_key: IdempotencyKey = None,
     ) -> Response:
         def run() -> CaseOut:

@@ -192,7 +192,8 @@ async def upload_evidence(
     name's extension; see docs/evidence.md for the limits."""
     ctx = ctx_of(request)
     locale = locale_of(request)
-    await run_in_threadpool(svc.may_upload, ctx, auth.actor, number)
+    # In a worker thread: the caller's credentials are checked here (a database read).
+    await run_in_threadpool(lambda: svc.may_upload(ctx, auth.actor, number))
     limits = svc.limits_of(ctx.settings)
     form = await uploads.read_form(
         request,
