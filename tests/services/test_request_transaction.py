@@ -4,10 +4,11 @@ block that failed and was swallowed keeps it from committing its half-done write
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import create_engine, func, insert, select, text
 
 from aftersales.store.db import Database, JoinedBlockFailed
 from aftersales.store.schema import number_sequences
@@ -62,3 +63,24 @@ def test_a_swallowed_failure_of_a_joined_block_refuses_the_commit(db: Database) 
         except ValueError:
             pass  # a caller going on after a failed block
     assert _sequences(db) == before  # neither block's write committed
+
+
+def test_a_connection_the_server_closed_in_the_pool_is_replaced_before_use(
+    pg_db: Database,
+) -> None:
+    """A PostgreSQL restart or failover closes the connections sitting in the pool; the
+    next transaction runs on a new one instead of failing (no ping round trip per
+    checkout: the closed socket is seen by a poll)."""
+    with pg_db.read() as conn:
+        before = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = create_engine(pg_db.engine.url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": before})
+    finally:
+        admin.dispose()
+    time.sleep(0.3)  # the server's goodbye reaches the pooled socket
+    with count_roundtrips(pg_db.engine) as seen, pg_db.read() as conn:
+        after = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert after != before
+    assert seen.count == 1, seen.report()  # no ping: only the statement itself

@@ -7,6 +7,7 @@ PostgreSQL: READ COMMITTED; optimistic version checks on cases; ``SKIP LOCKED`` 
 
 from __future__ import annotations
 
+import select
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 _SCOPE: ContextVar[Scope | None] = ContextVar("aftersales_scope", default=None)
 _BEFORE_COMMIT: ContextVar[tuple[Callable[[Connection], None], ...]] = ContextVar(
@@ -114,14 +116,15 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
             kwargs["pool_size"] = pool_size
         else:
-            # No pre-ping round trip per checkout: a connection the server dropped fails
-            # its first statement, the request fails before any effect, and the pool
-            # replaces connections invalidated that way (a retry runs on a fresh one).
+            # No pre-ping round trip per checkout: a poll of the socket finds the
+            # connections the server closed while they sat in the pool (_pg_setup).
             kwargs["pool_size"] = pool_size
             kwargs["pool_recycle"] = 1800
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine)
+        else:
+            _pg_setup(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -203,3 +206,22 @@ def _sqlite_setup(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _pg_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "checkout")
+    def _alive(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        """An idle connection has nothing to read: when the server closed it while it sat
+        in the pool (a restart, a failover, a terminated backend, an idle timeout), its
+        goodbye or end-of-file is waiting on the socket. Such a connection is replaced
+        before use (the pool connects again on DisconnectionError), so the first request
+        after a database restart does not fail, at the cost of a poll instead of a
+        round trip."""
+        try:
+            fd = dbapi_conn.pgconn.socket
+        except Exception as exc:  # closed on our side: no socket any more
+            raise DisconnectionError("connection closed") from exc
+        poll = select.poll()  # not select.select: a descriptor may be above FD_SETSIZE
+        poll.register(fd, select.POLLIN)
+        if poll.poll(0) or dbapi_conn.closed:
+            raise DisconnectionError("the server closed this connection")
