@@ -131,12 +131,12 @@ class World:
         return view.order.number
 
     def line_id(self, order_number: str) -> int:
-        from aftersales.store import repo
+        from aftersales.store import catalog as catalog_store
 
         with self.ctx.db.read() as conn:
-            oid = repo.order_id_by_number(conn, order_number)
+            oid = catalog_store.order_id_by_number(conn, order_number)
             assert oid is not None
-            order = repo.load_order(conn, oid)
+            order = catalog_store.load_order(conn, oid)
             assert order is not None
             return order.lines[0].id
 

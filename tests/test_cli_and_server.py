@@ -51,10 +51,10 @@ def test_R11_2_cli_ledger_top_up_records_a_payment_once_and_prints_the_standing(
     _run(["db", "upgrade"], env)
     ctx = make_context(Database(url), FakeClock(datetime.now(UTC)))
     make_world(ctx)  # shops S<n> and S<n>b
-    from aftersales.store import repo
+    from aftersales.store import catalog as catalog_store
 
     with ctx.db.read() as conn:
-        code = repo.shop_code(conn, 1)
+        code = catalog_store.shop_code(conn, 1)
     required = ctx.profiles.current["douyin"].money.required_deposit
     args = ["ledger", "top-up", code, str(required), "--reference", "PAY-1", "--lang", "en"]
     first = _run(args, env)

@@ -56,9 +56,9 @@ def env(db: Database, clock: FakeClock) -> Iterator[Env]:
     ctx = make_context(db, clock)
     world = make_world(ctx)
     with ctx.db.read() as conn:
-        from aftersales.store import repo
+        from aftersales.store import catalog as catalog_store
 
-        shop = repo.get_shop(conn, world.shop_id)
+        shop = catalog_store.get_shop(conn, world.shop_id)
         assert shop is not None
     accounts.create_account(ctx, None, kind=AccountKind.ADMIN, login="admin", password=PASSWORD)
     accounts.create_account(

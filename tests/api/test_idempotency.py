@@ -39,7 +39,7 @@ from aftersales.services import accounts, orders, shops
 from aftersales.services import cases as cases_svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import deadlines as deadline_store
 from aftersales.store.db import Database
 from aftersales.store.db import normalise_url as _normalise
 from tests.api.http_support import (
@@ -332,7 +332,7 @@ def _fail_once(monkeypatch: pytest.MonkeyPatch, target: Any, name: str) -> list[
     ("target", "name"),
     [
         (cases_svc, "open_case"),  # before the transaction
-        (repo, "schedule_deadline"),  # inside it, after the case row is written
+        (deadline_store, "schedule_deadline"),  # inside it, after the case row is written
     ],
     ids=["before-transaction", "mid-transaction"],
 )

@@ -24,9 +24,9 @@ from aftersales.services import evidence as evidence_svc
 from aftersales.services import interventions as iv
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
+from aftersales.store import cases as case_store
 from aftersales.store import interventions as iv_store
 from aftersales.store import ledger as ledger_store
-from aftersales.store import repo
 from aftersales.store.schema import ledger_entries, outbox_events
 from tests.conftest import FakeClock
 from tests.evidence.files import png
@@ -238,4 +238,4 @@ def order_number(ctx: Context, number: str) -> str:
 
 def load_case(ctx: Context, number: str) -> Any:
     with ctx.db.read() as conn:
-        return repo.load_case(conn, number)
+        return case_store.load_case(conn, number)

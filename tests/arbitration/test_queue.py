@@ -13,7 +13,7 @@ from aftersales.services import interventions as iv
 from aftersales.services import queue as q
 from aftersales.services import reports
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from tests.arbitration.support import (
     ADMIN,
     AGENT,
@@ -33,7 +33,7 @@ K = q.ItemKind
 
 def _code(w: World) -> str:
     with w.ctx.db.read() as conn:
-        return repo.shop_code(conn, w.shop_id)
+        return catalog_store.shop_code(conn, w.shop_id)
 
 
 def _fm_report(w: World) -> reports.ForceMajeureView:

@@ -25,7 +25,7 @@ from aftersales.domain.errors import (
 from aftersales.services import interventions as iv
 from aftersales.services import money, statements
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from tests.arbitration.support import (
     AGENT,
     AUDITOR,
@@ -320,7 +320,7 @@ def test_R12_1_upheld_appeal_returns_the_deduction_to_the_deposit_and_settlement
     assert balance(ctx, buyer_account(w.buyer_id)) == PAID
     assert balance(ctx, pay_first_pot()) == -PAID  # the platform bears what it paid first
     with ctx.db.read() as conn:
-        code = repo.shop_code(conn, w.shop_id)
+        code = catalog_store.shop_code(conn, w.shop_id)
     changes = [(c.active, c.cause) for c in money.standing(ctx, AGENT, code).changes]
     assert changes == [(True, "deposit_below_required"), (False, "deposit_below_required")]
     _ledger_ok(ctx)

@@ -14,7 +14,7 @@ from aftersales.services import cases as svc
 from aftersales.services import express_refund as express
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from aftersales.store import risk as risk_store
 from tests.automation.test_strategies import code_of, state, timeline
 from tests.conftest import FakeClock
@@ -309,7 +309,9 @@ def test_R8_1_a_counter_offer_cannot_ask_for_counterfeit_goods_back(ctx: Context
     w = tiktok_world(ctx)
     order = regional_order(w, amount=50_000, region="US")
     with ctx.db.write() as conn:
-        repo.set_order_dates(conn, repo.order_id_by_number(conn, order) or 0, signed_at=ctx.now())
+        catalog_store.set_order_dates(
+            conn, catalog_store.order_id_by_number(conn, order) or 0, signed_at=ctx.now()
+        )
     number = svc.open_case(
         ctx,
         w.buyer,
@@ -331,8 +333,8 @@ def test_R8_1_custom_made_goods_need_no_return(ctx: Context) -> None:
     w = tiktok_world(ctx)
     order = regional_order(w, amount=20_000, region="US")
     with ctx.db.write() as conn:
-        oid = repo.order_id_by_number(conn, order) or 0
-        repo.set_order_dates(conn, oid, signed_at=ctx.now())
+        oid = catalog_store.order_id_by_number(conn, order) or 0
+        catalog_store.set_order_dates(conn, oid, signed_at=ctx.now())
     # a custom-made order line
     custom = f"{order}-C"
     w.push(

@@ -18,7 +18,8 @@ from aftersales.services import automation
 from aftersales.services import cases as svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from tests.conftest import FakeClock
 from tests.factories import World, make_world
 
@@ -27,7 +28,7 @@ K = StrategyKind
 
 def code_of(w: World) -> str:
     with w.ctx.db.read() as conn:
-        return repo.shop_code(conn, w.shop_id)
+        return catalog_store.shop_code(conn, w.shop_id)
 
 
 def strategy(w: World, kind: StrategyKind, **kw: object) -> int:
@@ -45,9 +46,9 @@ def strategy(w: World, kind: StrategyKind, **kw: object) -> int:
 
 def timeline(ctx: Context, number: str) -> list[dict[str, object]]:
     with ctx.db.read() as conn:
-        case = repo.load_case(conn, number)
+        case = case_store.load_case(conn, number)
         assert case is not None and case.id is not None
-        return [dataclasses.asdict(r) for r in repo.events(conn, case.id)]
+        return [dataclasses.asdict(r) for r in case_store.events(conn, case.id)]
 
 
 def state(ctx: Context, number: str) -> State:
@@ -173,7 +174,7 @@ def test_R6_2_seven_day_strategy_follows_the_window_to_its_last_moment(
     from aftersales.domain.windows import window_end
 
     with ctx.db.read() as conn:
-        order = repo.load_order(conn, repo.order_id_by_number(conn, number) or 0)
+        order = catalog_store.load_order(conn, catalog_store.order_id_by_number(conn, number) or 0)
     assert order is not None and order.signed_at is not None
     closes = window_end(order.signed_at, profile.windows.no_reason_days, profile)
     clock.now = closes - timedelta(minutes=1)

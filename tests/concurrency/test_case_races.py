@@ -21,7 +21,7 @@ from aftersales.domain.errors import Conflict
 from aftersales.domain.policy import EvidenceKind
 from aftersales.services import cases as svc
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import deadlines as deadline_store
 from tests.conftest import FakeClock, make_context
 from tests.evidence.proof import proof
 from tests.factories import make_world
@@ -119,6 +119,6 @@ def test_R5_two_connections_act_on_one_case_one_wins_one_conflicts(db, clock: Fa
         expected = [view.case.deadline_kind.value] if view.case.deadline_kind else []
         assert [d.kind for d in pending] == expected, "the loser left a deadline behind"
         with db.read() as conn:
-            assert repo.pending_count(conn) == len(expected) * (round_ + 1)
+            assert deadline_store.pending_count(conn) == len(expected) * (round_ + 1)
     # informational: both racers won sometimes is likely but not required
     print(f"[{db.dialect}] wins per racer over {ROUNDS} rounds: {winners}")

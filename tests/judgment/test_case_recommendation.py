@@ -34,7 +34,8 @@ from aftersales.services import risk as risk_svc
 from aftersales.services.actors import Actor
 from aftersales.services.cases import get_case
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from aftersales.store.schema import evidence_assessments, interventions, rulings
 from tests.conftest import FakeClock
 from tests.evidence import files
@@ -73,7 +74,7 @@ def upload(ctx: Context, actor: Actor, number: str, kind: str) -> int:
 
 def recommend(ctx: Context, number: str, **kw: object) -> svc.CaseRecommendation:
     with ctx.db.read() as conn:
-        case = repo.load_case(conn, number)
+        case = case_store.load_case(conn, number)
         assert case is not None
         return svc.case_recommendation(ctx, conn, case, ctx.now(), **kw)  # type: ignore[arg-type]
 
@@ -92,7 +93,7 @@ def rule(policy: Judgment, rule_id: str) -> JudgmentRule:
 
 def shop_code(ctx: Context, shop_id: int) -> str:
     with ctx.db.read() as conn:
-        return repo.shop_code(conn, shop_id)
+        return catalog_store.shop_code(conn, shop_id)
 
 
 def order(
@@ -126,7 +127,7 @@ def insert_round(
     """An intervention round on the case as the intervention service records it (R9)."""
     now = ctx.now()
     with ctx.db.write() as conn:
-        case = repo.load_case(conn, number)
+        case = case_store.load_case(conn, number)
         assert case is not None
         return int(
             conn.execute(
@@ -156,7 +157,7 @@ def insert_ruling(ctx: Context, number: str, liability: str, ruled_at: datetime)
     """A ruling on the case's intervention (R10.4), as the intervention service writes it."""
     round_id = insert_round(ctx, number, response_due=ruled_at, evidence_due=ruled_at)
     with ctx.db.write() as conn:
-        case = repo.load_case(conn, number)
+        case = case_store.load_case(conn, number)
         assert case is not None
         conn.execute(
             insert(rulings).values(
@@ -547,9 +548,9 @@ def test_R4_a_request_whose_window_had_closed_at_opening_is_decided_for_the_merc
     number = w.open(reason="changed_mind")
     assert recommend(ctx, number).facts.in_window is True
     with ctx.db.write() as conn:
-        case = repo.load_case(conn, number)
+        case = case_store.load_case(conn, number)
         assert case is not None
-        repo.set_order_dates(conn, case.order_id, signed_at=ctx.now() - timedelta(days=30))
+        catalog_store.set_order_dates(conn, case.order_id, signed_at=ctx.now() - timedelta(days=30))
     got = recommend(ctx, number)
     assert got.facts.in_window is False
     assert got.recommendation.rules == ("J-out-of-window",)

@@ -11,8 +11,8 @@ from aftersales.domain import ledger as L
 from aftersales.domain.policy import MoneyRules, Profile
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
+from aftersales.store import catalog as catalog_store
 from aftersales.store import ledger as store
-from aftersales.store import repo
 from aftersales.store.schema import ledger_accounts, ledger_entries, ledger_postings
 
 AGENT = Actor.platform("agent")  # platform-only movements (R7, R11.2, R14)
@@ -75,14 +75,14 @@ def balance(ctx: Context, ref: L.AccountRef) -> int:
 
 def order_id(ctx: Context, number: str) -> int:
     with ctx.db.read() as conn:
-        oid = repo.order_id_by_number(conn, number)
+        oid = catalog_store.order_id_by_number(conn, number)
         assert oid is not None
         return oid
 
 
 def total_paid(ctx: Context, number: str) -> int:
     with ctx.db.read() as conn:
-        order = repo.load_order(conn, order_id(ctx, number))
+        order = catalog_store.load_order(conn, order_id(ctx, number))
         assert order is not None
         return order.total_paid.amount
 

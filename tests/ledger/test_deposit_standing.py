@@ -14,7 +14,7 @@ from aftersales.domain.case_types import CaseType
 from aftersales.domain.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from aftersales.services import money
 from aftersales.services.actors import Actor
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from aftersales.store.schema import outbox_events
 from tests.factories import make_world
 from tests.ledger.helpers import AGENT, CNY, balance, deposit, money_profile, money_rules
@@ -24,7 +24,7 @@ PAYMENTS = Actor.system("payments")
 
 def _code(ctx: Any, shop_id: int) -> str:
     with ctx.db.read() as conn:
-        return repo.shop_code(conn, shop_id)
+        return catalog_store.shop_code(conn, shop_id)
 
 
 def _shop_events(ctx: Any) -> list[dict[str, Any]]:

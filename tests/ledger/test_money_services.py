@@ -729,10 +729,10 @@ def test_shop_statement_opening_movements_and_closing(ctx, clock):
 
 
 def _code(ctx, w) -> str:
-    from aftersales.store import repo
+    from aftersales.store import catalog as catalog_store
 
     with ctx.db.read() as conn:
-        shop = repo.get_shop(conn, w.shop_id)
+        shop = catalog_store.get_shop(conn, w.shop_id)
         assert shop is not None
         return shop.code
 

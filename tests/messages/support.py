@@ -15,7 +15,7 @@ from aftersales.services import cases as svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
 from aftersales.store import accounts as account_store
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from aftersales.store.schema import outbox_events
 from tests.factories import World
 
@@ -25,7 +25,7 @@ _seq = itertools.count(1)
 
 def shop_code(ctx: Context, shop_id: int) -> str:
     with ctx.db.read() as conn:
-        shop = repo.get_shop(conn, shop_id)
+        shop = catalog_store.get_shop(conn, shop_id)
         assert shop is not None
         return shop.code
 

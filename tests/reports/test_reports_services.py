@@ -18,7 +18,8 @@ from aftersales.services import reports as svc
 from aftersales.services import risk as risk_svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from tests.factories import make_world
 from tests.risk.support import AGENT, make_shopper
 
@@ -27,7 +28,7 @@ SHANGHAI = timedelta(hours=8)
 
 def _code(ctx: Context, shop_id: int) -> str:
     with ctx.db.read() as conn:
-        return repo.shop_code(conn, shop_id)
+        return catalog_store.shop_code(conn, shop_id)
 
 
 def _file(ctx: Context, shop_id: int, **kw: object) -> svc.ForceMajeureView:
@@ -222,7 +223,7 @@ def test_R15_1_R10_3_the_judgment_signal_reads_the_order_region_when_shipment_wa
 # --------------------------------------------------------------------------- R15.2
 def _pending(ctx: Context, number: str) -> State:
     with ctx.db.read() as conn:
-        case = repo.load_case(conn, number)
+        case = case_store.load_case(conn, number)
     assert case is not None
     return case.state
 

@@ -19,7 +19,7 @@ from aftersales.services import orders as orders_svc
 from aftersales.services import reviews as svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from tests.factories import World, make_world
 
 ORDER_SYSTEM = Actor.system("order-system")
@@ -139,7 +139,7 @@ def reviewed(
 
 def _profile_id(ctx: Context, shop_id: int) -> str:
     with ctx.db.read() as conn:
-        shop = repo.get_shop(conn, shop_id)
+        shop = catalog_store.get_shop(conn, shop_id)
         assert shop is not None
         return shop.profile_id
 

@@ -32,7 +32,7 @@ from aftersales.domain.reviews import (
 from aftersales.services import reviews as svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from tests.conftest import FakeClock
 from tests.factories import make_world
 from tests.reviews.support import (
@@ -67,7 +67,7 @@ def _local(day: date, at: time, tz: ZoneInfo) -> datetime:
 
 def _product_id(ctx: Context, shop_id: int, sku: str = "PLAIN") -> int:
     with ctx.db.read() as conn:
-        pid = repo.product_id_by_sku(conn, shop_id, sku)
+        pid = catalog_store.product_id_by_sku(conn, shop_id, sku)
         assert pid is not None
         return pid
 
@@ -308,7 +308,7 @@ def test_R12_3_upheld_appeal_removes_review_from_positive_rate(
 
 def w_code(ctx: Context, shop_id: int) -> str:
     with ctx.db.read() as conn:
-        return repo.shop_code(conn, shop_id)
+        return catalog_store.shop_code(conn, shop_id)
 
 
 def test_positive_review_rate_counts_ratings_of_4_and_5_and_is_none_without_reviews(

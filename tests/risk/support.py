@@ -15,7 +15,7 @@ from aftersales.services import orders
 from aftersales.services import risk as risk_svc
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from aftersales.store import risk as risk_store
 from tests.factories import SYSTEM, make_shop
 
@@ -85,7 +85,7 @@ class Shopper:
 
     def order_id(self, number: str) -> int:
         with self.ctx.db.read() as conn:
-            oid = repo.order_id_by_number(conn, number)
+            oid = catalog_store.order_id_by_number(conn, number)
         assert oid is not None
         return oid
 
@@ -100,9 +100,9 @@ class Shopper:
         """A return-and-refund request for one unit, on a new order unless ``order``."""
         number = order or self.order()
         with self.ctx.db.read() as conn:
-            oid = repo.order_id_by_number(conn, number)
+            oid = catalog_store.order_id_by_number(conn, number)
             assert oid is not None
-            loaded = repo.load_order(conn, oid)
+            loaded = catalog_store.load_order(conn, oid)
             assert loaded is not None
         case = svc.open_case(
             self.ctx,

@@ -12,7 +12,7 @@ import pytest
 from aftersales.domain.policy import RiskLevel
 from aftersales.domain.risk import LEVEL_LABELS, SIGNAL_LABELS
 from aftersales.i18n import gettext
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from aftersales.store import risk as risk_store
 from tests.api.support import (
     ADMIN,
@@ -114,8 +114,8 @@ def test_R15_2_confirmed_report_shows_as_a_floor_on_the_level(world: ApiWorld) -
     assert risk is not None
     push_bulk_order(world, 1)
     with world.ctx.db.write() as conn:
-        buyer_id = repo.buyer_id_by_ref(conn, REF)
-        shop = repo.get_shop_by_code(conn, SHOP_X)
+        buyer_id = catalog_store.buyer_id_by_ref(conn, REF)
+        shop = catalog_store.get_shop_by_code(conn, SHOP_X)
         assert buyer_id is not None and shop is not None
         rid = risk_store.insert_report(
             conn, shop_id=shop.id, buyer_id=buyer_id, reason="r", now=world.clock.now

@@ -12,7 +12,7 @@ from aftersales.domain.case_types import ActorKind, CaseType, State
 from aftersales.domain.errors import ValidationFailed
 from aftersales.domain.money import Money
 from aftersales.services import cases as svc
-from aftersales.store import repo
+from aftersales.store import cases as case_store
 from aftersales.store.schema import cases, refund_decisions
 from tests.factories import make_world
 from tests.services.support import handling, snapshot, view
@@ -90,7 +90,7 @@ def test_R5_2_a_second_case_on_the_order_is_capped_by_what_was_already_refunded(
     # leaves less of the order to refund than the second unit's price.
     extra = 6_000
     with ctx.db.write() as conn:
-        repo.insert_refund_decision(
+        case_store.insert_refund_decision(
             conn,
             first_case.id,
             first_case.order_id,

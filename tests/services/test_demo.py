@@ -6,7 +6,7 @@ from __future__ import annotations
 from aftersales.demo import load_demo
 from aftersales.domain import machine
 from aftersales.domain.case_types import CaseType
-from aftersales.store import repo
+from aftersales.store import deadlines as deadline_store
 
 
 def test_R2_demo_has_cases_in_every_reachable_state_of_every_type(ctx):
@@ -20,8 +20,8 @@ def test_R2_demo_has_cases_in_every_reachable_state_of_every_type(ctx):
 def test_R5_demo_leaves_no_deadline_due_so_waiting_cases_keep_waiting(ctx):
     load_demo(ctx)
     with ctx.db.read() as conn:
-        assert repo.pending_count(conn, ctx.now()) == 0
-        assert repo.pending_count(conn) > 0
+        assert deadline_store.pending_count(conn, ctx.now()) == 0
+        assert deadline_store.pending_count(conn) > 0
 
 
 def test_demo_if_empty_loads_once(ctx):

@@ -19,9 +19,9 @@ _seq = itertools.count(7_000)
 
 def _kinds(ctx, number: str) -> list[str]:
     with ctx.db.read() as conn:
-        from aftersales.store import repo
+        from aftersales.store import cases as case_store
 
-        case = repo.load_case(conn, number)
+        case = case_store.load_case(conn, number)
         rows = conn.execute(
             select(ledger_entries.c.kind)
             .where(ledger_entries.c.case_id == case.id)

@@ -16,7 +16,7 @@ from aftersales.services import cases as svc
 from aftersales.services import logistics, orders, parcels
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import cases as case_store
 from tests.factories import World, make_world
 from tests.services.support import (
     CARRIER,
@@ -234,7 +234,7 @@ def test_R16_1_a_live_refund_request_waits_for_the_parcel_instead_of_the_merchan
         ("parcel_return", "pending"),
     ]
     with ctx.db.read() as conn:  # no second request was opened on the order
-        assert repo.claimed_quantities(conn, v.case.order_id) == {w.line_id(order): 1}
+        assert case_store.claimed_quantities(conn, v.case.order_id) == {w.line_id(order): 1}
 
 
 def test_R16_1_a_refund_before_shipment_follows_a_parcel_shipped_anyway(ctx):

@@ -15,7 +15,7 @@ from aftersales.domain.accounts import AccountKind
 from aftersales.domain.case_types import ActorKind
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from aftersales.store.db import Database
 from tests.conftest import FakeClock, make_context
 
@@ -112,6 +112,6 @@ ADMIN = Actor(ActorKind.PLATFORM, "account:admin", account_kind=AccountKind.ADMI
 
 def shop_code(ctx: Context, shop_id: int) -> str:
     with ctx.db.read() as conn:
-        shop = repo.get_shop(conn, shop_id)
+        shop = catalog_store.get_shop(conn, shop_id)
         assert shop is not None
         return shop.code

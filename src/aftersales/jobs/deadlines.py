@@ -29,8 +29,8 @@ from aftersales.domain.case_types import ActorKind, CaseType, DeadlineKind, Stat
 from aftersales.services import engine
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
+from aftersales.store import cases as case_store
 from aftersales.store import deadlines as store
-from aftersales.store import repo
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class DeadlineWorker:
 
     def _fire(self, conn: Connection, row: Any, now: datetime) -> bool:
         """Fire one claimed deadline; False when it no longer applies (the case moved on)."""
-        case = repo.load_case_by_id(conn, row.case_id)
+        case = case_store.load_case_by_id(conn, row.case_id)
         kind = DeadlineKind(row.kind)
         action = machine.DEADLINE_ACTIONS[kind]
         if (

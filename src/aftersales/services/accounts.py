@@ -34,7 +34,7 @@ from aftersales.i18n import LOCALES
 from aftersales.services.actors import Actor, require_kind, require_scope, shop_not_found
 from aftersales.services.context import Context
 from aftersales.store import accounts as store
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 
 _hasher = PasswordHasher()  # argon2-cffi's default type is Argon2id
 _DUMMY_HASH = _hasher.hash("not a password")  # verified when the login is unknown (timing)
@@ -65,7 +65,7 @@ class AccountView:
 def _view(conn: Connection, row: Any, shop_code: str | None = None) -> AccountView:
     """The account as shown; ``shop_code`` when the caller read it with the row."""
     if shop_code is None and row.shop_id:
-        shop = repo.get_shop(conn, row.shop_id)
+        shop = catalog_store.get_shop(conn, row.shop_id)
         shop_code = shop.code if shop else None
     main = row.main_shop_id is not None
     perms = sorted(p.value for p in Permission) if main else sorted(row.permissions)
@@ -188,14 +188,14 @@ def create_account(
     with ctx.db.write() as conn:
         shop_id = buyer_id = None
         if kind is AccountKind.MERCHANT:
-            shop = repo.get_shop_by_code(conn, shop_code or "")
+            shop = catalog_store.get_shop_by_code(conn, shop_code or "")
             if shop is None:
                 raise shop_not_found(shop_code or "")
             shop_id = shop.id
             if by is not None and not (by.kind is ActorKind.PLATFORM or by.shop_id == shop.id):
                 raise shop_not_found(shop_code or "")
         if kind is AccountKind.BUYER:
-            buyer_id = repo.buyer_id_by_ref(conn, buyer_ref or "")
+            buyer_id = catalog_store.buyer_id_by_ref(conn, buyer_ref or "")
             if buyer_id is None:
                 raise NotFound("buyer.not_found", N_("Buyer {ref} not found."), ref=buyer_ref or "")
         _authorize_create(by, kind, shop_id, main)
@@ -300,7 +300,7 @@ def shop_accounts(ctx: Context, actor: Actor, shop_code: str) -> list[AccountVie
 
 def _shop_for_admin(conn: Connection, actor: Actor, shop_code: str) -> Any:
     """A shop the actor administers: its main account or a platform admin."""
-    shop = repo.get_shop_by_code(conn, shop_code)
+    shop = catalog_store.get_shop_by_code(conn, shop_code)
     if shop is None or not (actor.is_admin or actor.shop_id == shop.id):
         raise shop_not_found(shop_code)
     if not actor.is_admin:

@@ -18,7 +18,7 @@ from aftersales.domain.case import Case
 from aftersales.domain.case_types import ActorKind
 from aftersales.domain.errors import Forbidden, NotFound
 from aftersales.domain.i18n import N_
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +186,7 @@ def shop_not_found(code: str) -> NotFound:
 def visible_shop(conn: Connection, actor: Actor, code: str) -> Any:
     """The shop row when the actor may see it (:func:`sees_shop`); else 404, as for a
     shop that does not exist."""
-    row = repo.shop_row_by_code(conn, code)
+    row = catalog_store.shop_row_by_code(conn, code)
     if row is None or not sees_shop(actor, row.id):
         raise shop_not_found(code)
     return row

@@ -39,7 +39,8 @@ from aftersales.services.actors import Actor, require_case_access, require_confi
 from aftersales.services.context import Context
 from aftersales.store import accounts as account_store
 from aftersales.store import automation as store
-from aftersales.store import repo
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 
 ARRIVALS = frozenset({Action.OPEN, Action.EDIT_REQUEST, Action.RESUBMIT})
 NAME_MAX = 120
@@ -146,7 +147,7 @@ def _check_conditions(
 ) -> Conditions:
     validate_conditions(kind, conditions)
     for sku in conditions.skus:
-        if repo.product_id_by_sku(conn, shop_id, sku) is None:
+        if catalog_store.product_id_by_sku(conn, shop_id, sku) is None:
             raise ValidationFailed(
                 "strategy.unknown_sku",
                 N_("The shop has no product {sku}."),
@@ -287,7 +288,7 @@ def set_service_hours(
             hours = ServiceHours.from_json(hours)
         value = hours.to_json() if hours else None
         if shop.service_hours != value:
-            repo.update_shop(conn, shop.id, service_hours=value)
+            catalog_store.update_shop(conn, shop.id, service_hours=value)
             _audit(
                 conn,
                 actor,
@@ -304,7 +305,7 @@ def set_service_hours(
 def _situation(
     conn: Connection, case: Case, trigger: Trigger, now: datetime, order: Order
 ) -> Situation:
-    shop = repo.shop_row(conn, case.shop_id)
+    shop = catalog_store.shop_row(conn, case.shop_id)
     skus = []
     for cl in case.lines:
         line = order.line(cl.order_line_id)
@@ -324,7 +325,7 @@ def _regional_rule(case: Case, order: Order, profile: Profile) -> str | None:
 
 
 def _order(conn: Connection, case: Case) -> Order:
-    order = repo.load_order(conn, case.order_id)
+    order = catalog_store.load_order(conn, case.order_id)
     assert order is not None
     return order
 
@@ -356,7 +357,7 @@ def _run(ctx: Context, conn: Connection, case: Case, acting: Verdict, now: datet
     except DomainError:
         # The machine refused the move (e.g. no return address): the request stays with
         # the shop's team, as if no strategy had matched. The dry run shows the reason.
-        reloaded = repo.load_case_by_id(conn, case.id or 0)
+        reloaded = case_store.load_case_by_id(conn, case.id or 0)
         assert reloaded is not None
         return reloaded
     return case
@@ -419,7 +420,7 @@ def preview(
     now = ctx.now()
     with ctx.db.read() as conn:
         case = require_case_access(
-            actor, repo.load_case(conn, case_number), case_number, write=False
+            actor, case_store.load_case(conn, case_number), case_number, write=False
         )
         if trigger is None:
             trigger = (

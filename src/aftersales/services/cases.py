@@ -38,7 +38,10 @@ from aftersales.services.actors import (
     require_scope,
 )
 from aftersales.services.context import Context
-from aftersales.store import case_queries, repo
+from aftersales.store import case_queries
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
+from aftersales.store import deadlines as deadline_store
 from aftersales.store import evidence as evidence_store
 from aftersales.store.case_queries import CaseFilter
 
@@ -86,7 +89,7 @@ def act(
     if cmd.actor is not actor.kind:
         raise ValueError("command actor differs from the acting principal")
     with ctx.db.write() as conn:
-        case = require_case_access(actor, repo.load_case(conn, number), number, write=True)
+        case = require_case_access(actor, case_store.load_case(conn, number), number, write=True)
         if amount is not None:
             cmd = dataclasses.replace(cmd, amount=Money(amount, case.requested.currency))
         return engine.move(ctx, conn, actor, case, cmd, expected_version, ctx.now())
@@ -101,7 +104,7 @@ class LineRequest:
 
 def new_case_number(conn: Connection, now: datetime, tz: str) -> str:
     day = now.astimezone(ZoneInfo(tz)).strftime("%Y%m%d")
-    seq = repo.next_sequence(conn, f"case:{day}")
+    seq = case_store.next_sequence(conn, f"case:{day}")
     return f"AS{day}{seq:06d}"
 
 
@@ -123,16 +126,16 @@ def open_case(
     require_scope(actor, Scope.CASES_WRITE)
     now = ctx.now()
     with ctx.db.write() as conn:
-        order_id = repo.order_id_by_number(conn, order_number)
-        order = repo.lock_and_load_order(conn, order_id) if order_id is not None else None
+        order_id = catalog_store.order_id_by_number(conn, order_number)
+        order = catalog_store.lock_and_load_order(conn, order_id) if order_id is not None else None
         if order is None or order.buyer_id != actor.buyer_id:
             raise NotFound("order.not_found", N_("Order {number} not found."), number=order_number)
-        shop = repo.get_shop(conn, order.shop_id)
+        shop = catalog_store.get_shop(conn, order.shop_id)
         assert shop is not None
         profile = ctx.profiles.current_for(conn, shop.profile_id, now)
         facts = Facts(
             order,
-            Money(repo.already_refunded(conn, order.id, None), order.currency),
+            Money(case_store.already_refunded(conn, order.id, None), order.currency),
             False,
             shop.return_address,
         )
@@ -147,7 +150,7 @@ def open_case(
         outcome = machine.open_case(
             req,
             facts,
-            repo.claimed_quantities(conn, order.id),
+            case_store.claimed_quantities(conn, order.id),
             profile,
             now,
             number,
@@ -155,7 +158,7 @@ def open_case(
             order.buyer_id,
         )
         case = outcome.case
-        case.id = repo.insert_case(conn, case)
+        case.id = case_store.insert_case(conn, case)
         opened = {
             "type": type.value,
             "reason": reason,
@@ -175,7 +178,9 @@ def open_case(
             note=description,
         )
         assert outcome.deadline is not None
-        repo.schedule_deadline(conn, case.id, outcome.deadline.kind, outcome.deadline.due_at, now)
+        deadline_store.schedule_deadline(
+            conn, case.id, outcome.deadline.kind, outcome.deadline.due_at, now
+        )
         engine.remember_opened(conn, case, facts, shop, profile)
         return engine.after_move(ctx, conn, case, Action.OPEN, now, order)
 
@@ -305,7 +310,7 @@ def _refuse(
     expected_version: int | None,
 ) -> Case:
     with ctx.db.write() as conn:
-        case = require_case_access(actor, repo.load_case(conn, number), number, write=True)
+        case = require_case_access(actor, case_store.load_case(conn, number), number, write=True)
         profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
         # Only the shop refuses: anyone else is refused by the state machine as before.
         kinds: tuple[EvidenceKind, ...] = ()
@@ -466,7 +471,7 @@ class CaseView:
     shop_code: str
     shop_name: str
     buyer_name: str
-    timeline: list[repo.TimelineEntry]
+    timeline: list[case_store.TimelineEntry]
     refunds: list[Any]
     deadlines: list[Any]
     actions: dict[str, list[str]]
@@ -484,7 +489,7 @@ class CaseCard:
     intercept_missed: bool
 
 
-def _intercept_missed(timeline: Sequence[repo.TimelineEntry]) -> bool:
+def _intercept_missed(timeline: Sequence[case_store.TimelineEntry]) -> bool:
     return any("intercept_missed" in (e.changes or {}) for e in timeline)
 
 
@@ -507,7 +512,9 @@ def card_after_move(ctx: Context, actor: Actor, case: Case) -> CaseCard:
             return card_of(get_case(ctx, actor, case.number))
         # R16.2: only a refund records a missed intercept, so only a refunded case reads
         # its timeline for it.
-        missed = case.state is State.REFUNDED and _intercept_missed(repo.events(conn, case.id or 0))
+        missed = case.state is State.REFUNDED and _intercept_missed(
+            case_store.events(conn, case.id or 0)
+        )
         return CaseCard(
             case,
             loaded.facts.order.number,
@@ -519,10 +526,10 @@ def card_after_move(ctx: Context, actor: Actor, case: Case) -> CaseCard:
 
 def get_case(ctx: Context, actor: Actor, number: str) -> CaseView:
     with ctx.db.read() as conn:
-        case = require_case_access(actor, repo.load_case(conn, number), number, write=False)
+        case = require_case_access(actor, case_store.load_case(conn, number), number, write=False)
         assert case.id is not None
         loaded = engine.load_facts(ctx, conn, case, lock=False)
-        buyer = repo.get_buyer(conn, case.buyer_id)
+        buyer = catalog_store.get_buyer(conn, case.buyer_id)
         assert buyer
         return CaseView(
             case,
@@ -530,9 +537,9 @@ def get_case(ctx: Context, actor: Actor, number: str) -> CaseView:
             loaded.shop.code,
             loaded.shop.name,
             buyer.name,
-            repo.events(conn, case.id),
-            repo.refund_decisions_of(conn, case.id),
-            repo.deadline_rows(conn, case.id),
+            case_store.events(conn, case.id),
+            case_store.refund_decisions_of(conn, case.id),
+            deadline_store.deadline_rows(conn, case.id),
             engine.offered(case, loaded, ctx.now()),
         )
 

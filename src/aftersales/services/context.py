@@ -15,7 +15,7 @@ from aftersales.domain.i18n import N_
 from aftersales.domain.policy import Profile
 from aftersales.profiles import load_profiles, profile_digest
 from aftersales.settings import Settings
-from aftersales.store import repo
+from aftersales.store import profiles as profile_store
 from aftersales.store.blobs import BlobStore
 from aftersales.store.blobs import from_settings as blob_store_from
 from aftersales.store.db import Database
@@ -51,13 +51,13 @@ class ProfileStore:
         if key in self._frozen:
             return profile
         digest = profile_digest(profile)
-        row = repo.stored_profile(conn, profile.id, profile.version)
+        row = profile_store.stored_profile(conn, profile.id, profile.version)
         if row is None:
             # Stored inside the caller's transaction; cached only once seen committed, so a
             # rolled-back first use cannot leave cases pointing at an unstored version.
             try:
                 with conn.begin_nested():
-                    repo.store_profile(
+                    profile_store.store_profile(
                         conn,
                         profile.id,
                         profile.version,
@@ -66,7 +66,7 @@ class ProfileStore:
                         now,
                     )
             except IntegrityError:
-                row = repo.stored_profile(conn, profile.id, profile.version)
+                row = profile_store.stored_profile(conn, profile.id, profile.version)
         if row is not None:
             if row.digest != digest:
                 raise ProfileChanged(
@@ -80,7 +80,7 @@ class ProfileStore:
         """The profile version the case was opened under (R2–R5 keep applying it)."""
         key = (profile_id, version)
         if key not in self._frozen:
-            row = repo.stored_profile(conn, profile_id, version)
+            row = profile_store.stored_profile(conn, profile_id, version)
             if row is None:  # pragma: no cover - a case always stores its profile first
                 raise RuntimeError(f"profile {profile_id} v{version} is not stored")
             current = self.current.get(profile_id)

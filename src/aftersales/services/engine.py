@@ -33,8 +33,11 @@ from aftersales.domain.policy import Profile
 from aftersales.services import events, money
 from aftersales.services.actors import Actor
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
+from aftersales.store import deadlines as deadline_store
 from aftersales.store.case_facts import case_side_facts
+from aftersales.store.db import tx_memo
 
 AfterMove = Callable[[Context, Connection, Case, Action, datetime, Order], Case]
 """A hook run after each move (and after a request is opened): it may move the case
@@ -103,8 +106,10 @@ def load_facts(
 ) -> Loaded:
     """The facts the guards need, with the order locked for a move (refund caps span
     cases); a reader (``lock=False``) takes no lock."""
-    order = (repo.lock_and_load_order if lock else repo.load_order)(conn, case.order_id)
-    shop = repo.get_shop(conn, case.shop_id)
+    order = (catalog_store.lock_and_load_order if lock else catalog_store.load_order)(
+        conn, case.order_id
+    )
+    shop = catalog_store.get_shop(conn, case.shop_id)
     assert order is not None and shop is not None
     tracking: tuple[str, str] | None = None
     if cmd is not None and cmd.carrier and cmd.tracking_number:
@@ -156,7 +161,7 @@ def entry(
     ``case.<action>`` webhook event: every line of every case's history is written here.
     Returns the line's sequence number."""
     assert case.id is not None
-    seq = repo.append_event(
+    seq = case_store.append_event(
         conn,
         case.id,
         at=now,
@@ -195,15 +200,15 @@ def _persist(
 ) -> Case:
     case = outcome.case
     assert case.id is not None
-    if not repo.update_case(conn, case, expected_version):
+    if not case_store.update_case(conn, case, expected_version):
         raise conflict(case)
     _side_records(ctx, conn, now, actor, outcome, order, note)
     if outcome.keep_deadline and outcome.deadline is not None:
-        repo.cancel_deadlines(conn, case.id, keep_kind=outcome.deadline.kind)
+        deadline_store.cancel_deadlines(conn, case.id, keep_kind=outcome.deadline.kind)
     else:
-        repo.cancel_deadlines(conn, case.id)
+        deadline_store.cancel_deadlines(conn, case.id)
         if outcome.deadline is not None:
-            repo.schedule_deadline(
+            deadline_store.schedule_deadline(
                 conn, case.id, outcome.deadline.kind, outcome.deadline.due_at, now
             )
     return case
@@ -235,7 +240,7 @@ def _side_records(
     if outcome.refund is not None:
         # The decision is its own record; the money moves in the same transaction as a
         # balanced ledger entry keyed by the decision (a retry cannot pay twice).
-        decision_id = repo.insert_refund_decision(
+        decision_id = case_store.insert_refund_decision(
             conn, case.id, case.order_id, outcome.refund, actor.kind, actor.id
         )
         money.refund_in_case(
@@ -255,7 +260,7 @@ def _side_records(
         if field in outcome.changes and getattr(case, field) is not None:
             try:
                 with conn.begin_nested():
-                    repo.insert_shipment(conn, case.id, direction, getattr(case, field))
+                    case_store.insert_shipment(conn, case.id, direction, getattr(case, field))
             except IntegrityError:
                 raise IllegalTransition(
                     "tracking.reused",
@@ -272,7 +277,7 @@ _MEMO = "aftersales_moved"
 def _remember(conn: Connection, case: Case, loaded: Loaded) -> None:
     """Keep what the move loaded for the rest of this transaction (the answer to the
     request is built from it, not read again)."""
-    repo.tx_memo(conn, _MEMO)[case.id] = loaded
+    tx_memo(conn, _MEMO)[case.id] = loaded
 
 
 def remember_opened(
@@ -291,13 +296,13 @@ def remember_opened(
 
 def last_loaded(conn: Connection, case_id: int) -> Loaded | None:
     """What the last move of the case in this transaction loaded (None: no move)."""
-    loaded: Loaded | None = repo.tx_memo(conn, _MEMO).get(case_id)
+    loaded: Loaded | None = tx_memo(conn, _MEMO).get(case_id)
     return loaded
 
 
 def forget(conn: Connection, case_id: int) -> None:
     """The facts changed after the move (e.g. an intercept was recorded): load them again."""
-    repo.tx_memo(conn, _MEMO).pop(case_id, None)
+    tx_memo(conn, _MEMO).pop(case_id, None)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from aftersales.domain.case import Case
-from aftersales.store import outbox, repo
+from aftersales.store import catalog as catalog_store
+from aftersales.store import outbox
 
 
 def new_event_id() -> str:
@@ -34,7 +35,7 @@ def emit(
     a platform endpoint receiving all shops' events can route them."""
     event_id = new_event_id()
     if shop_id is not None:
-        data = {"shop": repo.shop_code(conn, shop_id), **data}
+        data = {"shop": catalog_store.shop_code(conn, shop_id), **data}
     payload = {"id": event_id, "type": type, "created_at": now.isoformat(), "data": data}
     outbox.insert_event(
         conn,

@@ -42,8 +42,8 @@ from aftersales.services import engine, images
 from aftersales.services.actors import Actor, can_see, require_case_access
 from aftersales.services.context import Context
 from aftersales.settings import Settings
+from aftersales.store import cases as case_store
 from aftersales.store import evidence as store
-from aftersales.store import repo
 from aftersales.store.records import known
 
 CHUNK = 1024 * 1024
@@ -96,7 +96,7 @@ def may_upload(ctx: Context, actor: Actor, case_number: str) -> None:
     """Refuses an uploader who may not add evidence to the case (404, 403), before any of
     the file is received."""
     with ctx.db.read() as conn:
-        _require_uploader(actor, repo.load_case(conn, case_number), case_number)
+        _require_uploader(actor, case_store.load_case(conn, case_number), case_number)
 
 
 def _view(row: store.EvidenceItem, case_number: str) -> EvidenceView:
@@ -222,7 +222,7 @@ def upload_evidence(
     """Add one file of evidence to the case for the uploader's side (R9.3)."""
     limits = limits_of(ctx.settings)
     with ctx.db.read() as conn:
-        _require_uploader(actor, repo.load_case(conn, case_number), case_number)
+        _require_uploader(actor, case_store.load_case(conn, case_number), case_number)
     upload_kind = _kind(kind)
     text = _description(description)
     name = rules.check_filename(filename)
@@ -235,7 +235,7 @@ def upload_evidence(
         ctx.blobs().put(served.content_hash, served.data if served.data is not None else spool)
     now = ctx.now()
     with ctx.db.write() as conn:
-        case = _require_uploader(actor, repo.load_case(conn, case_number), case_number)
+        case = _require_uploader(actor, case_store.load_case(conn, case_number), case_number)
         assert case.id is not None and actor.id is not None
         store.lock_case(conn, case.id)
         party = rules.party_of(actor.kind.value)
@@ -289,7 +289,7 @@ def _reader_case(actor: Actor, case: Case | None, number: str) -> Case:
 def list_evidence(ctx: Context, actor: Actor, case_number: str) -> list[EvidenceView]:
     """The case's evidence, oldest first (metadata; both sides and the platform see all)."""
     with ctx.db.read() as conn:
-        case = _reader_case(actor, repo.load_case(conn, case_number), case_number)
+        case = _reader_case(actor, case_store.load_case(conn, case_number), case_number)
         assert case.id is not None
         return [_view(r, case.number) for r in store.items_of_case(conn, case.id)]
 
@@ -299,7 +299,7 @@ def open_evidence(ctx: Context, actor: Actor, item_id: int) -> tuple[EvidenceVie
     does not exist."""
     with ctx.db.read() as conn:
         row = store.item_by_id(conn, item_id)
-        case = repo.load_case_by_id(conn, row.case_id) if row is not None else None
+        case = case_store.load_case_by_id(conn, row.case_id) if row is not None else None
         if (
             row is None
             or case is None

@@ -37,7 +37,7 @@ from aftersales.services.actors import Actor, require_case_access, require_confi
 from aftersales.services.context import Context
 from aftersales.store import accounts as account_store
 from aftersales.store import automation as store
-from aftersales.store import repo
+from aftersales.store import cases as case_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +203,7 @@ def latest_check(ctx: Context, actor: Actor, case_number: str) -> CheckView | No
     """The case's last express refund check (None: none was made)."""
     with ctx.db.read() as conn:
         case = require_case_access(
-            actor, repo.load_case(conn, case_number), case_number, write=False
+            actor, case_store.load_case(conn, case_number), case_number, write=False
         )
         return latest_check_in(conn, case)
 

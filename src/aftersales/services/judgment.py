@@ -54,10 +54,11 @@ from aftersales.services.actors import (
     require_visible,
 )
 from aftersales.services.context import Context
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from aftersales.store import evidence as evidence_store
 from aftersales.store import interventions as rulings_store
 from aftersales.store import judgment as store
-from aftersales.store import repo
 from aftersales.store.records import known
 
 RULE = "R9.3"
@@ -191,7 +192,7 @@ def _shipped_late(conn: Connection, order: Order, case: Case) -> bool:
 def _intercept_missed(conn: Connection, case_id: int) -> bool:
     """R16.2: the timeline records that the merchant refunded while an intercept was
     possible and none was asked for (``changes.intercept_missed``)."""
-    return any("intercept_missed" in (e.changes or {}) for e in repo.events(conn, case_id))
+    return any("intercept_missed" in (e.changes or {}) for e in case_store.events(conn, case_id))
 
 
 def dispute_facts(
@@ -322,7 +323,7 @@ def case_recommendation(
     assert case.id is not None
     profile = ctx.profiles.for_case(conn, case.profile_id, case.profile_version)
     policy = policy_of(ctx, profile)
-    order = repo.load_order(conn, case.order_id)
+    order = catalog_store.load_order(conn, case.order_id)
     assert order is not None
     facts = dispute_facts(
         conn, case, order, profile, issue=issue, merchant_responded=merchant_responded
@@ -440,7 +441,7 @@ def assess_evidence(
     with ctx.db.write() as conn:
         case = _agent_case(
             actor,
-            repo.load_case(conn, case_number),
+            case_store.load_case(conn, case_number),
             case_number,
             N_("Only a platform agent assesses evidence."),
             RULE,
@@ -535,7 +536,7 @@ def recommendation_for(
     with ctx.db.read() as conn:
         case = _agent_case(
             actor,
-            repo.load_case(conn, case_number),
+            case_store.load_case(conn, case_number),
             case_number,
             N_("Only a platform agent sees the recommended ruling."),
             "R10.5",

@@ -24,9 +24,9 @@ from aftersales.domain.logistics import DELIVERED, ParcelStatus, validate_tracki
 from aftersales.services import engine, parcels
 from aftersales.services.actors import Actor, require_scope
 from aftersales.services.context import Context
+from aftersales.store import cases as case_store
 from aftersales.store import logistics as store
 from aftersales.store import parcels as parcel_store
-from aftersales.store import repo
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ def record_event(
                 ctx, conn, parcel, status, occurred_at, carrier_actor, now
             )
         if case_id is not None and parcel is None and status in DELIVERED:
-            case = repo.load_case_by_id(conn, case_id)
+            case = case_store.load_case_by_id(conn, case_id)
             assert case is not None
             if case.state is State.RETURN_SHIPPED:
                 try:
@@ -103,7 +103,7 @@ def record_event(
 
 
 def _result(conn: Connection, row: Any, *, duplicate: bool) -> EventResult:
-    case = repo.load_case_by_id(conn, row.case_id) if row.case_id is not None else None
+    case = case_store.load_case_by_id(conn, row.case_id) if row.case_id is not None else None
     return EventResult(
         row.id,
         row.carrier,

@@ -50,8 +50,9 @@ from aftersales.services.actors import (
     shop_not_found,
 )
 from aftersales.services.context import Context
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from aftersales.store import messages as store
-from aftersales.store import repo
 from aftersales.store.records import known
 
 BODY_MAX_CHARS = 2000  # a message or a template body (an input limit, not a rule)
@@ -239,7 +240,7 @@ def post_message(
     With ``template_id`` (shop only) an empty body sends the template's text."""
     now = ctx.now()
     with ctx.db.write() as conn:
-        case = repo.load_case(conn, case_number)
+        case = case_store.load_case(conn, case_number)
         if actor.kind is ActorKind.CARRIER:
             case = None  # carriers push tracking; they do not read conversations
         case = require_case_access(actor, case, case_number, write=False)
@@ -277,7 +278,7 @@ def edit_message(ctx: Context, actor: Actor, message_id: int, body: str) -> Mess
     now = ctx.now()
     with ctx.db.write() as conn:
         row = store.message_by_id(conn, message_id)
-        case = repo.load_case_by_id(conn, row.case_id) if row is not None else None
+        case = case_store.load_case_by_id(conn, row.case_id) if row is not None else None
         if (
             row is None
             or case is None
@@ -324,7 +325,7 @@ def list_messages(ctx: Context, actor: Actor, case_number: str) -> list[MessageV
     """The conversation, oldest first. Held messages are shown only to their sender and to
     platform agents; flags likewise."""
     with ctx.db.read() as conn:
-        case = repo.load_case(conn, case_number)
+        case = case_store.load_case(conn, case_number)
         if actor.kind is ActorKind.CARRIER:
             case = None
         case = require_case_access(actor, case, case_number, write=False)
@@ -346,7 +347,7 @@ def _template_view(row: store.Template, shop: Shop) -> TemplateView:
 def _shop_for_templates(conn: Connection, actor: Actor, shop_code: str, *, write: bool) -> Shop:
     """The shop's own accounts with ``handle_aftersales`` (main or sub) use and manage its
     templates; platform agents read them; anyone else gets 404."""
-    shop = repo.get_shop_by_code(conn, shop_code)
+    shop = catalog_store.get_shop_by_code(conn, shop_code)
     own = shop is not None and owns_shop(actor, shop.id)
     if shop is None or not (own or is_staff(actor)):
         raise shop_not_found(shop_code)
@@ -514,7 +515,7 @@ def _period(
 def _stats_shop(conn: Connection, actor: Actor, shop_code: str) -> Shop:
     """The shop's main account, a sub-account with view_analytics or handle_aftersales,
     platform agents and admins; anyone else gets 404."""
-    shop = repo.get_shop_by_code(conn, shop_code)
+    shop = catalog_store.get_shop_by_code(conn, shop_code)
     own = shop is not None and owns_shop(actor, shop.id)
     if shop is None or not (own or is_staff(actor)):
         raise shop_not_found(shop_code)

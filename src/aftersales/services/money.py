@@ -42,8 +42,10 @@ from aftersales.services.actors import (
     shop_not_found,
 )
 from aftersales.services.context import Context
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from aftersales.store import ledger as store
-from aftersales.store import repo, shop_status
+from aftersales.store import shop_status
 
 PLATFORM_SIDE = (ActorKind.PLATFORM, ActorKind.SYSTEM)
 
@@ -56,8 +58,8 @@ def _require_platform(actor: Actor) -> None:
 
 
 def _order(conn: Connection, number: str) -> Order:
-    oid = repo.order_id_by_number(conn, number)
-    order = repo.load_order(conn, oid) if oid is not None else None
+    oid = catalog_store.order_id_by_number(conn, number)
+    order = catalog_store.load_order(conn, oid) if oid is not None else None
     if order is None:
         raise NotFound("order.not_found", N_("Order {number} not found."), number=number)
     return order
@@ -92,7 +94,7 @@ def _case_profile(ctx: Context, conn: Connection, case: Case) -> Profile:
 
 
 def _profile_of_shop(ctx: Context, conn: Connection, shop_id: int) -> Profile:
-    shop = repo.get_shop(conn, shop_id)
+    shop = catalog_store.get_shop(conn, shop_id)
     assert shop is not None
     return ctx.profiles.current_for(conn, shop.profile_id, ctx.now())
 
@@ -256,7 +258,7 @@ def refund_order(
             raise Forbidden(
                 "money.refund_forbidden", N_("Only the shop or the platform refunds."), rule="R1.2"
             )
-        repo.lock_order(conn, order.id)
+        catalog_store.lock_order(conn, order.id)
         known = store.entry_by_key(conn, key)
         if known is None:
             _check_order_cap(conn, order, amount, given=True)
@@ -274,9 +276,9 @@ def refund_order(
 
 # --------------------------------------------------------------------------- R7 advance
 def _case_and_order(conn: Connection, actor: Actor, number: str) -> tuple[Case, Order]:
-    case = require_visible(actor, repo.load_case(conn, number), number)
+    case = require_visible(actor, case_store.load_case(conn, number), number)
     assert case.id is not None
-    order = repo.lock_and_load_order(conn, case.order_id)
+    order = catalog_store.lock_and_load_order(conn, case.order_id)
     assert order is not None
     return case, order
 
@@ -645,7 +647,7 @@ def fine(
     _require_platform(actor)
     with ctx.db.write() as conn:
         order = _order(conn, order_number)
-        repo.lock_order(conn, order.id)
+        catalog_store.lock_order(conn, order.id)
         profile = _profile_of_shop(ctx, conn, order.shop_id)
         amount = L.fine_amount(order.total_paid, multiple, profile)
         deposit = L.shop_account(order.shop_id, L.Purpose.DEPOSIT, order.currency)
@@ -824,9 +826,9 @@ def reverse(ctx: Context, actor: Actor, entry_id: int, reason_text: str) -> int:
                 "reversal.of_reversal", N_("A reversal is corrected by a new movement."), rule="R11"
             )
         if original.order_id is not None:
-            repo.lock_order(conn, original.order_id)
+            catalog_store.lock_order(conn, original.order_id)
         if original.case_id is not None:
-            settled = repo.load_case_by_id(conn, original.case_id)
+            settled = case_store.load_case_by_id(conn, original.case_id)
             if settled is not None and settled.state.terminal:
                 # The money of a finished case backs its decision (a refund the buyer has):
                 # a correction there is a new movement on the case, not an undo.
@@ -904,7 +906,7 @@ def _require_payments(actor: Actor) -> None:
 
 
 def _shop_by_code(conn: Connection, actor: Actor, code: str) -> Shop:
-    row = repo.get_shop_by_code(conn, code)
+    row = catalog_store.get_shop_by_code(conn, code)
     if row is None or not (actor.kind in PLATFORM_SIDE or owns_shop(actor, row.id)):
         raise shop_not_found(code)
     return row

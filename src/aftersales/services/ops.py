@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aftersales.services.context import Context
-from aftersales.store import migrate, repo
+from aftersales.store import deadlines as deadline_store
+from aftersales.store import migrate
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +18,7 @@ class Health:
 def health(ctx: Context) -> Health:
     """The database answers (one read of the deadline queue) and how many deadlines are due."""
     with ctx.db.read() as conn:
-        due = repo.pending_count(conn, ctx.now())
+        due = deadline_store.pending_count(conn, ctx.now())
     return Health(ctx.db.dialect, due)
 
 

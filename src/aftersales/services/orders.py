@@ -27,8 +27,8 @@ from aftersales.services.actors import (
 )
 from aftersales.services.context import Context
 from aftersales.services.parcels import ParcelView
-from aftersales.store import repo
-from aftersales.store.repo import NewOrderLine
+from aftersales.store import catalog as catalog_store
+from aftersales.store.catalog import NewOrderLine
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +116,7 @@ def _check_lines(currency: str, paid_at: datetime, lines: Sequence[LineIn]) -> N
 
 
 def _shop(conn: Connection, code: str) -> Shop:
-    shop = repo.get_shop_by_code(conn, code)
+    shop = catalog_store.get_shop_by_code(conn, code)
     if shop is None:
         raise shop_not_found(code)
     return shop
@@ -124,9 +124,9 @@ def _shop(conn: Connection, code: str) -> Shop:
 
 def _buyer_id(conn: Connection, buyer: BuyerIn, now: datetime) -> int:
     """The buyer the marketplace's ref names, created on first sight."""
-    buyer_id = repo.buyer_id_by_ref(conn, buyer.ref)
+    buyer_id = catalog_store.buyer_id_by_ref(conn, buyer.ref)
     if buyer_id is None:
-        buyer_id = repo.insert_buyer(
+        buyer_id = catalog_store.insert_buyer(
             conn,
             name=buyer.name,
             phone=buyer.phone,
@@ -140,9 +140,9 @@ def _buyer_id(conn: Connection, buyer: BuyerIn, now: datetime) -> int:
 def _product_id(conn: Connection, shop_id: int, product: LineIn | ProductIn) -> int:
     """The shop's product with this SKU, created on first sight (later sightings change
     nothing: a product's flags are what the order system first said)."""
-    pid = repo.product_id_by_sku(conn, shop_id, product.sku)
+    pid = catalog_store.product_id_by_sku(conn, shop_id, product.sku)
     if pid is None:
-        pid = repo.insert_product(
+        pid = catalog_store.insert_product(
             conn,
             shop_id=shop_id,
             sku=product.sku,
@@ -220,7 +220,7 @@ def push_order(
         ]
         try:
             with conn.begin_nested():
-                order_id = repo.insert_order(
+                order_id = catalog_store.insert_order(
                     conn,
                     number=number,
                     shop_id=shop.id,
@@ -243,7 +243,7 @@ def push_order(
                 field="number",
                 number=number,
             ) from None
-        order = repo.load_order(conn, order_id)
+        order = catalog_store.load_order(conn, order_id)
         assert order is not None
         money.record_order_payment(conn, order, now)
         events.emit(
@@ -258,12 +258,12 @@ def push_order(
 
 
 def _view(conn: Connection, order: Order) -> OrderView:
-    shop = repo.get_shop(conn, order.shop_id)
+    shop = catalog_store.get_shop(conn, order.shop_id)
     assert shop is not None
     return OrderView(
         order,
         shop.code,
-        repo.buyer_ref(conn, order.buyer_id),
+        catalog_store.buyer_ref(conn, order.buyer_id),
         {ln.id: ln.product.sku for ln in order.lines},
         tuple(parcels.parcels_of(conn, order.id)),
     )
@@ -280,8 +280,8 @@ def _can_see(actor: Actor, order: Order) -> bool:
 
 
 def _visible_order(conn: Connection, actor: Actor, number: str) -> Order:
-    oid = repo.order_id_by_number(conn, number)
-    order = repo.load_order(conn, oid) if oid is not None else None
+    oid = catalog_store.order_id_by_number(conn, number)
+    order = catalog_store.load_order(conn, oid) if oid is not None else None
     if order is None or not _can_see(actor, order):
         raise NotFound("order.not_found", N_("Order {number} not found."), number=number)
     return order
@@ -329,7 +329,7 @@ def record_fulfilment(
     now = ctx.now()
     with ctx.db.write() as conn:
         order = _visible_order(conn, actor, number)
-        repo.lock_order(conn, order.id)
+        catalog_store.lock_order(conn, order.id)
         changes: dict[str, datetime] = {}
         for name, value, current in (
             ("shipped_at", shipped_at, order.shipped_at),
@@ -365,7 +365,7 @@ def record_fulfilment(
             code, tracking = validate_tracking(carrier, tracking_number)
             data["parcel"] = {"carrier": code, "tracking_number": tracking}
         if changes:
-            repo.set_order_dates(conn, order.id, **changes)
+            catalog_store.set_order_dates(conn, order.id, **changes)
         if data:
             events.emit(
                 conn,
@@ -375,6 +375,6 @@ def record_fulfilment(
                 data={"order_number": number, **data},
                 now=now,
             )
-        reloaded = repo.load_order(conn, order.id)
+        reloaded = catalog_store.load_order(conn, order.id)
         assert reloaded is not None
         return _view(conn, reloaded)

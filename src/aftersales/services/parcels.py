@@ -34,8 +34,9 @@ from aftersales.services import engine, events
 from aftersales.services.actors import Actor, require_case_access
 from aftersales.services.cases import new_case_number
 from aftersales.services.context import Context
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from aftersales.store import parcels as store
-from aftersales.store import repo
 
 __all__ = ["ParcelView", "add_parcel", "on_carrier_event", "parcels_of", "request_intercept"]
 
@@ -78,7 +79,7 @@ def add_parcel(
         if existing.order_id == order.id:
             return False
         raise _reused(tracking_number)
-    if repo.tracking_in_use(conn, code, number, 0):
+    if case_store.tracking_in_use(conn, code, number, 0):
         raise _reused(tracking_number)
     try:
         with conn.begin_nested():
@@ -132,13 +133,13 @@ def on_carrier_event(
 def _mark_signed(conn: Connection, order_id: int, at: datetime, now: datetime) -> None:
     """R4: the order counts as signed for once every parcel of it is delivered or signed
     (a carrier's 妥投 counts as 签收), at the last one's time; a recorded date never moves."""
-    order = repo.load_order(conn, order_id)
+    order = catalog_store.load_order(conn, order_id)
     assert order is not None
     if order.signed_at is not None or order.shipped_at is None or at < order.shipped_at:
         return
     if any(p.status not in DELIVERED for p in parcels_of(conn, order_id)):
         return
-    repo.set_order_dates(conn, order_id, signed_at=at)
+    catalog_store.set_order_dates(conn, order_id, signed_at=at)
     events.emit(
         conn,
         "order.fulfilment",
@@ -155,7 +156,7 @@ def _move_live(
     """Take ``action`` on every live case of the order that the table lets take it."""
     moved: int | None = None
     for case_id in store.live_case_ids(conn, order_id):
-        case = repo.load_case_by_id(conn, case_id)
+        case = case_store.load_case_by_id(conn, case_id)
         assert case is not None
         if machine.transition_for(case.state, action, case.type) is None:
             continue
@@ -195,12 +196,12 @@ def _open_for_buyer(
 ) -> Case | None:
     """R16.1: a refund_only request for what is left of the whole order, opened by the
     system for the buyer. None when nothing is left to refund or no request is possible."""
-    order = repo.lock_and_load_order(conn, order_id)
+    order = catalog_store.lock_and_load_order(conn, order_id)
     assert order is not None
-    shop = repo.get_shop(conn, order.shop_id)
+    shop = catalog_store.get_shop(conn, order.shop_id)
     assert shop is not None
     profile = ctx.profiles.current_for(conn, shop.profile_id, now)
-    claimed = repo.claimed_quantities(conn, order.id)
+    claimed = case_store.claimed_quantities(conn, order.id)
     lines = tuple(
         CaseLine(ln.id, ln.quantity - claimed.get(ln.id, 0))
         for ln in order.lines
@@ -208,7 +209,7 @@ def _open_for_buyer(
     )
     if not lines:
         return None
-    refunded = Money(repo.already_refunded(conn, order.id, None), order.currency)
+    refunded = Money(case_store.already_refunded(conn, order.id, None), order.currency)
     amount = machine.max_refundable(
         order, lines, CaseType.REFUND_ONLY, reason_code, profile, refunded
     )
@@ -224,7 +225,7 @@ def _open_for_buyer(
     except DomainError:
         return None  # e.g. outside every window: the event stays recorded
     case = outcome.case
-    case.id = repo.insert_case(conn, case)
+    case.id = case_store.insert_case(conn, case)
     opened = {
         "type": case.type.value,
         "reason": reason_code,
@@ -258,7 +259,7 @@ def request_intercept(
     delivered; an intercepted parcel comes back and the refund follows (R16.1)."""
     now = ctx.now()
     with ctx.db.write() as conn:
-        case = require_case_access(actor, repo.load_case(conn, number), number, write=True)
+        case = require_case_access(actor, case_store.load_case(conn, number), number, write=True)
         assert case.id is not None
         parcel = store.interceptable(conn, case.order_id)
         cmd = Command(Action.REQUEST_INTERCEPT, actor.kind, note=note)

@@ -21,8 +21,8 @@ from aftersales.services.actors import Actor, require_agent
 from aftersales.services.context import Context
 from aftersales.store import accounts as account_store
 from aftersales.store import agent_queue as queue_store
+from aftersales.store import catalog as catalog_store
 from aftersales.store import interventions as store
-from aftersales.store import repo
 
 
 class ItemKind(StrEnum):
@@ -80,7 +80,7 @@ def _collect(
             continue
         for row in pending(conn):
             if row.shop_id not in review_hours:
-                shop = repo.get_shop(conn, row.shop_id)
+                shop = catalog_store.get_shop(conn, row.shop_id)
                 assert shop is not None
                 profile = ctx.profiles.current_for(conn, shop.profile_id, now)
                 review_hours[row.shop_id] = machine.intervention_rules(profile).report_review_hours
@@ -107,7 +107,7 @@ def _items(conn: Connection, found: list[Found], now: datetime) -> list[QueueIte
         who = held[k].get(row.id)
         agent = who.agent if who is not None else None
         if row.shop_id not in shops:
-            shops[row.shop_id] = repo.shop_code(conn, row.shop_id)
+            shops[row.shop_id] = catalog_store.shop_code(conn, row.shop_id)
         is_round = k is ItemKind.INTERVENTION
         items.append(
             QueueItem(

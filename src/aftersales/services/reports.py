@@ -46,7 +46,8 @@ from aftersales.services.actors import (
     visible_shop,
 )
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from aftersales.store import reports as store
 from aftersales.store.records import known
 
@@ -196,7 +197,7 @@ def _region_key(region: str) -> str:
 def _fm_view(conn: Connection, row: store.ForceMajeureReport) -> ForceMajeureView:
     return ForceMajeureView(
         id=row.id,
-        shop_code=repo.shop_code(conn, row.shop_id),
+        shop_code=catalog_store.shop_code(conn, row.shop_id),
         kind=EventKind(row.kind),
         regions=list(row.regions),
         starts_on=row.starts_on,
@@ -337,7 +338,7 @@ def force_majeure_covers(conn: Connection, shop_id: int, region: str, moment: da
     """R15.1: an approved report of the shop names ``region`` (case and surrounding white
     space ignored) and its window holds ``moment``'s date in the shop's time zone (first
     and last day both inclusive). Pending and rejected reports cover nothing."""
-    shop = repo.get_shop(conn, shop_id)
+    shop = catalog_store.get_shop(conn, shop_id)
     if shop is None or not region.strip():
         return False
     key = _region_key(region)
@@ -352,7 +353,7 @@ def force_majeure_for_order(conn: Connection, order_id: int) -> bool:
     """R10.3's ``Signals.force_majeure_approved`` for a case on this order: an approved
     report covers the order's region when shipment was due (``ship_by``; without one,
     when it was paid). An order without a region is never covered."""
-    order = repo.load_order(conn, order_id)
+    order = catalog_store.load_order(conn, order_id)
     if order is None or not order.region:
         return False
     due = order.ship_by or order.paid_at
@@ -372,8 +373,8 @@ def _br_view(conn: Connection, row: store.BuyerReport) -> BuyerReportView:
     evidence = row.evidence or {}
     return BuyerReportView(
         id=row.id,
-        shop_code=repo.shop_code(conn, row.shop_id),
-        buyer_ref=repo.buyer_ref(conn, row.buyer_id) or "",
+        shop_code=catalog_store.shop_code(conn, row.shop_id),
+        buyer_ref=catalog_store.buyer_ref(conn, row.buyer_id) or "",
         reason=row.reason,
         case_numbers=list(evidence.get("cases", [])),
         evidence_ids=[int(i) for i in evidence.get("evidence", [])],
@@ -413,11 +414,11 @@ def file_buyer_report(
                 max=MAX_EVIDENCE,
             )
         if buyer_ref is not None:
-            buyer_id = repo.buyer_id_by_ref(conn, buyer_ref)
+            buyer_id = catalog_store.buyer_id_by_ref(conn, buyer_ref)
             if buyer_id is None or not store.sold_to(conn, shop.id, buyer_id):
                 raise _buyer_not_found(buyer_ref)
         elif numbers:
-            case = repo.load_case(conn, numbers[0])
+            case = case_store.load_case(conn, numbers[0])
             if case is None or case.shop_id != shop.id:
                 raise NotFound("case.not_found", N_("Case {number} not found."), number=numbers[0])
             buyer_id = case.buyer_id
@@ -489,7 +490,7 @@ def review_buyer_report(
         note = _note(note)
         rejected: list[str] = []
         if confirm:
-            shop = repo.get_shop(conn, row.shop_id)
+            shop = catalog_store.get_shop(conn, row.shop_id)
             assert shop is not None
             rules = rules_of(ctx.profiles.current_for(conn, shop.profile_id, now))
             shop_actor = Actor(
@@ -505,7 +506,7 @@ def review_buyer_report(
                 state=State.AWAITING_MERCHANT.value,
                 reasons=matching_reasons(rules),
             ):
-                case = repo.load_case(conn, number)
+                case = case_store.load_case(conn, number)
                 assert case is not None
                 cmd = Command(
                     Action.REJECT,

@@ -53,7 +53,7 @@ from aftersales.services.actors import (
     visible_shop,
 )
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from aftersales.store import reviews as store
 from aftersales.store.records import known
 
@@ -145,7 +145,7 @@ def _text(value: str, field: str, maximum: int, *, required: bool) -> str:
 
 
 def _profile(ctx: Context, conn: Connection, shop_id: int, now: datetime) -> Profile:
-    shop = repo.get_shop(conn, shop_id)
+    shop = catalog_store.get_shop(conn, shop_id)
     assert shop is not None
     return ctx.profiles.current_for(conn, shop.profile_id, now)
 
@@ -162,7 +162,7 @@ def _review_view(conn: Connection, row: store.Review, profile: Profile | None) -
     rules = domain.negative_rules(profile) if profile is not None else None
     return ReviewView(
         id=row.id,
-        shop_code=repo.shop_code(conn, row.shop_id),
+        shop_code=catalog_store.shop_code(conn, row.shop_id),
         sku=row.sku,
         product_title=row.title,
         order_number=row.order_number,
@@ -193,7 +193,7 @@ def _appeal_view(conn: Connection, row: store.ReviewAppeal) -> ReviewAppealView:
     return ReviewAppealView(
         id=row.id,
         review_id=row.review_id,
-        shop_code=repo.shop_code(conn, row.shop_id),
+        shop_code=catalog_store.shop_code(conn, row.shop_id),
         order_number=row.order_number,
         sku=row.sku,
         attempt=row.attempt,
@@ -246,8 +246,8 @@ def record_review(
     text = _text(text, "text", TEXT_MAX, required=False)
     now = ctx.now()
     with ctx.db.write() as conn:
-        order_id = repo.order_id_by_number(conn, order_number)
-        order = repo.load_order(conn, order_id) if order_id is not None else None
+        order_id = catalog_store.order_id_by_number(conn, order_number)
+        order = catalog_store.load_order(conn, order_id) if order_id is not None else None
         if order is None or (source is ReviewSource.BUYER and order.buyer_id != actor.buyer_id):
             raise NotFound("order.not_found", N_("Order {number} not found."), number=order_number)
         line = next((ln for ln in order.lines if ln.id == order_line_id), None)

@@ -25,7 +25,7 @@ from aftersales.domain.policy import Profile, RiskRules
 from aftersales.domain.reasons import REASONS
 from aftersales.services.actors import Actor, is_agent, require_case_reading
 from aftersales.services.context import Context
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from aftersales.store import risk as store
 
 
@@ -123,11 +123,11 @@ def buyer_risk(ctx: Context, actor: Actor, buyer_ref: str) -> RiskView:
     require_case_reading(actor)
     now = ctx.now()
     with ctx.db.read() as conn:
-        buyer_id = repo.buyer_id_by_ref(conn, buyer_ref)
+        buyer_id = catalog_store.buyer_id_by_ref(conn, buyer_ref)
         if buyer_id is None:
             raise _not_found(buyer_ref)
         latest = store.latest_order(conn, buyer_id)
-        shop = repo.get_shop(conn, latest.shop_id) if latest else None
+        shop = catalog_store.get_shop(conn, latest.shop_id) if latest else None
         profile = _profile_for(ctx, shop.profile_id if shop else None)
         order_id = latest.id if latest else None
         facts = facts_in(conn, profile, buyer_id, now, order_id)

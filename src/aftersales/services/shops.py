@@ -18,7 +18,7 @@ from aftersales.domain.i18n import N_
 from aftersales.services.actors import Actor, require_scope, visible_shop
 from aftersales.services.context import Context
 from aftersales.store import accounts as account_store
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ def create_shop(
     with ctx.db.write() as conn:
         try:
             with conn.begin_nested():
-                shop_id = repo.insert_shop(
+                shop_id = catalog_store.insert_shop(
                     conn,
                     code=code,
                     name=name,
@@ -107,7 +107,7 @@ def create_shop(
             code=code,
             profile=profile_id,
         )
-        return _view(repo.shop_row(conn, shop_id))
+        return _view(catalog_store.shop_row(conn, shop_id))
 
 
 def get_shop(ctx: Context, actor: Actor, code: str) -> ShopView:
@@ -118,9 +118,9 @@ def get_shop(ctx: Context, actor: Actor, code: str) -> ShopView:
 def list_shops(ctx: Context, actor: Actor) -> list[ShopView]:
     with ctx.db.read() as conn:
         if actor.kind is ActorKind.PLATFORM:
-            return [_view(r) for r in repo.shop_rows(conn)]
+            return [_view(r) for r in catalog_store.shop_rows(conn)]
         if actor.kind is ActorKind.MERCHANT and actor.shop_id is not None:
-            return [_view(repo.shop_row(conn, actor.shop_id))]
+            return [_view(catalog_store.shop_row(conn, actor.shop_id))]
         return []
 
 
@@ -166,7 +166,7 @@ def update_shop(
             changes["profile_id"] = check_profile(ctx, profile_id)
         changes = {k: v for k, v in changes.items() if getattr(row, k) != v}
         if changes:
-            repo.update_shop(conn, row.id, **changes)
+            catalog_store.update_shop(conn, row.id, **changes)
             account_store.audit(
                 conn,
                 at=now,
@@ -176,7 +176,7 @@ def update_shop(
                 before={k: getattr(row, k) for k in changes},
                 after=changes,
             )
-        return _view(repo.shop_row(conn, row.id))
+        return _view(catalog_store.shop_row(conn, row.id))
 
 
 __all__ = ["AccountKind", "ShopView", "create_shop", "get_shop", "list_shops", "update_shop"]

@@ -8,8 +8,8 @@ from datetime import datetime
 from aftersales.domain.ledger import Purpose
 from aftersales.services.actors import Actor, shop_not_found
 from aftersales.services.context import Context
+from aftersales.store import catalog as catalog_store
 from aftersales.store import ledger as store
-from aftersales.store import repo
 from aftersales.store.ledger import Movement
 
 __all__ = ["AccountStatement", "CheckReport", "Movement", "Statement", "check", "shop_statement"]
@@ -38,7 +38,7 @@ def shop_statement(
 ) -> Statement:
     """Opening balance, every movement with its case, closing balance, per shop account."""
     with ctx.db.read() as conn:
-        shop = repo.get_shop_by_code(conn, shop_code)
+        shop = catalog_store.get_shop_by_code(conn, shop_code)
         if shop is None or (actor.shop_id is not None and actor.shop_id != shop.id):
             raise shop_not_found(shop_code)
         accounts = []
@@ -82,7 +82,7 @@ def check(ctx: Context) -> CheckReport:
                 f"account {owed.id}: buyer {owed.party_id} owed {owed.balance} (< 0)"
             )
         for row in store.negative_accounts(conn, Purpose.DEPOSIT):
-            shop = repo.get_shop(conn, row.party_id)
+            shop = catalog_store.get_shop(conn, row.party_id)
             profile = ctx.profiles.current.get(shop.profile_id) if shop else None
             if profile is None or not profile.money.deposit_debt_allowed:
                 report.problems.append(
@@ -90,7 +90,7 @@ def check(ctx: Context) -> CheckReport:
                     " (R14.1)"
                 )
         for order_id in store.orders_with_refunds(conn):
-            order = repo.load_order(conn, order_id)
+            order = catalog_store.load_order(conn, order_id)
             refunded = store.refunded_on_order(conn, order_id)
             if order is not None and refunded > order.total_paid.amount:
                 report.problems.append(

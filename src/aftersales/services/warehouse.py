@@ -47,7 +47,8 @@ from aftersales.services.context import Context
 from aftersales.services.webhooks import new_secret, verify_signature
 from aftersales.store import accounts as account_store
 from aftersales.store import automation as store
-from aftersales.store import repo
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 
 MAX_PHOTOS = 20
 PHOTO_URL_MAX = 500
@@ -128,7 +129,7 @@ def _same(row: Any, receipt: Receipt, case_id: int) -> bool:
 
 
 def _view(conn: Connection, row: Any, *, replayed: bool) -> InspectionView:
-    case = repo.load_case_by_id(conn, row.case_id)
+    case = case_store.load_case_by_id(conn, row.case_id)
     assert case is not None
     return InspectionView(
         row.id,
@@ -152,7 +153,7 @@ def _record(
 ) -> InspectionView:
     now = ctx.now()
     _check(receipt, now)
-    case = repo.load_case(conn, receipt.case_number)
+    case = case_store.load_case(conn, receipt.case_number)
     if case is None or case.shop_id != shop_id:
         raise NotFound("case.not_found", N_("Case {number} not found."), number=receipt.case_number)
     assert case.id is not None
@@ -174,7 +175,7 @@ def _record(
             number=case.number,
             state=case.state.value,
         )
-    repo.lock_order(conn, case.order_id)
+    catalog_store.lock_order(conn, case.order_id)
     inspection_id = store.insert_inspection(
         conn,
         shop_id=shop_id,
@@ -233,7 +234,7 @@ def _record(
 
 
 def _reload(conn: Connection, case: Case) -> Case:
-    fresh = repo.load_case_by_id(conn, case.id or 0)
+    fresh = case_store.load_case_by_id(conn, case.id or 0)
     assert fresh is not None
     return fresh
 
@@ -284,7 +285,7 @@ def report_signed(
     A verified body is read by ``parse`` (the API passes its own validation of the
     body; ``parse_receipt`` by default)."""
     with ctx.db.write() as conn:
-        shop = repo.shop_row_by_code(conn, shop_code)
+        shop = catalog_store.shop_row_by_code(conn, shop_code)
         active = store.active_secrets(conn, shop.id) if shop is not None else []
         now = ctx.now().timestamp()
         if shop is None or not any(
@@ -340,7 +341,7 @@ def _list(value: Any) -> Sequence[Any]:
 def inspections(ctx: Context, actor: Actor, case_number: str) -> list[InspectionView]:
     with ctx.db.read() as conn:
         case = require_case_access(
-            actor, repo.load_case(conn, case_number), case_number, write=False
+            actor, case_store.load_case(conn, case_number), case_number, write=False
         )
         return [
             _view(conn, r, replayed=False) for r in store.inspections_of_case(conn, case.id or 0)

@@ -42,7 +42,7 @@ from aftersales.domain.i18n import N_
 from aftersales.services.actors import Actor, owns_shop, require_scope, shop_not_found
 from aftersales.services.context import Context
 from aftersales.store import accounts as audit_store
-from aftersales.store import repo
+from aftersales.store import catalog as catalog_store
 from aftersales.store import webhooks as store
 from aftersales.store.records import known
 
@@ -390,7 +390,7 @@ def _require_manager(actor: Actor) -> None:
 
 
 def _shop_id_for(conn: Connection, actor: Actor, shop_code: str) -> int:
-    shop = repo.get_shop_by_code(conn, shop_code)
+    shop = catalog_store.get_shop_by_code(conn, shop_code)
     if shop is None or not (actor.is_admin or owns_shop(actor, shop.id)):
         raise shop_not_found(shop_code)
     _require_manager(actor)

@@ -189,6 +189,19 @@ class Database:
         self.engine.dispose()
 
 
+def tx_memo(conn: Connection, name: str) -> dict[Any, Any]:
+    """A memo that lives as long as the connection's current transaction."""
+    txn = conn.get_transaction()
+    if txn is None:  # no transaction: nothing to remember across
+        return {}
+    held = conn.info.get(name)
+    if held is None or held[0] is not txn:
+        held = (txn, {})
+        conn.info[name] = held
+    memo: dict[Any, Any] = held[1]
+    return memo
+
+
 def _sqlite_setup(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, record: Any) -> None:

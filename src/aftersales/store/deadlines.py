@@ -1,5 +1,4 @@
-"""Claiming due deadlines for the sweeper (scheduling and cancelling them is part of a case
-move: :mod:`aftersales.store.repo`).
+"""A case's deadlines: scheduled and cancelled by its moves, claimed by the sweeper.
 
 A claim locks up to ``limit`` due ``pending`` rows and flips them to ``fired`` (a
 compare-and-set on the status), two statements for the whole batch. PostgreSQL picks the
@@ -15,9 +14,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
-from aftersales.store.schema import cases, deadlines
+from aftersales.domain.case_types import DeadlineKind
+from aftersales.store.prebuilt import bound
+from aftersales.store.schema import (
+    cases,
+    deadlines,
+)
 
 PENDING = "pending"
 FIRED = "fired"
@@ -77,3 +81,72 @@ def postpone(conn: Connection, deadline_id: int, *, run_at: datetime, error: str
             last_error=error[:2000],
         )
     )
+
+
+# --------------------------------------------------------------------------- scheduling
+_SCHEDULE_DEADLINE = insert(deadlines).values(
+    status="pending",
+    attempts=0,
+    **bound(deadlines, "case_id", "kind", "due_at", "run_at", "created_at"),
+)
+
+
+def schedule_deadline(
+    conn: Connection, case_id: int, kind: DeadlineKind, due_at: datetime, now: datetime
+) -> None:
+    conn.execute(
+        _SCHEDULE_DEADLINE,
+        {
+            "case_id": case_id,
+            "kind": kind.value,
+            "due_at": due_at,
+            "run_at": due_at,
+            "created_at": now,
+        },
+    )
+
+
+def _cancel_deadlines(keep: bool, skip_locked: bool) -> Any:
+    cond = and_(
+        deadlines.c.case_id == bindparam("w_case_id", type_=deadlines.c.case_id.type),
+        deadlines.c.status == "pending",
+    )
+    if keep:
+        cond = and_(cond, deadlines.c.kind != bindparam("w_keep_kind", type_=deadlines.c.kind.type))
+    if skip_locked:
+        ids = select(deadlines.c.id).where(cond).with_for_update(skip_locked=True)
+        cond = deadlines.c.id.in_(ids.scalar_subquery())
+    return update(deadlines).where(cond).values(status="cancelled")
+
+
+_CANCEL_DEADLINES = {
+    (keep, pg): _cancel_deadlines(keep, pg) for keep in (False, True) for pg in (False, True)
+}
+
+
+def cancel_deadlines(
+    conn: Connection, case_id: int, *, keep_kind: DeadlineKind | None = None
+) -> None:
+    """Cancel the case's pending deadlines. On PostgreSQL rows a worker holds right now are
+    skipped (never waited for, so a person and a worker cannot deadlock): that worker's case
+    write then conflicts, and the row is found stale on its next attempt."""
+    stmt = _CANCEL_DEADLINES[keep_kind is not None, conn.dialect.name == "postgresql"]
+    params: dict[str, Any] = {"w_case_id": case_id}
+    if keep_kind is not None:
+        params["w_keep_kind"] = keep_kind.value
+    conn.execute(stmt, params)
+
+
+def deadline_rows(conn: Connection, case_id: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(deadlines).where(deadlines.c.case_id == case_id).order_by(deadlines.c.id)
+        )
+    )
+
+
+def pending_count(conn: Connection, now: datetime | None = None) -> int:
+    cond = deadlines.c.status == "pending"
+    if now is not None:
+        cond = and_(cond, deadlines.c.run_at <= now)
+    return int(conn.execute(select(func.count()).select_from(deadlines).where(cond)).scalar_one())

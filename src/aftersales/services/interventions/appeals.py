@@ -33,9 +33,10 @@ from aftersales.services.interventions.rounds import (
     round_changes,
 )
 from aftersales.services.interventions.views import AppealView, appeal_view, party_of
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from aftersales.store import evidence as evidence_store
 from aftersales.store import interventions as store
-from aftersales.store import repo
 from aftersales.store.records import known
 
 
@@ -221,7 +222,7 @@ def decide_appeal(
                 N_("An appeal is heard by a different agent than the one who ruled."),
                 rule="R12",
             )
-        case = repo.load_case_by_id(conn, row.case_id)
+        case = case_store.load_case_by_id(conn, row.case_id)
         assert case is not None and case.id is not None
         refunded: list[int] = []
         if uphold:
@@ -236,7 +237,7 @@ def decide_appeal(
                     now,
                     extra_changes={"appeal": {"id": appeal_id, "ruling": ruled.id}},
                 )
-            order = repo.lock_and_load_order(conn, case.order_id)
+            order = catalog_store.lock_and_load_order(conn, case.order_id)
             assert order is not None
             refunded.extend(
                 money.refund_deduction_in(

@@ -31,15 +31,16 @@ from aftersales.services.interventions.rounds import (
     round_changes,
 )
 from aftersales.services.interventions.views import InterventionView, party_of, view
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from aftersales.store import interventions as store
-from aftersales.store import repo
 
 
 def _dispute_started(conn: Connection, case: Case) -> datetime | None:
     """When the case entered its current state (the refusal, refund refusal or
     counter-offer the party disputes)."""
     assert case.id is not None
-    for event in reversed(repo.events(conn, case.id)):
+    for event in reversed(case_store.events(conn, case.id)):
         if event.to_state == case.state.value and event.from_state != event.to_state:
             at: datetime = event.at
             return at
@@ -47,7 +48,7 @@ def _dispute_started(conn: Connection, case: Case) -> datetime | None:
 
 
 def _in_window(conn: Connection, case: Case, profile: Profile) -> bool:
-    order = repo.load_order(conn, case.order_id)
+    order = catalog_store.load_order(conn, case.order_id)
     assert order is not None
     lines = [order.line(cl.order_line_id) for cl in case.lines]
     try:

@@ -17,8 +17,9 @@ from aftersales.services.interventions.rounds import (
     checked_text,
     current_round,
 )
+from aftersales.store import cases as case_store
+from aftersales.store import catalog as catalog_store
 from aftersales.store import interventions as store
-from aftersales.store import repo
 
 
 def flag(
@@ -62,7 +63,7 @@ def flag(
     now = ctx.now()
     with ctx.db.write() as conn:
         if case_number is not None:
-            case = require_visible(actor, repo.load_case(conn, case_number), case_number)
+            case = require_visible(actor, case_store.load_case(conn, case_number), case_number)
             assert case.id is not None
             flag_id = store.insert_flag(
                 conn,
@@ -91,7 +92,7 @@ def flag(
                     raise engine.conflict(case)
             return flag_id
         assert order_number is not None
-        order_id = repo.order_id_by_number(conn, order_number)
+        order_id = catalog_store.order_id_by_number(conn, order_number)
         if order_id is None:
             raise NotFound("order.not_found", N_("Order {number} not found."), number=order_number)
         return store.insert_flag(

@@ -18,8 +18,8 @@ from aftersales.domain.policy import Party, Profile
 from aftersales.services import engine
 from aftersales.services.actors import Actor, require_case_access
 from aftersales.services.context import Context
+from aftersales.store import cases as case_store
 from aftersales.store import interventions as store
-from aftersales.store import repo
 
 OPEN, RULED, WITHDRAWN, LEGAL_CLOSED = "open", "ruled", "withdrawn", "legal_closed"
 MAX_TEXT = 4000
@@ -44,7 +44,7 @@ def profile_of(ctx: Context, conn: Connection, case: Case) -> Profile:
 
 
 def load_case(conn: Connection, actor: Actor, number: str, *, write: bool) -> Case:
-    return require_case_access(actor, repo.load_case(conn, number), number, write=write)
+    return require_case_access(actor, case_store.load_case(conn, number), number, write=write)
 
 
 def current_round(conn: Connection, case: Case) -> store.Intervention | None:
