@@ -42,9 +42,10 @@ def test_R11_ledger_check_passes_after_the_demo(ctx):
 def test_hardening_demo_logins_are_only_the_accounts_the_demo_made(ctx):
     """An `admin` made before the demo keeps its own password: it is not shown as a demo
     login; the demo's shops, their accounts and its agent are."""
-    from aftersales.demo import DEMO_PASSWORD, _demo_accounts, demo_logins
+    from aftersales.demo.logins import DEMO_PASSWORD, demo_accounts
     from aftersales.domain.accounts import AccountKind
     from aftersales.services import accounts, orders, shops
+    from aftersales.services.demo import demo_logins
     from tests.factories import SYSTEM
 
     assert demo_logins(ctx).shops == ()
@@ -60,7 +61,7 @@ def test_hardening_demo_logins_are_only_the_accounts_the_demo_made(ctx):
             return_address="1 Dock",
         )
     orders.record_buyer(ctx, SYSTEM, orders.BuyerIn("demo-0101000000-buyer1", "Li", "13800000001"))
-    _demo_accounts(ctx, ["DEMO1-0101000000", "DEMO2-0101000000"], "0101000000", 1)
+    demo_accounts(ctx, ["DEMO1-0101000000", "DEMO2-0101000000"], "0101000000", 1)
     found = demo_logins(ctx)
     assert found.platform == ("agent",)
     assert [(s.code, [a.login for a in s.logins]) for s in found.shops] == [
