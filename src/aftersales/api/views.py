@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import operator
-import sys
 import types
 from collections.abc import Collection, Mapping
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -44,6 +43,7 @@ def view_model(
     view: type,
     name: str,
     *,
+    module: str,
     rename: Mapping[str, str] | None = None,
     omit: Collection[str] = (),
     describe: Mapping[str, str] | None = None,
@@ -52,7 +52,9 @@ def view_model(
     computed: Mapping[str, Any] | None = None,
     models: Mapping[type, type[BaseModel]] | None = None,
 ) -> type[BaseModel]:
-    """The response model ``name`` of the dataclass ``view``.
+    """The response model ``name`` of the dataclass ``view``, made in ``module`` (the
+    caller's ``__name__``: it tells two models of one name apart in the OpenAPI document,
+    ``AppealOut`` of interventions and of reviews, as for a class written there).
 
     ``rename``: view field -> JSON name; ``omit``: view fields not shown; ``describe``:
     JSON name -> description; ``defaults``: JSON name -> the default the schema names
@@ -88,20 +90,18 @@ def view_model(
     unknown = (set(describe) | set(defaults)) - set(fields)
     if unknown:
         raise TypeError(f"{name}: no fields {sorted(unknown)}")
-    return create_model(name, __config__=_CONFIG, __module__=_caller(), **fields)
-
-
-def _caller() -> str:
-    """The module that asks for a model: its name tells two models of one name apart in
-    the OpenAPI document (``AppealOut`` of interventions and of reviews), as for a class
-    written there."""
-    return str(sys._getframe(2).f_globals["__name__"])
+    return create_model(name, __config__=_CONFIG, __module__=module, **fields)
 
 
 def list_model(
-    name: str, item: type[BaseModel], *, description: str | None = None, **more: Any
+    name: str,
+    item: type[BaseModel],
+    *,
+    module: str,
+    description: str | None = None,
+    **more: Any,
 ) -> type[BaseModel]:
     """The model ``name`` of a list answer: ``{"items": [item, ...]}`` and ``more`` fields
-    (JSON name -> ``(type, Field(...))``)."""
+    (JSON name -> ``(type, Field(...))``), made in ``module`` (see :func:`view_model`)."""
     items = (list[item], Field(description=description))  # type: ignore[valid-type]
-    return create_model(name, __module__=_caller(), items=items, **more)
+    return create_model(name, __module__=module, items=items, **more)

@@ -140,10 +140,13 @@ class FlagOut(BaseModel):
 
 
 SlotOut = view_model(
-    svc.TemplateSlot, "SlotOut", describe={"kinds": "Any one of these fills the slot"}
+    svc.TemplateSlot,
+    "SlotOut",
+    describe={"kinds": "Any one of these fills the slot"},
+    module=__name__,
 )
 TemplateOut = view_model(
-    svc.EvidenceTemplateView, "TemplateOut", models={svc.TemplateSlot: SlotOut}
+    svc.EvidenceTemplateView, "TemplateOut", models={svc.TemplateSlot: SlotOut}, module=__name__
 )
 RulingOut = view_model(
     svc.RulingView,
@@ -153,6 +156,7 @@ RulingOut = view_model(
         "recommendation": "Platform callers only",
     },
     models={Money: MoneyOut},
+    module=__name__,
 )
 AppealOut = view_model(
     svc.AppealView,
@@ -162,6 +166,7 @@ AppealOut = view_model(
         "refunded_entries": "R12.1: ledger entries returning the pay-first deduction to the "
         "deposit and the settlement balance it was taken from",
     },
+    module=__name__,
 )
 InterventionOut = view_model(
     svc.InterventionView,
@@ -171,9 +176,10 @@ InterventionOut = view_model(
         svc.RulingView: RulingOut,
         svc.AppealView: AppealOut,
     },
+    module=__name__,
 )
-QueueItemOut = view_model(queue_svc.QueueItem, "QueueItemOut")
-QueueOut = list_model("QueueOut", QueueItemOut)
+QueueItemOut = view_model(queue_svc.QueueItem, "QueueItemOut", module=__name__)
+QueueOut = list_model("QueueOut", QueueItemOut, module=__name__)
 
 
 class AssignIn(BaseModel):

@@ -49,8 +49,10 @@ class ForceMajeureIn(BaseModel):
     description: Statement
 
 
-ForceMajeureOut = view_model(svc.ForceMajeureView, "ForceMajeureOut", rename={"shop_code": "shop"})
-ForceMajeureList = list_model("ForceMajeureList", ForceMajeureOut)
+ForceMajeureOut = view_model(
+    svc.ForceMajeureView, "ForceMajeureOut", rename={"shop_code": "shop"}, module=__name__
+)
+ForceMajeureList = list_model("ForceMajeureList", ForceMajeureOut, module=__name__)
 
 
 class ForceMajeureReviewIn(BaseModel):
@@ -86,8 +88,9 @@ BuyerReportOut = view_model(
     "BuyerReportOut",
     rename={"shop_code": "shop", "buyer_ref": "buyer"},
     describe={"rejected_cases": "R15.2: the requests the confirmation rejected"},
+    module=__name__,
 )
-BuyerReportList = list_model("BuyerReportList", BuyerReportOut)
+BuyerReportList = list_model("BuyerReportList", BuyerReportOut, module=__name__)
 
 
 class BuyerReportReviewIn(BaseModel):

@@ -63,6 +63,7 @@ ReviewOut = view_model(
         "the shop's profile offers no negative-review appeals",
         "removed": "An upheld appeal removed it: it no longer counts",
     },
+    module=__name__,
 )
 ProductReviewsOut = view_model(
     svc.ProductReviews,
@@ -74,6 +75,7 @@ ProductReviewsOut = view_model(
         "items": "Newest first, removed ones included",
     },
     models={svc.ReviewView: ReviewOut},
+    module=__name__,
 )
 
 
@@ -88,7 +90,7 @@ class EvidenceIn(BaseModel):
     description: Annotated[str, FreeText(svc.DESCRIPTION_MAX)] = ""
 
 
-EvidenceOut = view_model(EvidenceRef, "EvidenceOut")
+EvidenceOut = view_model(EvidenceRef, "EvidenceOut", module=__name__)
 
 
 class AppealIn(BaseModel):
@@ -115,8 +117,9 @@ AppealOut = view_model(
         "profile": "The policy profile and version applied: tiktok v5",
     },
     models={EvidenceRef: EvidenceOut},
+    module=__name__,
 )
-AppealList = list_model("AppealList", AppealOut)
+AppealList = list_model("AppealList", AppealOut, module=__name__)
 
 
 class DecisionIn(BaseModel):

@@ -69,9 +69,10 @@ EndpointOut = view_model(
         "shop": "Shop code; null for a platform endpoint",
         "secret": "`whsec_...`: only in the answer to create and rotate-secret; keep it.",
     },
+    module=__name__,
 )
-EndpointList = list_model("EndpointList", EndpointOut)
-AttemptOut = view_model(svc.AttemptView, "AttemptOut")
+EndpointList = list_model("EndpointList", EndpointOut, module=__name__)
+AttemptOut = view_model(svc.AttemptView, "AttemptOut", module=__name__)
 DeliveryOut = view_model(
     svc.DeliveryView,
     "DeliveryOut",
@@ -80,11 +81,13 @@ DeliveryOut = view_model(
         "payload": "The body that is sent",
     },
     models={svc.AttemptView: AttemptOut},
+    module=__name__,
 )
 DeliveryList = list_model(
     "DeliveryList",
     DeliveryOut,
     next_cursor=(str | None, Field(description="Pass as `cursor` for older deliveries")),
+    module=__name__,
 )
 
 
