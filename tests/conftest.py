@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from aftersales.profiles import load_profiles
@@ -87,12 +87,26 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+_EMPTY_ALL = (
+    # As a replica applies changes: no foreign-key checks and no append-only triggers, so
+    # every table is emptied row by row, children first, in one round trip. For tables of a
+    # few rows this is ten times faster than TRUNCATE, which makes new files for every
+    # table and index. Then every sequence starts again at 1, as RESTART IDENTITY would.
+    "SET LOCAL session_replication_role = replica;\n"
+    + "".join(f'DELETE FROM "{t.name}";\n' for t in reversed(metadata.sorted_tables))
+    + "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n "
+    "ON n.oid = c.relnamespace WHERE c.relkind = 'S' AND n.nspname = current_schema();"
+)
+_ADMIN_ENGINES: dict[str, Engine] = {}
+
+
 def _truncate_all(url: str) -> None:
-    engine = create_engine(normalise_url(url))
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    """Every table of the session's PostgreSQL database emptied (the schema stays)."""
+    engine = _ADMIN_ENGINES.get(url)
+    if engine is None:
+        engine = _ADMIN_ENGINES[url] = create_engine(normalise_url(url), pool_size=1)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        conn.exec_driver_sql(_EMPTY_ALL)
 
 
 def make_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Database:

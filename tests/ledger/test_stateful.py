@@ -229,7 +229,10 @@ class LedgerMachine(RuleBasedStateMachine):
         from aftersales.store.schema import ledger_entries
 
         with self.ctx.db.read() as conn:
-            ids = [int(r[0]) for r in conn.execute(select(ledger_entries.c.id))]
+            ids = [
+                int(r[0])
+                for r in conn.execute(select(ledger_entries.c.id).order_by(ledger_entries.c.id))
+            ]
         if not ids:
             return
         eid = data.draw(st.sampled_from(ids), label="entry")
