@@ -178,6 +178,19 @@ def test_hardening_served_answers_after_the_database_closed_its_connections(
     assert [r.status_code for r in answers] == [200] * 5, answers[-1].text
 
 
+def test_hardening_served_write_with_a_wrong_token_is_401_before_its_body_is_judged(
+    served: Served,
+) -> None:
+    res = httpx.post(
+        served.base + "/api/v1/orders",
+        json={},
+        headers={"Authorization": "Bearer ast_1_not-a-token", "Accept-Language": "en"},
+        timeout=30,
+    )
+    assert res.status_code == 401, res.text
+    assert res.json()["code"] == "auth.token_invalid"
+
+
 def test_hardening_served_openapi_document_is_200_and_states_the_served_settings(
     served: Served,
 ) -> None:

@@ -373,3 +373,40 @@ def test_R1_session_lifetime_comes_from_settings(db: Database, clock: FakeClock)
     accounts.create_account(ctx, None, kind=AccountKind.AGENT, login="ag", password=PASSWORD)
     sess = accounts.login(ctx, "ag", PASSWORD)
     assert sess.expires_at - clock.now == timedelta(hours=2)
+
+
+def test_R1_wrong_credentials_are_refused_before_what_a_body_lacks(env: Env) -> None:
+    """A write's credentials are checked in its transaction, after its body is read; a
+    body refused before that still answers for the credentials first: 401 for a token that
+    is not one (or none at all), 403 for a session without its CSRF token, 422 only for a
+    caller whose credentials hold."""
+    orders = "/api/v1/orders"
+    bogus = {"Authorization": "Bearer ast_1_not-a-token", "Accept-Language": "en"}
+    wrong_token = env.client.post(orders, json={}, headers=bogus)
+    assert wrong_token.status_code == 401, wrong_token.text
+    assert wrong_token.json()["code"] == "auth.token_invalid"
+    not_json = env.client.post(
+        orders, content=b"{not json", headers={**bogus, "Content-Type": "application/json"}
+    )
+    assert not_json.status_code == 401 and not_json.json()["code"] == "auth.token_invalid"
+    nobody = env.client.post(
+        orders, content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    assert nobody.status_code == 401 and nobody.json()["code"] == "auth.required"
+    c, _ = env.login("main")
+    no_csrf = c.post(f"/api/v1/shops/{env.shop_code}/accounts", json={"login": ""})
+    assert no_csrf.status_code == 403 and no_csrf.json()["code"] == "auth.csrf_failed"
+    good = env.token("admin", "orders:write")
+    invalid = env.client.post(orders, json={}, headers=good)
+    assert invalid.status_code == 422 and invalid.json()["code"] == "request.invalid"
+
+
+def test_R1_a_route_that_takes_no_credentials_ignores_a_stale_session_on_bad_input(
+    env: Env,
+) -> None:
+    """Logging in needs no session: an ended one beside an invalid login body is a 422."""
+    c, headers = env.login("main")
+    assert c.post("/api/v1/auth/logout", headers=headers).status_code == 200
+    c.cookies.set("aftersales_session", "ended")
+    r = c.post("/api/v1/auth/login", json={"login": "main"}, headers=headers)
+    assert r.status_code == 422, r.text

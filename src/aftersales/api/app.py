@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from aftersales import __version__
-from aftersales.api import pages, problems
+from aftersales.api import deps, pages, problems
 from aftersales.api.common import NEW_PASSWORD_MARK, document_profiles
 from aftersales.api.limits import BodyLimit
 from aftersales.api.v1 import ROUTERS
@@ -74,7 +74,7 @@ def create_app(
     )
     app.state.ctx = context
     app.state.default_locale = context.settings.locale
-    problems.install(app)
+    problems.install(app, deps.refused_credentials)
     app.add_middleware(BodyLimit)
 
     @app.get("/api/health", tags=["ops"])

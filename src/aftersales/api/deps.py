@@ -14,10 +14,12 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from aftersales.api import problems
 from aftersales.api.common import Text
@@ -120,6 +122,7 @@ class PendingAuth:
                     "auth.required", N_("Log in or send an API token to use this endpoint.")
                 )
             self._auth = auth
+            self._args[0].state.authenticated = True  # see refused_credentials
         return self._auth
 
     @property
@@ -152,6 +155,41 @@ def require_auth(
             "auth.required", N_("Log in or send an API token to use this endpoint.")
         )
     return PendingAuth(request, bearer, cookie)
+
+
+_NEEDS_AUTH: dict[int, bool] = {}
+
+
+def _needs_auth(dependant: Dependant) -> bool:
+    return any(d.call is require_auth or _needs_auth(d) for d in dependant.dependencies)
+
+
+async def refused_credentials(request: Request) -> DomainError | None:
+    """What a request's credentials earn, for a write refused before they were checked
+    (its body is read before its credentials, which are checked in its transaction): a
+    caller with a wrong token or session, or none, on a route that needs one, learns that
+    first (401, or 403 for a missing CSRF token), not what its body lacks. None when the
+    credentials are good, already checked, or the route takes none."""
+    route = request.scope.get("route")
+    dependant: Dependant | None = getattr(route, "dependant", None)
+    if request.method in SAFE_METHODS or dependant is None:
+        return None
+    needs = _NEEDS_AUTH.get(id(dependant))
+    if needs is None:
+        needs = _NEEDS_AUTH[id(dependant)] = _needs_auth(dependant)
+    if not needs or getattr(request.state, "authenticated", False):
+        return None
+    bearer = await bearer_scheme(request)
+    cookie = await cookie_scheme(request)
+    if not request.headers.get("authorization") and not cookie:
+        return Unauthenticated(
+            "auth.required", N_("Log in or send an API token to use this endpoint.")
+        )
+    try:
+        await run_in_threadpool(_authenticate, request, bearer, cookie)
+    except (Unauthenticated, Forbidden) as exc:
+        return exc
+    return None
 
 
 Auth = Annotated[Authenticated, Depends(require_auth)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -243,13 +244,27 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def install(app: FastAPI) -> None:
+CredentialsCheck = Callable[[Request], Awaitable[DomainError | None]]
+
+
+def install(app: FastAPI, credentials: CredentialsCheck | None = None) -> None:
+    """The problem handlers. ``credentials``: what a request's credentials earn when its
+    input is refused before they were checked (401 comes before 422 and 415)."""
+
+    async def refused(request: Request) -> DomainError | None:
+        return await credentials(request) if credentials is not None else None
+
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        if isinstance(exc, ValidationFailed | UnsupportedMediaType):
+            exc = await refused(request) or exc
         return render(exc, request)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = await refused(request)
+        if first is not None:
+            return render(first, request)
         locale = locale_of(request)
         errors = []
         for err in exc.errors():
