@@ -6,8 +6,11 @@ row and no file behind. Downloads go to the parties of the case only, as attachm
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
+import json
+import logging
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -604,3 +607,59 @@ def test_hardening_a_png_padded_inside_is_stored_as_its_pixels(world: ApiWorld) 
     item = resp.json()
     assert item["original_size"] == len(padded) and item["size"] < 1000
     assert sum(p.stat().st_size for p in stored_files(world)) == item["size"]
+
+
+@storage_free()  # the body is cut off before any use case runs
+def test_hardening_a_caller_gone_mid_upload_is_no_server_error_and_stores_nothing(
+    world: ApiWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The client closes its connection half-way through the file: a 400
+    ``request.incomplete`` for no one to read, nothing logged as an error, nothing kept."""
+    boundary = "gone"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nphoto\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="g.png"\r\n'
+        "Content-Type: image/png\r\n\r\n"
+    ).encode() + files.sized_png(4096)[:2000]
+    incoming = [
+        {"type": "http.request", "body": head, "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = {
+        **world.headers(BUYER_A),
+        "content-type": f"multipart/form-data; boundary={boundary}",
+        "content-length": "100000",
+        "accept-language": "en",
+    }
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": f"/api/v1/cases/{world.case_a}/evidence",
+        "raw_path": f"/api/v1/cases/{world.case_a}/evidence".encode(),
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+        "root_path": "",
+        "state": {},
+    }
+    with caplog.at_level(logging.INFO):
+        asyncio.run(world.client.app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    payload = json.loads(
+        b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    )
+    assert start["status"] == 400 and payload["code"] == "request.incomplete"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert items(world, world.case_a) == [] and stored_files(world) == []

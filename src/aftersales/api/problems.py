@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from aftersales.domain.errors import (
     Conflict,
@@ -244,6 +245,21 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+def _body(
+    request: Request, status: int, code: str, detail: str, locale: str, **more: Any
+) -> dict[str, Any]:
+    """A problem document of a refusal that is not a DomainError."""
+    return {
+        "type": TYPE_BASE + code,
+        "title": translate(TITLES.get(status, TITLES[400]), locale),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": request.url.path,
+        **more,
+    }
+
+
 CredentialsCheck = Callable[[Request], Awaitable[DomainError | None]]
 
 
@@ -277,16 +293,10 @@ def install(app: FastAPI, credentials: CredentialsCheck | None = None) -> None:
                 }
             )
         fields = ", ".join(e["field"] for e in errors[:5])
-        body = {
-            "type": TYPE_BASE + "request.invalid",
-            "title": translate(TITLES[422], locale),
-            "status": 422,
-            "detail": translate(N_("Invalid request: {fields}."), locale, fields=fields),
-            "code": "request.invalid",
-            "instance": request.url.path,
-            "errors": errors,
-        }
-        return problem_response(body)
+        detail = translate(N_("Invalid request: {fields}."), locale, fields=fields)
+        return problem_response(
+            _body(request, 422, "request.invalid", detail, locale, errors=errors)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -296,31 +306,28 @@ def install(app: FastAPI, credentials: CredentialsCheck | None = None) -> None:
         detail = translate(TITLES.get(status, TITLES[400]), locale)
         if status == 404:
             detail = translate(N_("No such resource."), locale)
-        body = {
-            "type": TYPE_BASE + code,
-            "title": translate(TITLES.get(status, TITLES[400]), locale),
-            "status": status,
-            "detail": detail,
-            "code": code,
-            "instance": request.url.path,
-        }
+        body = _body(request, status, code, detail, locale)
         headers = dict(exc.headers or {})
         if status == 405:
             headers["Allow"] = ", ".join(_allowed_methods(request))
         return problem_response(body, headers)
 
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> JSONResponse:
+        # The caller closed its connection before its body was complete: nothing was
+        # changed (the body is read before any effect) and no one is left to read this.
+        log.info(
+            "client closed %s %s before its body was complete", request.method, request.url.path
+        )
+        locale = locale_of(request)
+        detail = translate(
+            N_("The request ended before its body was complete; nothing was changed."), locale
+        )
+        return problem_response(_body(request, 400, "request.incomplete", detail, locale))
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         locale = locale_of(request)
-        body = {
-            "type": TYPE_BASE + "internal",
-            "title": translate(TITLES[500], locale),
-            "status": 500,
-            "detail": translate(
-                N_("Something went wrong on our side; nothing was changed."), locale
-            ),
-            "code": "internal",
-            "instance": request.url.path,
-        }
-        return problem_response(body)
+        detail = translate(N_("Something went wrong on our side; nothing was changed."), locale)
+        return problem_response(_body(request, 500, "internal", detail, locale))
