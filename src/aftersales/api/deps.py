@@ -157,9 +157,6 @@ def require_auth(
     return PendingAuth(request, bearer, cookie)
 
 
-_NEEDS_AUTH: dict[int, bool] = {}
-
-
 def _needs_auth(dependant: Dependant) -> bool:
     return any(d.call is require_auth or _needs_auth(d) for d in dependant.dependencies)
 
@@ -174,10 +171,7 @@ async def refused_credentials(request: Request) -> DomainError | None:
     dependant: Dependant | None = getattr(route, "dependant", None)
     if request.method in SAFE_METHODS or dependant is None:
         return None
-    needs = _NEEDS_AUTH.get(id(dependant))
-    if needs is None:
-        needs = _NEEDS_AUTH[id(dependant)] = _needs_auth(dependant)
-    if not needs or getattr(request.state, "authenticated", False):
+    if getattr(request.state, "authenticated", False) or not _needs_auth(dependant):
         return None
     bearer = await bearer_scheme(request)
     cookie = await cookie_scheme(request)
