@@ -14,6 +14,7 @@ from aftersales.jobs import deadlines as deadlines_mod
 from aftersales.services import cases as svc
 from tests.evidence.proof import proof
 from tests.factories import make_world
+from tests.roundtrips import count_roundtrips
 from tests.services.support import (
     CARRIER,
     SHOP_RETURN_ADDRESS,
@@ -349,6 +350,22 @@ def test_R5_1_a_failing_deadline_in_a_batch_is_postponed_alone_and_the_rest_fire
     monkeypatch.setattr(deadlines_mod.engine, "move", real_move)
     for n in (numbers[0], numbers[2]):
         _assert_fired_once(ctx, n, "merchant_timeout", "R5.1")
+
+
+def test_R5_1_a_batch_reads_the_cases_of_its_deadlines_once(ctx, clock):
+    """The claimed deadlines' cases are read in one statement that both orders the batch
+    and gives each firing its case; the cases still end as R5.1 says."""
+    w = make_world(ctx)
+    numbers = [w.open(type=CaseType.RETURN_REFUND, reason="changed_mind") for _ in range(4)]
+    clock.now = clock.now + timedelta(hours=handling(ctx).merchant_response_hours) + JUST
+    with count_roundtrips(ctx.db.engine) as seen:
+        res = deadlines_mod.DeadlineWorker(ctx, name="test-worker", batch=10).run_once()
+    assert res.fired == 4
+    case_reads = [
+        q for q in seen.statements if q.lstrip().startswith("SELECT cases.id, cases.number")
+    ]
+    assert len(case_reads) == 1, seen.report()
+    assert {view(ctx, n).case.state for n in numbers} == {State.AWAITING_RETURN}
 
 
 # --------------------------------------------------------------------------- late actions

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from aftersales.domain import machine
-from aftersales.domain.case import Command
+from aftersales.domain.case import Case, Command
 from aftersales.domain.case_types import ActorKind, CaseType, DeadlineKind, State
 from aftersales.services import engine
 from aftersales.services.actors import Actor
@@ -90,22 +90,28 @@ class DeadlineWorker:
         result = BatchResult()
         with self.ctx.db.write() as conn:
             claimed = store.claim_due(conn, now, self.batch, worker=self.name)
+            # The claimed deadlines' cases, read once for the batch (a case with more than
+            # one deadline in it is read again after its first firing moved it).
+            loaded = case_store.load_cases_by_ids(conn, (r.case_id for r in claimed))
             failures: list[tuple[Any, Exception]] = []
-            for row in self._in_firing_order(conn, claimed):
+            for row in self._in_firing_order(claimed, loaded):
+                if isolated and known is not None and int(row.id) == known[0]:
+                    failures.append((row, known[1]))  # failed a moment ago: not again now
+                    continue
+                case = loaded.pop(int(row.case_id), None)
+                if case is None or isolated:  # isolating a failure: each case as it is now
+                    case = case_store.load_case_by_id(conn, row.case_id)
                 if not isolated:
                     try:
-                        fired = self._fire(conn, row, now)
+                        fired = self._fire(conn, row, now, case)
                     except Exception as exc:  # rolls the batch back, then isolates
                         raise _FastBatchFailed(int(row.id), exc) from exc
                     result.fired += fired
                     result.stale += not fired
                     continue
-                if known is not None and int(row.id) == known[0]:
-                    failures.append((row, known[1]))  # failed a moment ago: not again now
-                    continue
                 try:
                     with conn.begin_nested():
-                        fired = self._fire(conn, row, now)
+                        fired = self._fire(conn, row, now, case)
                 except Exception as exc:  # any failure is retried later, with backoff
                     failures.append((row, exc))
                     continue
@@ -123,27 +129,26 @@ class DeadlineWorker:
         return result
 
     @staticmethod
-    def _in_firing_order(conn: Connection, claimed: list[Any]) -> list[Any]:
+    def _in_firing_order(claimed: list[Any], cases: dict[int, Case]) -> list[Any]:
         """Deadlines that leave the money alone first, then those that may refund, grouped
         by shop: a refund updates the shop's ledger account row and holds it until the
         batch commits, so firing those last keeps that hold (and any other worker's wait
         for the same shop) short, while the rest of every worker's batch runs in parallel."""
         if len(claimed) < 2:
             return claimed
-        facts = store.case_shops(conn, (r.case_id for r in claimed))
 
         def key(row: Any) -> tuple[int, int]:
-            fact = facts.get(int(row.case_id))
-            if fact is None:
+            case = cases.get(int(row.case_id))
+            if case is None:
                 return (0, 0)
-            shop_id, state, case_type = fact
-            return (1, shop_id) if _may_refund(row.kind, state, case_type) else (0, 0)
+            refunds = _may_refund(row.kind, case.state.value, case.type.value)
+            return (1, case.shop_id) if refunds else (0, 0)
 
         return sorted(claimed, key=key)  # stable: oldest first within each group
 
-    def _fire(self, conn: Connection, row: Any, now: datetime) -> bool:
-        """Fire one claimed deadline; False when it no longer applies (the case moved on)."""
-        case = case_store.load_case_by_id(conn, row.case_id)
+    def _fire(self, conn: Connection, row: Any, now: datetime, case: Case | None) -> bool:
+        """Fire one claimed deadline on its case as read in this transaction; False when it
+        no longer applies (the case moved on)."""
         kind = DeadlineKind(row.kind)
         action = machine.DEADLINE_ACTIONS[kind]
         if (

@@ -4,7 +4,7 @@ calls it owns the transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -153,6 +153,7 @@ def _case_query() -> Any:
 
 _CASE_BY_NUMBER = _case_query().where(cases.c.number == bindparam("number"))
 _CASE_BY_ID = _case_query().where(cases.c.id == bindparam("case_id"))
+_CASES_BY_IDS = _case_query().where(cases.c.id.in_(bindparam("case_ids", expanding=True)))
 
 
 def _shipment_of(row: Any, prefix: str) -> Shipment | None:
@@ -220,6 +221,18 @@ def load_case(conn: Connection, number: str) -> Case | None:
 
 def load_case_by_id(conn: Connection, case_id: int) -> Case | None:
     return _case(conn.execute(_CASE_BY_ID, {"case_id": case_id}).all())
+
+
+def load_cases_by_ids(conn: Connection, case_ids: Iterable[int]) -> dict[int, Case]:
+    """Several cases by id in one statement (the deadline sweeper's batch)."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return {}
+    rows: dict[int, list[Any]] = {}
+    for row in conn.execute(_CASES_BY_IDS, {"case_ids": ids}):
+        rows.setdefault(int(row.id), []).append(row)
+    found = {case_id: _case(group) for case_id, group in rows.items()}
+    return {case_id: case for case_id, case in found.items() if case is not None}
 
 
 def list_cases(

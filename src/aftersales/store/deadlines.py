@@ -10,7 +10,6 @@ fired, and if the worker dies they are ``pending`` and due again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,6 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from aftersales.domain.case_types import DeadlineKind
 from aftersales.store.prebuilt import bound
 from aftersales.store.schema import (
-    cases,
     deadlines,
 )
 
@@ -51,15 +49,6 @@ def claim_due(conn: Connection, now: datetime, limit: int, *, worker: str) -> li
         .returning(*deadlines.c)
     ).all()
     return sorted(rows, key=lambda r: (r.run_at, r.id))
-
-
-def case_shops(conn: Connection, case_ids: Iterable[int]) -> dict[int, tuple[int, str, str]]:
-    """``case id -> (shop id, state, type)`` for ordering a claimed batch."""
-    ids = sorted(set(case_ids))
-    if not ids:
-        return {}
-    q = select(cases.c.id, cases.c.shop_id, cases.c.state, cases.c.type).where(cases.c.id.in_(ids))
-    return {int(r.id): (int(r.shop_id), r.state, r.type) for r in conn.execute(q)}
 
 
 def set_status(conn: Connection, deadline_id: int, status: str) -> None:
