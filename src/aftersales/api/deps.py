@@ -77,6 +77,14 @@ def _authenticate(
     return None
 
 
+def _no_credentials() -> Unauthenticated:
+    return Unauthenticated("auth.required", N_("Log in or send an API token to use this endpoint."))
+
+
+def _has_credentials(request: Request, cookie: str | None) -> bool:
+    return bool(request.headers.get("authorization") or cookie)
+
+
 def optional_auth(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)] = None,
@@ -93,9 +101,7 @@ def authenticate(
     """The caller, checked now (401 without credentials)."""
     auth = _authenticate(request, bearer, cookie)
     if auth is None:
-        raise Unauthenticated(
-            "auth.required", N_("Log in or send an API token to use this endpoint.")
-        )
+        raise _no_credentials()
     return auth
 
 
@@ -118,9 +124,7 @@ class PendingAuth:
         if self._auth is None:
             auth = _authenticate(*self._args)
             if auth is None:  # pragma: no cover - refused before: no credentials
-                raise Unauthenticated(
-                    "auth.required", N_("Log in or send an API token to use this endpoint.")
-                )
+                raise _no_credentials()
             self._auth = auth
             self._args[0].state.authenticated = True  # see refused_credentials
         return self._auth
@@ -150,10 +154,8 @@ def require_auth(
     with no credentials at all is refused here (401)."""
     if request.method in SAFE_METHODS:
         return authenticate(request, bearer, cookie)
-    if not request.headers.get("authorization") and not cookie:
-        raise Unauthenticated(
-            "auth.required", N_("Log in or send an API token to use this endpoint.")
-        )
+    if not _has_credentials(request, cookie):
+        raise _no_credentials()
     return PendingAuth(request, bearer, cookie)
 
 
@@ -175,10 +177,8 @@ async def refused_credentials(request: Request) -> DomainError | None:
         return None
     bearer = await bearer_scheme(request)
     cookie = await cookie_scheme(request)
-    if not request.headers.get("authorization") and not cookie:
-        return Unauthenticated(
-            "auth.required", N_("Log in or send an API token to use this endpoint.")
-        )
+    if not _has_credentials(request, cookie):
+        return _no_credentials()
     try:
         await run_in_threadpool(_authenticate, request, bearer, cookie)
     except (Unauthenticated, Forbidden) as exc:

@@ -263,22 +263,19 @@ def _body(
 CredentialsCheck = Callable[[Request], Awaitable[DomainError | None]]
 
 
-def install(app: FastAPI, credentials: CredentialsCheck | None = None) -> None:
+def install(app: FastAPI, credentials: CredentialsCheck) -> None:
     """The problem handlers. ``credentials``: what a request's credentials earn when its
     input is refused before they were checked (401 comes before 422 and 415)."""
-
-    async def refused(request: Request) -> DomainError | None:
-        return await credentials(request) if credentials is not None else None
 
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> JSONResponse:
         if isinstance(exc, ValidationFailed | UnsupportedMediaType):
-            exc = await refused(request) or exc
+            exc = await credentials(request) or exc
         return render(exc, request)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        first = await refused(request)
+        first = await credentials(request)
         if first is not None:
             return render(first, request)
         locale = locale_of(request)
